@@ -1,0 +1,42 @@
+# The README's two commands are `make run` and `make test`; the rest are helpers.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+MEDMNIST_ROOT ?= $(abspath ../shared/data/medmnist)
+export MEDMNIST_ROOT
+CMAKE_FLAGS ?=
+RUN_OUT ?= runs/exp1
+
+.PHONY: deps build run test test-real bench format format-check clean
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Experiment 1: the study's 3D CNN on AdrenalMNIST3D.
+run: build
+	$(BUILD_DIR)/bin/mednet train --config experiments/exp1_cnn3d_adrenal.json --out $(RUN_OUT)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Only the tests that read the real MedMNIST files.
+test-real: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L real-data
+
+bench: build
+	$(BUILD_DIR)/bin/bench_micro
+	$(BUILD_DIR)/bin/bench_epoch
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check: deps
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

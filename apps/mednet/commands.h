@@ -1,0 +1,18 @@
+#pragma once
+// One function per subcommand: each adds its options to the parser and sets its callback.
+#include <CLI/CLI.hpp>
+
+namespace mednet::app {
+
+void add_info(CLI::App& app);
+void add_fetch(CLI::App& app);
+void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+
+/// Exit code of an interrupted command (128 + SIGINT, as shells report it).
+constexpr int kExitInterrupted = 130;
+
+/// Set by a subcommand that wants a code other than 0 on success paths (for example 130).
+int& exit_code();
+
+}  // namespace mednet::app

@@ -1,0 +1,42 @@
+// mednet: train, evaluate and report medical image classifiers on MedMNIST data.
+#include <iostream>
+
+#include <c10/util/Exception.h>
+
+#include "commands.h"
+#include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+
+namespace mednet::app {
+int& exit_code() {
+  static int code = 0;
+  return code;
+}
+}  // namespace mednet::app
+
+int main(int argc, char** argv) {
+  mednet::core::keep_freed_memory();
+  CLI::App app{"mednet: medical image classification on MedMNIST data (2D and 3D), native C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mednet 0.1.0");
+  mednet::app::add_info(app);
+  mednet::app::add_fetch(app);
+  mednet::app::add_train(app);
+  mednet::app::add_eval(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const mednet::Error& e) {
+    std::cerr << "mednet: error: " << e.what() << "\n";
+    return e.kind() == mednet::ErrorKind::Usage ? 2 : 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "mednet: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mednet: error: " << e.what() << "\n";
+    return 1;
+  }
+  return mednet::app::exit_code();
+}

@@ -1,0 +1,51 @@
+#pragma once
+// Reader for NumPy .npy arrays and .npz archives (zip, stored or deflate entries, zip64 included).
+// Every malformed input is a mednet::Error naming the file and what is wrong; nothing crashes.
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace mednet::data {
+
+/// Parses the bytes of one .npy file into a CPU tensor (uint8, int8, int16, int32, int64, float32,
+/// float64, bool; uint16/32/64 widen to the next signed type). `what` names the source in errors.
+at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what);
+
+/// Reads a whole .npy file.
+at::Tensor load_npy(const std::string& path);
+
+/// Random access to the arrays of an .npz archive. The central directory is read once; each read()
+/// inflates one entry and checks its CRC-32.
+class NpzReader {
+ public:
+  explicit NpzReader(const std::string& path);
+
+  /// Array names without the ".npy" suffix, in archive order.
+  std::vector<std::string> keys() const;
+  bool contains(const std::string& key) const;
+  /// Reads one array; a missing key is an error listing the keys present.
+  at::Tensor read(const std::string& key);
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Entry {
+    std::string name;
+    uint16_t method = 0;
+    uint32_t crc = 0;
+    uint64_t compressed = 0;
+    uint64_t uncompressed = 0;
+    uint64_t local_offset = 0;
+  };
+  void read_central_directory();
+  const Entry& entry(const std::string& key) const;
+
+  std::string path_;
+  std::ifstream file_;
+  uint64_t file_size_ = 0;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace mednet::data

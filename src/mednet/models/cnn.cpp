@@ -1,0 +1,74 @@
+#include "mednet/models/cnn.h"
+
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+
+#include "mednet/core/error.h"
+#include "mednet/models/layers.h"
+
+namespace mednet::models {
+
+int64_t count_parameters(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+CnnImpl::CnnImpl(CnnOptions o) : options_(std::move(o)) {
+  const int d = options_.spatial_dims();
+  MN_CHECK(d == 2 || d == 3, "CnnOptions: spatial_dims must be 2 or 3, got ", d);
+  MN_CHECK(options_.classes() >= 1, "CnnOptions: classes must be >= 1");
+  MN_CHECK(!options_.widths().empty(), "CnnOptions: widths must name at least one stage");
+  MN_CHECK(options_.convs_per_stage() >= 1, "CnnOptions: convs_per_stage must be >= 1");
+  MN_CHECK(options_.dropout() >= 0 && options_.dropout() < 1, "CnnOptions: dropout must be in [0, 1)");
+
+  features_ = torch::nn::Sequential();
+  int64_t in = options_.in_channels();
+  int64_t spatial = options_.input_size();
+  for (int64_t width : options_.widths()) {
+    for (int c = 0; c < options_.convs_per_stage(); ++c) {
+      features_->push_back(conv(d, in, width, 3, 1, 1, /*bias=*/false));
+      features_->push_back(batch_norm(d, width));
+      features_->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+      in = width;
+    }
+    MN_CHECK(spatial >= 2, "CnnOptions: input size ", options_.input_size(), " is too small for ",
+             options_.widths().size(), " pooling stages");
+    features_->push_back(max_pool(d, 2));
+    spatial /= 2;
+  }
+  register_module("features", features_);
+
+  head_ = torch::nn::Sequential();
+  int64_t flat = in;
+  if (options_.global_pool()) {
+    head_->push_back(global_avg_pool(d));
+  } else {
+    for (int i = 0; i < d; ++i) flat *= spatial;
+  }
+  head_->push_back(torch::nn::Flatten());
+  for (int64_t h : options_.hidden()) {
+    head_->push_back(torch::nn::Linear(flat, h));
+    head_->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    head_->push_back(torch::nn::Dropout(options_.dropout()));
+    flat = h;
+  }
+  head_->push_back(torch::nn::Linear(flat, options_.classes()));
+  register_module("head", head_);
+}
+
+at::Tensor CnnImpl::forward(const at::Tensor& x) { return head_->forward(features_->forward(x)); }
+
+std::pair<at::Tensor, at::Tensor> CnnImpl::forward_features(const at::Tensor& x) {
+  // The map before the last pooling is the last convolutional stage's output.
+  at::Tensor h = x;
+  auto last = features_->end() - 1;
+  for (auto it = features_->begin(); it != last; ++it) h = it->forward(h);
+  at::Tensor fmap = h;
+  h = last->forward(h);
+  return {fmap, head_->forward(h)};
+}
+
+}  // namespace mednet::models

@@ -1,0 +1,43 @@
+#include "mednet/models/layers.h"
+
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
+
+#include "mednet/core/error.h"
+
+namespace mednet::models {
+
+namespace {
+void check_dims(int d) { MN_CHECK(d == 2 || d == 3, "spatial_dims must be 2 or 3, got ", d); }
+}  // namespace
+
+torch::nn::AnyModule conv(int d, int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias) {
+  check_dims(d);
+  if (d == 2) {
+    return torch::nn::AnyModule(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(bias)));
+  }
+  return torch::nn::AnyModule(
+      torch::nn::Conv3d(torch::nn::Conv3dOptions(in, out, k).stride(stride).padding(padding).bias(bias)));
+}
+
+torch::nn::AnyModule batch_norm(int d, int64_t channels) {
+  check_dims(d);
+  if (d == 2) return torch::nn::AnyModule(torch::nn::BatchNorm2d(channels));
+  return torch::nn::AnyModule(torch::nn::BatchNorm3d(channels));
+}
+
+torch::nn::AnyModule max_pool(int d, int64_t k) {
+  check_dims(d);
+  if (d == 2) return torch::nn::AnyModule(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(k)));
+  return torch::nn::AnyModule(torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions(k)));
+}
+
+torch::nn::AnyModule global_avg_pool(int d) {
+  check_dims(d);
+  if (d == 2) return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
+  return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool3d(torch::nn::AdaptiveAvgPool3dOptions(1)));
+}
+
+}  // namespace mednet::models

@@ -1,0 +1,72 @@
+#include "mednet/train/checkpoint.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/serialize.h>
+
+#include "mednet/core/error.h"
+
+namespace mednet::train {
+
+namespace {
+void commit(const std::string& tmp, const std::string& path) {
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  MN_CHECK(!ec, "cannot move ", tmp, " to ", path, ": ", ec.message());
+}
+}  // namespace
+
+void save_module(const torch::nn::Module& m, const std::string& path) {
+  torch::serialize::OutputArchive ar;
+  m.save(ar);
+  const std::string tmp = path + ".tmp";
+  ar.save_to(tmp);
+  commit(tmp, path);
+}
+
+void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
+  MN_CHECK(std::filesystem::exists(path), "checkpoint ", path, " does not exist");
+  torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(path, device);
+    m.load(ar);
+  } catch (const c10::Error& e) {
+    MN_CHECK(false, "cannot load checkpoint ", path, ": it is damaged or was written for another model (",
+             e.what_without_backtrace(), ")");
+  }
+}
+
+void save_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
+  torch::serialize::OutputArchive ar;
+  opt.save(ar);
+  const std::string tmp = path + ".tmp";
+  ar.save_to(tmp);
+  commit(tmp, path);
+}
+
+void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
+  MN_CHECK(std::filesystem::exists(path), "optimizer state ", path, " does not exist");
+  torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(path);
+    opt.load(ar);
+  } catch (const c10::Error& e) {
+    MN_CHECK(false, "cannot load optimizer state ", path, ": ", e.what_without_backtrace());
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    MN_CHECK(out, "cannot write ", tmp);
+    out << text;
+    out.flush();
+    MN_CHECK(out, "cannot write ", tmp, " (disk full?)");
+  }
+  commit(tmp, path);
+}
+
+}  // namespace mednet::train

@@ -1,0 +1,273 @@
+#include "mednet/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/models/registry.h"
+#include "mednet/train/checkpoint.h"
+#include "mednet/train/schedule.h"
+
+namespace mednet::train {
+
+using nlohmann::json;
+
+std::string stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::Completed: return "completed";
+    case StopReason::EarlyStopped: return "early-stopped";
+    case StopReason::Interrupted: return "interrupted";
+    case StopReason::NanLoss: return "nan-loss";
+  }
+  return "?";
+}
+
+at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels) {
+  if (task == data::Task::MultiLabel) {
+    return torch::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()));
+  }
+  return torch::cross_entropy_loss(logits, labels.select(1, 0));
+}
+
+Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
+                          const c10::Device& device, int batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  metrics::Accumulator acc(task);
+  double loss_sum = 0;
+  const int64_t n = split.size();
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t len = std::min<int64_t>(batch_size, n - start);
+    at::Tensor x = data::to_network_input(split.images.narrow(0, start, len)).to(device);
+    at::Tensor y = split.labels.narrow(0, start, len).to(device);
+    at::Tensor logits = model.forward(x);
+    loss_sum += task_loss(task, logits, y).item<double>() * static_cast<double>(len);
+    acc.update(y, metrics::probabilities(task, logits));
+  }
+  model.train(was_training);
+  Evaluation e;
+  e.loss = n > 0 ? loss_sum / static_cast<double>(n) : std::nan("");
+  e.scores = acc.compute();
+  e.probs = acc.probs();
+  return e;
+}
+
+std::string history_csv(const std::vector<EpochRecord>& history) {
+  std::ostringstream os;
+  os.precision(6);
+  os << "epoch,lr,train_loss,train_auc,train_acc,val_loss,val_auc,val_acc,seconds\n";
+  for (const auto& r : history) {
+    os << r.epoch << ',' << r.lr << ',' << r.train_loss << ',' << r.train_auc << ',' << r.train_acc << ','
+       << r.val_loss << ',' << r.val_auc << ',' << r.val_acc << ',' << r.seconds << '\n';
+  }
+  return os.str();
+}
+
+namespace {
+
+json record_json(const EpochRecord& r) {
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return json{{"epoch", r.epoch},          {"lr", r.lr},           {"train_loss", num(r.train_loss)},
+              {"train_auc", num(r.train_auc)}, {"train_acc", num(r.train_acc)}, {"val_loss", num(r.val_loss)},
+              {"val_auc", num(r.val_auc)},     {"val_acc", num(r.val_acc)},     {"seconds", r.seconds}};
+}
+
+EpochRecord record_from_json(const json& j) {
+  auto num = [&](const char* k) { return j.at(k).is_null() ? std::nan("") : j.at(k).get<double>(); };
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int>();
+  r.lr = num("lr");
+  r.train_loss = num("train_loss");
+  r.train_auc = num("train_auc");
+  r.train_acc = num("train_acc");
+  r.val_loss = num("val_loss");
+  r.val_auc = num("val_auc");
+  r.val_acc = num("val_acc");
+  r.seconds = num("seconds");
+  return r;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, models::ClassifierImpl& model) {
+  if (c.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        model.parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(model.parameters(),
+                                              torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+}
+
+// Per-epoch seeds: the shuffle and dropout of epoch e depend only on (seed, e), so a resumed run
+// replays exactly what an uninterrupted one would have done.
+uint64_t epoch_seed(uint64_t seed, int epoch) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch)};
+  uint32_t out[2];
+  seq.generate(out, out + 2);
+  return (static_cast<uint64_t>(out[0]) << 32) | out[1];
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device)
+    : config_(std::move(config)), data_(data), files_(std::move(run_dir)), device_(device) {
+  config_.validate();
+  std::filesystem::create_directories(files_.dir);
+  core::seed_everything(config_.seed);
+  model_ = models::make_model(config_.model, *data_.info, data_.size);
+  model_->to(device_);
+  optimizer_ = make_optimizer(config_, *model_);
+}
+
+void Trainer::resume() {
+  std::ifstream in(files_.state());
+  MN_CHECK(in, "cannot resume: ", files_.state(), " is missing (no epoch of this run finished)");
+  json s = json::parse(in);
+  start_epoch_ = s.at("epochs_done").get<int>();
+  best_epoch_ = s.at("best_epoch").get<int>();
+  best_auc_ = s.at("best_val_auc").get<double>();
+  bad_epochs_ = s.at("bad_epochs").get<int>();
+  seconds_so_far_ = s.at("train_seconds").get<double>();
+  history_.clear();
+  for (const auto& r : s.at("history")) history_.push_back(record_from_json(r));
+  load_module(*model_, files_.last(), device_);
+  load_optimizer(*optimizer_, files_.last_optimizer());
+}
+
+void Trainer::save_state() const {
+  json hist = json::array();
+  for (const auto& r : history_) hist.push_back(record_json(r));
+  json s{{"epochs_done", static_cast<int>(history_.size())},
+         {"best_epoch", best_epoch_},
+         {"best_val_auc", best_auc_},
+         {"bad_epochs", bad_epochs_},
+         {"train_seconds", seconds_so_far_},
+         {"history", hist}};
+  write_file_atomic(files_.state(), s.dump(1));
+  write_file_atomic(files_.history(), history_csv(history_));
+}
+
+TrainResult Trainer::run(TrainObserver& observer) {
+  const data::Task task = data_.info->task;
+  const data::SplitData& train = data_.train;
+  const int64_t n = train.size();
+  MN_CHECK(n > 0, "the training split is empty");
+  const int64_t steps = (n + config_.batch_size - 1) / config_.batch_size;
+  write_file_atomic(files_.config(), to_json(config_).dump(2) + "\n");
+
+  TrainResult result;
+  if (start_epoch_ >= config_.epochs) {
+    observer.on_message("nothing to do: the run already finished " + std::to_string(start_epoch_) + " epochs");
+  } else if (config_.patience > 0 && bad_epochs_ >= config_.patience) {
+    observer.on_message("nothing to do: the run already stopped early");
+    result.reason = StopReason::EarlyStopped;
+  }
+
+  for (int epoch = start_epoch_; epoch < config_.epochs && result.reason == StopReason::Completed; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = lr_at(config_.schedule, config_.lr, epoch, config_.epochs);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+
+    const uint64_t es = epoch_seed(config_.seed, epoch);
+    torch::manual_seed(es);
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(es);
+    std::shuffle(order.begin(), order.end(), rng);
+    const at::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong).clone();
+
+    model_->train();
+    observer.on_epoch_begin(epoch + 1, config_.epochs, steps);
+    metrics::Accumulator train_acc(task);
+    double loss_sum = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+      if (core::interrupted()) {
+        result.reason = StopReason::Interrupted;
+        break;
+      }
+      const int64_t start = step * config_.batch_size;
+      const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
+      const at::Tensor idx = perm.narrow(0, start, len);
+      at::Tensor x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
+      at::Tensor y = train.labels.index_select(0, idx).to(device_);
+      optimizer_->zero_grad();
+      at::Tensor logits = model_->forward(x);
+      at::Tensor loss = task_loss(task, logits, y);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        observer.on_message("loss became " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) +
+                            ", step " + std::to_string(step + 1) +
+                            ": stopping (try a lower --lr); the best checkpoint so far is kept");
+        result.reason = StopReason::NanLoss;
+        break;
+      }
+      loss.backward();
+      optimizer_->step();
+      loss_sum += loss_value * static_cast<double>(len);
+      train_acc.update(y, metrics::probabilities(task, logits.detach()));
+      observer.on_step(step + 1, loss_sum / static_cast<double>(start + len));
+    }
+    if (result.reason != StopReason::Completed) break;  // the unfinished epoch is discarded
+
+    EpochRecord rec;
+    rec.epoch = epoch + 1;
+    rec.lr = lr;
+    rec.train_loss = loss_sum / static_cast<double>(n);
+    const metrics::Scores ts = train_acc.compute();
+    rec.train_auc = ts.auc;
+    rec.train_acc = ts.acc;
+    const Evaluation val = evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+    rec.val_loss = val.loss;
+    rec.val_auc = val.scores.auc;
+    rec.val_acc = val.scores.acc;
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    seconds_so_far_ += rec.seconds;
+    history_.push_back(rec);
+
+    const bool improved = std::isfinite(rec.val_auc) && rec.val_auc > best_auc_;
+    if (improved) {
+      best_auc_ = rec.val_auc;
+      best_epoch_ = rec.epoch;
+      bad_epochs_ = 0;
+      save_module(*model_, files_.best());
+    } else {
+      ++bad_epochs_;
+    }
+    save_module(*model_, files_.last());
+    save_optimizer(*optimizer_, files_.last_optimizer());
+    save_state();
+    observer.on_epoch_end(rec, improved);
+    if (config_.patience > 0 && bad_epochs_ >= config_.patience && epoch + 1 < config_.epochs) {
+      observer.on_message("early stop: validation AUC has not improved for " + std::to_string(bad_epochs_) +
+                          " epochs (best " + std::to_string(best_auc_) + " at epoch " + std::to_string(best_epoch_) +
+                          ")");
+      result.reason = StopReason::EarlyStopped;
+    }
+  }
+  finish(result, observer);
+  return result;
+}
+
+void Trainer::finish(TrainResult& result, TrainObserver& observer) {
+  result.history = history_;
+  result.epochs_run = static_cast<int>(history_.size());
+  result.best_epoch = best_epoch_;
+  result.train_seconds = seconds_so_far_;
+  if (best_epoch_ == 0) return;
+  observer.on_message("restoring the best checkpoint (epoch " + std::to_string(best_epoch_) +
+                      ", validation AUC " + std::to_string(best_auc_) + ")");
+  load_module(*model_, files_.best(), device_);
+  const data::Task task = data_.info->task;
+  result.val = evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+  result.test = evaluate_model(*model_, data_.test, task, device_, config_.eval_batch_size);
+}
+
+}  // namespace mednet::train
