@@ -18,9 +18,11 @@ void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Evaluate a saved run's best checkpoint");
   static std::string run, split_name = "test", root, device_name = "auto";
   static int threads = 0;
+  static bool skip_md5 = false;
   cmd->add_option("--run", run, "Run directory written by mednet train")->required();
   cmd->add_option("--split", split_name, "val or test")->check(CLI::IsMember({"train", "val", "test"}));
   cmd->add_option("--root", root, "Folder with MedMNIST .npz files (default: the run's own)");
+  cmd->add_flag("--skip-md5", skip_md5, "Do not check the file against the official MD5");
   cmd->add_option("--threads", threads, "CPU threads (default: every core)");
   cmd->add_option("--device", device_name, "auto, cpu or cuda");
   cmd->callback([] {
@@ -32,7 +34,7 @@ void add_eval(CLI::App& app) {
     const c10::Device device = core::resolve_device(device_name);
     const auto& info = data::find_dataset(cfg.dataset);
     const data::Split split = data::parse_split(split_name);
-    const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root);
+    const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, nullptr, !skip_md5);
     models::Classifier model = models::make_model(cfg.model, info, cfg.size);
     model->to(device);
     train::load_module(*model, files.best(), device);
@@ -40,8 +42,8 @@ void add_eval(CLI::App& app) {
         train::evaluate_model(*model, data.split(split), info.task, device, cfg.eval_batch_size);
     std::cout << run << " (" << cfg.model.name << " on " << info.display_name << " " << cfg.size << ", seed "
               << cfg.seed << ")\n"
-              << split_name << ": " << format_scores(e.scores.auc, e.scores.acc) << "  loss " << e.loss << "  ("
-              << data.split(split).size() << " samples)\n";
+              << split_name << ": " << format_scores(e.scores.auc, e.scores.acc) << "  loss " << e.loss
+              << "  (" << data.split(split).size() << " samples)\n";
     for (const auto& w : e.scores.warnings) std::cout << "warning: " << w << "\n";
     if (split == data::Split::Test) {
       std::cout << "\n" << report::comparison_table(info.flag, cfg.model.name, e.scores.auc, e.scores.acc);

@@ -21,11 +21,13 @@ std::string join_sizes(const data::DatasetInfo& d) {
 }
 
 void print_catalog() {
-  std::printf("%-16s %-26s %2s %2s %-14s %8s %7s %7s\n", "flag", "task", "ch", "D", "sizes", "train", "val", "test");
+  std::printf("%-16s %-26s %2s %2s %-14s %8s %7s %7s\n", "flag", "task", "ch", "D", "sizes", "train", "val",
+              "test");
   for (const auto& d : data::catalog()) {
-    std::printf("%-16s %-26s %2d %2d %-14s %8lld %7lld %7lld\n", d.flag.c_str(), data::task_name(d.task).c_str(),
-                d.channels, d.spatial_dims(), join_sizes(d).c_str(), static_cast<long long>(d.n_train),
-                static_cast<long long>(d.n_val), static_cast<long long>(d.n_test));
+    std::printf("%-16s %-26s %2d %2d %-14s %8lld %7lld %7lld\n", d.flag.c_str(),
+                data::task_name(d.task).c_str(), d.channels, d.spatial_dims(), join_sizes(d).c_str(),
+                static_cast<long long>(d.n_train), static_cast<long long>(d.n_val),
+                static_cast<long long>(d.n_test));
   }
   std::printf("\n%zu datasets. `mednet info FLAG` shows one, with its files.\n", data::catalog().size());
 }
@@ -35,7 +37,8 @@ void print_dataset(const data::DatasetInfo& d, const std::string& root) {
   std::printf("  task:      %s\n", data::task_name(d.task).c_str());
   std::printf("  images:    %dD, %d channel%s\n", d.spatial_dims(), d.channels, d.channels == 1 ? "" : "s");
   std::printf("  labels:   ");
-  for (size_t i = 0; i < d.labels.size(); ++i) std::printf(" %zu=%s%s", i, d.labels[i].c_str(), i + 1 < d.labels.size() ? "," : "");
+  for (size_t i = 0; i < d.labels.size(); ++i)
+    std::printf(" %zu=%s%s", i, d.labels[i].c_str(), i + 1 < d.labels.size() ? "," : "");
   std::printf("\n  samples:   train %lld, val %lld, test %lld\n", static_cast<long long>(d.n_train),
               static_cast<long long>(d.n_val), static_cast<long long>(d.n_test));
   std::printf("  license:   %s\n", d.license.c_str());
@@ -71,7 +74,8 @@ void add_info(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "List the MedMNIST catalog, or describe one dataset and its files");
   static std::string flag, root;
   cmd->add_option("flag", flag, "Dataset flag, for example adrenalmnist3d");
-  cmd->add_option("--root", root, "Folder with MedMNIST .npz files (default: $MEDMNIST_ROOT, then ~/.medmnist)");
+  cmd->add_option("--root", root,
+                  "Folder with MedMNIST .npz files (default: $MEDMNIST_ROOT, then ~/.medmnist)");
   cmd->callback([] {
     if (flag.empty()) {
       print_catalog();

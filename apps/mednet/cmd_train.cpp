@@ -29,6 +29,7 @@ struct TrainFlags {
   double lr = 0, weight_decay = -1;
   int64_t seed = -1;
   std::vector<int64_t> widths;
+  bool skip_md5 = false;
 };
 
 void apply_flags(const TrainFlags& f, CLI::App& cmd, train::TrainConfig& c) {
@@ -59,7 +60,8 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     // Only how long and where to run may change on resume; the rest defines the run.
     for (const char* flag : {"--config", "--dataset", "--size", "--batch-size", "--lr", "--weight-decay",
                              "--optimizer", "--schedule", "--seed", "--widths", "--out"}) {
-      MN_CHECK_USAGE(cmd.count(flag) == 0, flag, " cannot change when resuming; a resumed run keeps its config.json");
+      MN_CHECK_USAGE(cmd.count(flag) == 0, flag,
+                     " cannot change when resuming; a resumed run keeps its config.json");
     }
     if (cmd.count("--epochs")) cfg.epochs = f.epochs;
     if (cmd.count("--patience")) cfg.patience = f.patience;
@@ -80,14 +82,15 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
   const c10::Device device = core::resolve_device(cfg.device);
   const auto& info = data::find_dataset(cfg.dataset);
   data::Md5Status md5{};
-  const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, &md5);
+  const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, &md5, !f.skip_md5);
   cfg.root = fs::absolute(fs::path(data.path).parent_path()).string();
 
   train::Trainer trainer(cfg, data, out, device);
   const int64_t params = models::count_parameters(trainer.model());
-  std::cout << (resuming ? "resuming " : "training ") << cfg.model.name << " (" << params << " parameters) on "
-            << info.display_name << " " << cfg.size << (info.volumetric ? "^3" : "px") << ": train "
-            << data.train.size() << ", val " << data.val.size() << ", test " << data.test.size() << "\n"
+  std::cout << (resuming ? "resuming " : "training ") << cfg.model.name << " (" << params
+            << " parameters) on " << info.display_name << " " << cfg.size << (info.volumetric ? "^3" : "px")
+            << ": train " << data.train.size() << ", val " << data.val.size() << ", test " << data.test.size()
+            << "\n"
             << "  file " << data.path << " (MD5 " << data::md5_status_name(md5) << ")\n"
             << "  device " << device << ", " << threads << " threads, seed " << cfg.seed << ", up to "
             << cfg.epochs << " epochs, early stop after " << cfg.patience << " without a better val AUC\n"
@@ -99,12 +102,14 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
   const train::TrainResult result = trainer.run(observer);
   const train::RunFiles files(out);
 
-  report::RunSummary summary{&cfg, &result, params, threads, device.str(), data.path, data::md5_status_name(md5)};
+  report::RunSummary summary{
+      &cfg, &result, params, threads, device.str(), data.path, data::md5_status_name(md5)};
   train::write_file_atomic(files.metrics(), report::metrics_json(summary).dump(2) + "\n");
   if (!result.history.empty()) {
     if (report::plots_available()) {
       report::write_learning_curves(result.history, result.best_epoch,
-                                    cfg.name + ": " + cfg.model.name + " on " + info.display_name, files.curves());
+                                    cfg.name + ": " + cfg.model.name + " on " + info.display_name,
+                                    files.curves());
     } else {
       std::cout << "learning_curves.png not drawn: this build has no cairo (history.csv has the numbers)\n";
     }
@@ -117,15 +122,18 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
               << "  val:  " << format_scores(result.val.scores.auc, result.val.scores.acc) << "\n"
               << "  test: " << format_scores(result.test.scores.auc, result.test.scores.acc) << "\n";
     for (const auto& w : result.test.scores.warnings) std::cout << "  warning: " << w << "\n";
-    std::cout << "\n" << report::comparison_table(info.flag, cfg.model.name + " (seed " + std::to_string(cfg.seed) + ")",
-                                                   result.test.scores.auc, result.test.scores.acc);
+    std::cout << "\n"
+              << report::comparison_table(info.flag,
+                                          cfg.model.name + " (seed " + std::to_string(cfg.seed) + ")",
+                                          result.test.scores.auc, result.test.scores.acc);
   }
   std::cout << "outputs in " << out << ": config.json history.csv metrics.json best.pt"
-            << (report::plots_available() && !result.history.empty() ? " learning_curves.png" : "") << std::endl;
+            << (report::plots_available() && !result.history.empty() ? " learning_curves.png" : "")
+            << std::endl;
 
   if (result.reason == train::StopReason::Interrupted) {
-    std::cout << "interrupted after " << result.epochs_run << " finished epochs; continue with: mednet train --resume "
-              << out << std::endl;
+    std::cout << "interrupted after " << result.epochs_run
+              << " finished epochs; continue with: mednet train --resume " << out << std::endl;
     exit_code() = kExitInterrupted;
   } else if (result.reason == train::StopReason::NanLoss) {
     exit_code() = 1;
@@ -137,12 +145,14 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
 void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a classifier (an experiment file and/or flags)");
   static TrainFlags f;
-  cmd->add_option("--config", f.config, "Experiment file (JSON), for example experiments/exp1_cnn3d_adrenal.json");
+  cmd->add_option("--config", f.config,
+                  "Experiment file (JSON), for example experiments/exp1_cnn3d_adrenal.json");
   cmd->add_option("--out", f.out, "Run directory for checkpoints, history, metrics and plots");
   cmd->add_option("--resume", f.resume, "Continue the run in this directory from its last checkpoint");
   cmd->add_option("--dataset", f.dataset, "Dataset flag (see mednet info)");
   cmd->add_option("--size", f.size, "Image size (28, 64, 128, 224)");
-  cmd->add_option("--root", f.root, "Folder with MedMNIST .npz files (default: $MEDMNIST_ROOT, then ~/.medmnist)");
+  cmd->add_option("--root", f.root,
+                  "Folder with MedMNIST .npz files (default: $MEDMNIST_ROOT, then ~/.medmnist)");
   cmd->add_option("--epochs", f.epochs, "Maximum epochs (default 100)");
   cmd->add_option("--batch-size", f.batch_size, "Training batch size");
   cmd->add_option("--lr", f.lr, "Learning rate");
@@ -152,7 +162,10 @@ void add_train(CLI::App& app) {
       ->check(CLI::IsMember({"step", "cosine", "constant"}));
   cmd->add_option("--patience", f.patience, "Early-stopping patience in epochs (0: never stop early)");
   cmd->add_option("--seed", f.seed, "Random seed");
-  cmd->add_option("--widths", f.widths, "Channel widths of the CNN stages, for example 32,64,128")->delimiter(',');
+  cmd->add_option("--widths", f.widths, "Channel widths of the CNN stages, for example 32,64,128")
+      ->delimiter(',');
+  cmd->add_flag("--skip-md5", f.skip_md5,
+                "Do not check the file against the official MD5 (own files in the format)");
   cmd->add_option("--threads", f.threads, "CPU threads (default: every core)");
   cmd->add_option("--device", f.device, "auto, cpu or cuda");
   cmd->callback([cmd] { run_train(f, *cmd); });

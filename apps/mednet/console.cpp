@@ -15,14 +15,16 @@ std::string f3(double v) {
 }
 }  // namespace
 
-std::string format_scores(double auc, double acc) { return "AUC " + f3(auc) + " ACC " + f3(acc); }
+std::string format_scores(double auc, double acc) {
+  return "AUC " + f3(auc) + " ACC " + f3(acc);
+}
 
 ConsoleObserver::ConsoleObserver() : tty_(core::is_terminal(2)) {}
 
 void ConsoleObserver::on_epoch_begin(int epoch, int epochs, int64_t steps) {
   epochs_ = epochs;
-  bar_ = std::make_unique<core::ProgressBar>(std::cerr, "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs),
-                                             steps, tty_);
+  bar_ = std::make_unique<core::ProgressBar>(
+      std::cerr, "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs), steps, tty_);
 }
 
 void ConsoleObserver::on_step(int64_t, double running_loss) {
@@ -32,10 +34,10 @@ void ConsoleObserver::on_step(int64_t, double running_loss) {
 void ConsoleObserver::on_epoch_end(const train::EpochRecord& r, bool improved) {
   if (bar_) bar_->finish();
   char line[256];
-  std::snprintf(line, sizeof line, "epoch %3d/%d  lr %.1e  train loss %s %s | val loss %s %s  %.1fs%s", r.epoch,
-                epochs_, r.lr, f3(r.train_loss).c_str(), format_scores(r.train_auc, r.train_acc).c_str(),
-                f3(r.val_loss).c_str(), format_scores(r.val_auc, r.val_acc).c_str(), r.seconds,
-                improved ? "  * best" : "");
+  std::snprintf(line, sizeof line, "epoch %3d/%d  lr %.1e  train loss %s %s | val loss %s %s  %.1fs%s",
+                r.epoch, epochs_, r.lr, f3(r.train_loss).c_str(),
+                format_scores(r.train_auc, r.train_acc).c_str(), f3(r.val_loss).c_str(),
+                format_scores(r.val_auc, r.val_acc).c_str(), r.seconds, improved ? "  * best" : "");
   std::cout << line << std::endl;
 }
 

@@ -34,14 +34,13 @@ std::string concat(Parts&&... parts) {
 }  // namespace mednet
 
 /// Throws mednet::Error (runtime) with the streamed parts unless cond holds.
-#define MN_CHECK(cond, ...)                                               \
-  do {                                                                    \
+#define MN_CHECK(cond, ...)                                                    \
+  do {                                                                         \
     if (!(cond)) throw ::mednet::Error(::mednet::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 /// Throws mednet::Error of kind Usage (bad flag, unknown name) unless cond holds.
-#define MN_CHECK_USAGE(cond, ...)                                                                   \
-  do {                                                                                              \
-    if (!(cond))                                                                                    \
-      throw ::mednet::Error(::mednet::detail::concat(__VA_ARGS__), ::mednet::ErrorKind::Usage); \
+#define MN_CHECK_USAGE(cond, ...)                                                                          \
+  do {                                                                                                     \
+    if (!(cond)) throw ::mednet::Error(::mednet::detail::concat(__VA_ARGS__), ::mednet::ErrorKind::Usage); \
   } while (0)

@@ -21,7 +21,9 @@ std::string format_duration(double s) {
   return buf;
 }
 
-bool is_terminal(int fd) { return isatty(fd) == 1; }
+bool is_terminal(int fd) {
+  return isatty(fd) == 1;
+}
 
 ProgressBar::ProgressBar(std::ostream& os, std::string label, int64_t total, bool interactive)
     : os_(os),
@@ -49,12 +51,13 @@ void ProgressBar::draw(const std::string& suffix) {
   const double frac = static_cast<double>(done_) / static_cast<double>(total_);
   const int filled = static_cast<int>(frac * kWidth);
   const double elapsed = elapsed_seconds();
-  const double eta = done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : NAN;
+  const double eta =
+      done_ > 0 ? elapsed * static_cast<double>(total_ - done_) / static_cast<double>(done_) : NAN;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
   char head[64];
-  std::snprintf(head, sizeof head, " %3d%% %lld/%lld ", static_cast<int>(frac * 100), static_cast<long long>(done_),
-                static_cast<long long>(total_));
+  std::snprintf(head, sizeof head, " %3d%% %lld/%lld ", static_cast<int>(frac * 100),
+                static_cast<long long>(done_), static_cast<long long>(total_));
   os_ << "\r\033[K" << label_ << " [" << bar << "]" << head << format_duration(elapsed) << " < "
       << format_duration(eta) << (suffix.empty() ? "" : "  ") << suffix << std::flush;
 }

@@ -18,7 +18,9 @@ namespace mednet::core {
 namespace {
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_signal(int) { g_interrupted.store(true); }
+extern "C" void on_signal(int) {
+  g_interrupted.store(true);
+}
 }  // namespace
 
 int set_threads(int n) {
@@ -61,8 +63,14 @@ void install_interrupt_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool interrupted() { return g_interrupted.load(); }
-void clear_interrupt() { g_interrupted.store(false); }
-void request_interrupt() { g_interrupted.store(true); }
+bool interrupted() {
+  return g_interrupted.load();
+}
+void clear_interrupt() {
+  g_interrupted.store(false);
+}
+void request_interrupt() {
+  g_interrupted.store(true);
+}
 
 }  // namespace mednet::core

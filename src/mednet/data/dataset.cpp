@@ -21,7 +21,8 @@ std::vector<std::string> root_candidates(const std::string& cli_root) {
   std::vector<std::string> roots;
   if (!cli_root.empty()) roots.push_back(cli_root);
   if (const char* env = std::getenv("MEDMNIST_ROOT"); env && *env) roots.emplace_back(env);
-  if (const char* home = std::getenv("HOME"); home && *home) roots.push_back(std::string(home) + "/.medmnist");
+  if (const char* home = std::getenv("HOME"); home && *home)
+    roots.push_back(std::string(home) + "/.medmnist");
   return roots;
 }
 
@@ -34,9 +35,10 @@ std::string locate_file(const DatasetInfo& info, int size, const std::string& cl
     if (fs::is_regular_file(p, ec)) return p.string();
     searched += "\n  " + p.string();
   }
-  MN_CHECK(false, "cannot find ", name, " for ", info.display_name, " (size ", size, "); looked in:", searched,
-           "\nGet it with `mednet fetch ", info.flag, size == 28 ? "" : " --size " + std::to_string(size),
-           "`, or download ", info.url(size), " and pass its folder with --root or MEDMNIST_ROOT");
+  MN_CHECK(false, "cannot find ", name, " for ", info.display_name, " (size ", size,
+           "); looked in:", searched, "\nGet it with `mednet fetch ", info.flag,
+           size == 28 ? "" : " --size " + std::to_string(size), "`, or download ", info.url(size),
+           " and pass its folder with --root or MEDMNIST_ROOT");
   return {};
 }
 
@@ -51,7 +53,8 @@ std::string file_stamp(const std::string& path) {
   struct stat st {};
   MN_CHECK(::stat(path.c_str(), &st) == 0, "cannot stat ", path);
   std::ostringstream os;
-  os << fs::absolute(path).string() << '\t' << st.st_size << '\t' << st.st_mtim.tv_sec << '.' << st.st_mtim.tv_nsec;
+  os << fs::absolute(path).string() << '\t' << st.st_size << '\t' << st.st_mtim.tv_sec << '.'
+     << st.st_mtim.tv_nsec;
   return os.str();
 }
 }  // namespace
@@ -81,8 +84,8 @@ SplitData read_split(NpzReader& npz, const DatasetInfo& info, int size, Split sp
   at::Tensor images = npz.read(s + "_images");
   at::Tensor labels = npz.read(s + "_labels");
   const std::string where = npz.path() + ": " + s;
-  MN_CHECK(images.size(0) == labels.size(0), where, "_images has ", images.size(0), " samples but ", s, "_labels has ",
-           labels.size(0));
+  MN_CHECK(images.size(0) == labels.size(0), where, "_images has ", images.size(0), " samples but ", s,
+           "_labels has ", labels.size(0));
   MN_CHECK(images.scalar_type() == at::kByte, where, "_images has dtype ", images.scalar_type(),
            ", expected uint8 images");
 
@@ -96,15 +99,15 @@ SplitData read_split(NpzReader& npz, const DatasetInfo& info, int size, Split sp
     MN_CHECK(images.dim() == 4, where, "_images has ", images.dim(), " dimensions, expected (N, H, W[, C])");
     images = images.permute({0, 3, 1, 2}).contiguous();
   }
-  MN_CHECK(images.size(1) == info.channels, where, "_images has ", images.size(1), " channels, ", info.display_name,
-           " has ", info.channels);
+  MN_CHECK(images.size(1) == info.channels, where, "_images has ", images.size(1), " channels, ",
+           info.display_name, " has ", info.channels);
   for (int64_t d = 2; d < images.dim(); ++d) {
     MN_CHECK(images.size(d) == size, where, "_images are ", images.sizes(), ", expected spatial size ", size);
   }
 
   if (labels.dim() == 1) labels = labels.unsqueeze(1);
-  MN_CHECK(labels.dim() == 2 && labels.size(1) == info.label_columns(), where, "_labels have shape ", labels.sizes(),
-           ", expected (N, ", info.label_columns(), ")");
+  MN_CHECK(labels.dim() == 2 && labels.size(1) == info.label_columns(), where, "_labels have shape ",
+           labels.sizes(), ", expected (N, ", info.label_columns(), ")");
   MN_CHECK(!labels.is_floating_point() || torch::equal(labels, labels.round()), where,
            "_labels are not whole numbers");
   labels = labels.to(at::kLong);
@@ -112,8 +115,8 @@ SplitData read_split(NpzReader& npz, const DatasetInfo& info, int size, Split sp
     const int64_t hi = info.task == Task::MultiLabel ? 1 : info.num_outputs() - 1;
     const int64_t lo_seen = labels.min().item<int64_t>();
     const int64_t hi_seen = labels.max().item<int64_t>();
-    MN_CHECK(lo_seen >= 0 && hi_seen <= hi, where, "_labels range over [", lo_seen, ", ", hi_seen, "], expected [0, ",
-             hi, "]");
+    MN_CHECK(lo_seen >= 0 && hi_seen <= hi, where, "_labels range over [", lo_seen, ", ", hi_seen,
+             "], expected [0, ", hi, "]");
   }
   return {images, labels};
 }
@@ -130,18 +133,24 @@ MedMnist load_medmnist(const DatasetInfo& info, int size, const std::string& pat
   return m;
 }
 
-MedMnist open_medmnist(const DatasetInfo& info, int size, const std::string& cli_root, Md5Status* md5) {
+MedMnist open_medmnist(const DatasetInfo& info, int size, const std::string& cli_root, Md5Status* md5,
+                       bool check_md5) {
   const std::string path = locate_file(info, size, cli_root);
-  const Md5Status st = verify_md5(path, info.file(size).md5);
+  const Md5Status st = check_md5 ? verify_md5(path, info.file(size).md5) : Md5Status::Skipped;
   if (md5) *md5 = st;
   return load_medmnist(info, size, path);
 }
 
 std::string md5_status_name(Md5Status s) {
   switch (s) {
-    case Md5Status::Verified: return "verified";
-    case Md5Status::Remembered: return "verified earlier";
-    case Md5Status::Unavailable: return "not checked (no MD5 support in this build)";
+    case Md5Status::Verified:
+      return "verified";
+    case Md5Status::Remembered:
+      return "verified earlier";
+    case Md5Status::Unavailable:
+      return "not checked (no MD5 support in this build)";
+    case Md5Status::Skipped:
+      return "not checked (--skip-md5)";
   }
   return "?";
 }

@@ -21,7 +21,7 @@ std::string locate_file(const DatasetInfo& info, int size, const std::string& cl
 /// Folder for caches (~/.cache/mednet, or $XDG_CACHE_HOME/mednet).
 std::string cache_dir();
 
-enum class Md5Status { Verified, Remembered, Unavailable };
+enum class Md5Status { Verified, Remembered, Unavailable, Skipped };
 /// Checks a file against its official MD5 once; a match is remembered (path, size, mtime) in the cache
 /// folder so later runs skip the hashing. A mismatch is a runtime error.
 Md5Status verify_md5(const std::string& path, const std::string& expected);
@@ -47,8 +47,10 @@ struct MedMnist {
 /// Loads all three splits of a file.
 MedMnist load_medmnist(const DatasetInfo& info, int size, const std::string& path);
 
-/// Finds the file (root lookup), checks its MD5 once, loads it; md5 receives how the check went.
-MedMnist open_medmnist(const DatasetInfo& info, int size, const std::string& cli_root, Md5Status* md5 = nullptr);
+/// Finds the file (root lookup), checks its MD5 once (unless check_md5 is false, for files in the
+/// official format that are not the official release), loads it; md5 receives how the check went.
+MedMnist open_medmnist(const DatasetInfo& info, int size, const std::string& cli_root,
+                       Md5Status* md5 = nullptr, bool check_md5 = true);
 
 /// "verified", "verified earlier", or "not checked (no MD5 support in this build)".
 std::string md5_status_name(Md5Status s);

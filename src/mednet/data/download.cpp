@@ -122,8 +122,8 @@ void download_file(const std::string& url, const std::string& dest, const std::s
 #else
   (void)progress;
   (void)expected_md5;
-  MN_CHECK(false, "this build cannot download (built without libcurl). Download ", url, " yourself and save it as ",
-           dest);
+  MN_CHECK(false, "this build cannot download (built without libcurl). Download ", url,
+           " yourself and save it as ", dest);
 #endif
 }
 

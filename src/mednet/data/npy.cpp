@@ -15,12 +15,16 @@ namespace mednet::data {
 
 namespace {
 
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
 }
-uint64_t le64(const uint8_t* p) { return static_cast<uint64_t>(le32(p)) | (static_cast<uint64_t>(le32(p + 4)) << 32); }
+uint32_t le32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+uint64_t le64(const uint8_t* p) {
+  return static_cast<uint64_t>(le32(p)) | (static_cast<uint64_t>(le32(p + 4)) << 32);
+}
 
 struct DTypeInfo {
   at::ScalarType stored;  // the tensor type the raw bytes are read as
@@ -46,8 +50,7 @@ DTypeInfo dtype_from_descr(const std::string& descr, const std::string& what) {
   if (code == "u2") return {at::kShort, at::kInt, 2, true};
   if (code == "u4") return {at::kInt, at::kLong, 4, true};
   if (code == "u8") return {at::kLong, at::kLong, 8, true};
-  MN_CHECK(false, what, ": unsupported dtype '", descr,
-           "' (supported: u1 i1 b1 i2 i4 i8 u2 u4 u8 f4 f8)");
+  MN_CHECK(false, what, ": unsupported dtype '", descr, "' (supported: u1 i1 b1 i2 i4 i8 u2 u4 u8 f4 f8)");
   return {};
 }
 
@@ -89,14 +92,14 @@ at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what)
   }
   uint64_t count = 1;
   for (int64_t d : shape) {
-    MN_CHECK(d >= 0 && (d == 0 || count <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)), what,
-             ": impossible shape in .npy header");
+    MN_CHECK(d >= 0 && (d == 0 || count <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)),
+             what, ": impossible shape in .npy header");
     count *= static_cast<uint64_t>(d);
   }
   const size_t data_start = header_start + header_len;
   const uint64_t need = count * dt.itemsize;
-  MN_CHECK(size - data_start == need, what, ": array data is ", size - data_start, " bytes, but shape and dtype need ",
-           need, " (truncated or corrupt .npy)");
+  MN_CHECK(size - data_start == need, what, ": array data is ", size - data_start,
+           " bytes, but shape and dtype need ", need, " (truncated or corrupt .npy)");
 
   std::vector<int64_t> alloc_shape = shape;
   if (fortran) std::reverse(alloc_shape.begin(), alloc_shape.end());
@@ -163,7 +166,8 @@ void NpzReader::read_central_directory() {
     cd_size = le64(z + 40);
     cd_offset = le64(z + 48);
   }
-  MN_CHECK(cd_offset + cd_size <= file_size_, path_, ": central directory lies past the end of the file (truncated)");
+  MN_CHECK(cd_offset + cd_size <= file_size_, path_,
+           ": central directory lies past the end of the file (truncated)");
   std::vector<uint8_t> cd(cd_size);
   file_.seekg(static_cast<std::streamoff>(cd_offset));
   file_.read(reinterpret_cast<char*>(cd.data()), static_cast<std::streamsize>(cd_size));
@@ -171,7 +175,8 @@ void NpzReader::read_central_directory() {
 
   size_t p = 0;
   for (uint64_t i = 0; i < n_entries; ++i) {
-    MN_CHECK(p + 46 <= cd.size() && le32(&cd[p]) == 0x02014b50, path_, ": corrupt central directory entry ", i);
+    MN_CHECK(p + 46 <= cd.size() && le32(&cd[p]) == 0x02014b50, path_, ": corrupt central directory entry ",
+             i);
     Entry ent;
     ent.method = le16(&cd[p + 10]);
     ent.crc = le32(&cd[p + 16]);
@@ -181,7 +186,8 @@ void NpzReader::read_central_directory() {
     const uint16_t extra_len = le16(&cd[p + 30]);
     const uint16_t comment_len = le16(&cd[p + 32]);
     ent.local_offset = le32(&cd[p + 42]);
-    MN_CHECK(p + 46 + name_len + extra_len + comment_len <= cd.size(), path_, ": corrupt central directory entry ", i);
+    MN_CHECK(p + 46 + name_len + extra_len + comment_len <= cd.size(), path_,
+             ": corrupt central directory entry ", i);
     ent.name.assign(reinterpret_cast<const char*>(&cd[p + 46]), name_len);
     // Zip64 extra field: the 64-bit values appear only for the fields saturated at 0xFFFFFFFF.
     size_t x = p + 46 + name_len;
@@ -236,7 +242,8 @@ at::Tensor NpzReader::read(const std::string& key) {
   const Entry& ent = entry(key);
   const std::string what = path_ + ":" + ent.name;
   uint8_t local[30];
-  MN_CHECK(ent.local_offset + 30 <= file_size_, what, ": entry lies past the end of the file (truncated archive)");
+  MN_CHECK(ent.local_offset + 30 <= file_size_, what,
+           ": entry lies past the end of the file (truncated archive)");
   file_.clear();
   file_.seekg(static_cast<std::streamoff>(ent.local_offset));
   file_.read(reinterpret_cast<char*>(local), 30);
@@ -275,7 +282,8 @@ at::Tensor NpzReader::read(const std::string& key) {
     }
     inflateEnd(&zs);
     MN_CHECK(rc == Z_STREAM_END && out_left == 0, what, ": corrupt or truncated deflate data (zlib: ",
-             rc == Z_DATA_ERROR ? "data error" : (rc == Z_STREAM_END ? "size mismatch" : "unexpected end"), ")");
+             rc == Z_DATA_ERROR ? "data error" : (rc == Z_STREAM_END ? "size mismatch" : "unexpected end"),
+             ")");
   } else {
     MN_CHECK(false, what, ": unsupported zip compression method ", ent.method, " (only stored and deflate)");
   }

@@ -11,7 +11,8 @@
 namespace mednet::metrics {
 
 double roc_auc(const std::vector<double>& scores, const std::vector<int>& targets) {
-  MN_CHECK(scores.size() == targets.size(), "roc_auc: ", scores.size(), " scores but ", targets.size(), " targets");
+  MN_CHECK(scores.size() == targets.size(), "roc_auc: ", scores.size(), " scores but ", targets.size(),
+           " targets");
   const size_t n = scores.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -75,8 +76,9 @@ Scores evaluate(data::Task task, const at::Tensor& labels_in, const at::Tensor& 
   }
   switch (task) {
     case data::Task::MultiLabel: {
-      MN_CHECK(labels.sizes() == probs.sizes(), "evaluate: multi-label needs labels and scores of one shape, got ",
-               labels.sizes(), " and ", probs.sizes());
+      MN_CHECK(labels.sizes() == probs.sizes(),
+               "evaluate: multi-label needs labels and scores of one shape, got ", labels.sizes(), " and ",
+               probs.sizes());
       double auc_sum = 0, acc_sum = 0;
       for (int64_t c = 0; c < probs.size(1); ++c) {
         auc_sum += column_auc(probs, c, labels.select(1, c), "label " + std::to_string(c), s.warnings);
@@ -121,7 +123,9 @@ void Accumulator::update(const at::Tensor& labels, const at::Tensor& probs) {
   probs_.push_back(probs.detach().to(at::kCPU).to(at::kFloat));
 }
 
-Scores Accumulator::compute() const { return evaluate(task_, labels(), probs()); }
+Scores Accumulator::compute() const {
+  return evaluate(task_, labels(), probs());
+}
 
 void Accumulator::reset() {
   labels_.clear();
@@ -134,7 +138,9 @@ int64_t Accumulator::count() const {
   return n;
 }
 
-at::Tensor Accumulator::probs() const { return probs_.empty() ? torch::empty({0, 1}) : torch::cat(probs_); }
+at::Tensor Accumulator::probs() const {
+  return probs_.empty() ? torch::empty({0, 1}) : torch::cat(probs_);
+}
 at::Tensor Accumulator::labels() const {
   return labels_.empty() ? torch::empty({0, 1}, torch::kLong) : torch::cat(labels_);
 }

@@ -59,7 +59,9 @@ CnnImpl::CnnImpl(CnnOptions o) : options_(std::move(o)) {
   register_module("head", head_);
 }
 
-at::Tensor CnnImpl::forward(const at::Tensor& x) { return head_->forward(features_->forward(x)); }
+at::Tensor CnnImpl::forward(const at::Tensor& x) {
+  return head_->forward(features_->forward(x));
+}
 
 std::pair<at::Tensor, at::Tensor> CnnImpl::forward_features(const at::Tensor& x) {
   // The map before the last pooling is the last convolutional stage's output.

@@ -9,10 +9,13 @@
 namespace mednet::models {
 
 namespace {
-void check_dims(int d) { MN_CHECK(d == 2 || d == 3, "spatial_dims must be 2 or 3, got ", d); }
+void check_dims(int d) {
+  MN_CHECK(d == 2 || d == 3, "spatial_dims must be 2 or 3, got ", d);
+}
 }  // namespace
 
-torch::nn::AnyModule conv(int d, int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias) {
+torch::nn::AnyModule conv(int d, int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding,
+                          bool bias) {
   check_dims(d);
   if (d == 2) {
     return torch::nn::AnyModule(
@@ -36,7 +39,8 @@ torch::nn::AnyModule max_pool(int d, int64_t k) {
 
 torch::nn::AnyModule global_avg_pool(int d) {
   check_dims(d);
-  if (d == 2) return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
+  if (d == 2)
+    return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
   return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool3d(torch::nn::AdaptiveAvgPool3dOptions(1)));
 }
 

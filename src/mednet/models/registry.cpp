@@ -5,7 +5,9 @@
 
 namespace mednet::models {
 
-std::vector<std::string> model_names() { return {"cnn"}; }
+std::vector<std::string> model_names() {
+  return {"cnn"};
+}
 
 Classifier make_model(const ModelSpec& spec, const data::DatasetInfo& info, int size) {
   if (spec.name == "cnn") {

@@ -159,8 +159,8 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
 }  // namespace
 #endif
 
-void save_png(const std::vector<Panel>& panels, const std::string& title, const std::string& path, int panel_width,
-              int height) {
+void save_png(const std::vector<Panel>& panels, const std::string& title, const std::string& path,
+              int panel_width, int height) {
 #if MEDNET_HAVE_CAIRO
   const int w = panel_width * static_cast<int>(std::max<size_t>(1, panels.size()));
   const int h = height + 30;

@@ -18,7 +18,8 @@ struct Series {
 struct Panel {
   std::string title, xlabel, ylabel;
   std::vector<Series> series;
-  double marker_x = std::numeric_limits<double>::quiet_NaN();  ///< a vertical line (for example the best epoch)
+  double marker_x =
+      std::numeric_limits<double>::quiet_NaN();  ///< a vertical line (for example the best epoch)
   std::string marker_label;
 };
 

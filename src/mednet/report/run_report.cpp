@@ -11,10 +11,14 @@ namespace mednet::report {
 using nlohmann::json;
 
 namespace {
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json num(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 json split_json(const train::Evaluation& e) {
-  return json{{"auc", num(e.scores.auc)}, {"acc", num(e.scores.acc)}, {"loss", num(e.loss)},
+  return json{{"auc", num(e.scores.auc)},
+              {"acc", num(e.scores.acc)},
+              {"loss", num(e.loss)},
               {"warnings", e.scores.warnings}};
 }
 }  // namespace
@@ -44,8 +48,8 @@ json metrics_json(const RunSummary& s) {
   return j;
 }
 
-void write_learning_curves(const std::vector<train::EpochRecord>& history, int best_epoch, const std::string& title,
-                           const std::string& path) {
+void write_learning_curves(const std::vector<train::EpochRecord>& history, int best_epoch,
+                           const std::string& title, const std::string& path) {
   Series tl{"train loss", {}, {}, 0x1f77b4, false}, vl{"val loss", {}, {}, 0xd62728, false};
   Series ta{"train AUC", {}, {}, 0x1f77b4, false}, va{"val AUC", {}, {}, 0xd62728, false};
   Series tc{"train ACC", {}, {}, 0x1f77b4, true}, vc{"val ACC", {}, {}, 0xd62728, true};

@@ -21,7 +21,7 @@ struct RunSummary {
 nlohmann::json metrics_json(const RunSummary& s);
 
 /// Writes learning_curves.png (loss; AUC and ACC; train and validation; best epoch marked).
-void write_learning_curves(const std::vector<train::EpochRecord>& history, int best_epoch, const std::string& title,
-                           const std::string& path);
+void write_learning_curves(const std::vector<train::EpochRecord>& history, int best_epoch,
+                           const std::string& title, const std::string& path);
 
 }  // namespace mednet::report

@@ -18,13 +18,15 @@ void TrainConfig::validate() const {
   MN_CHECK_USAGE(epochs >= 1, "epochs must be >= 1, got ", epochs);
   MN_CHECK_USAGE(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
   MN_CHECK_USAGE(eval_batch_size >= 1, "eval_batch_size must be >= 1, got ", eval_batch_size);
-  MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer, "'");
+  MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer,
+                 "'");
   MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
                  "schedule must be step, cosine or constant, got '", schedule, "'");
   MN_CHECK_USAGE(lr > 0, "lr must be > 0, got ", lr);
   MN_CHECK_USAGE(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
   MN_CHECK_USAGE(patience >= 0, "patience must be >= 0, got ", patience);
-  MN_CHECK_USAGE(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got ", model.dropout);
+  MN_CHECK_USAGE(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got ",
+                 model.dropout);
   MN_CHECK_USAGE(!model.widths.empty(), "model.widths must not be empty");
 }
 
@@ -78,10 +80,11 @@ void reject_unknown(const json& j, const std::set<std::string>& known, const std
 
 TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   MN_CHECK_USAGE(j.is_object(), "a config must be a JSON object");
-  reject_unknown(j,
-                 {"name", "description", "dataset", "size", "root", "model", "epochs", "batch_size", "eval_batch_size",
-                  "optimizer", "lr", "weight_decay", "momentum", "schedule", "patience", "seed", "threads", "device"},
-                 "config");
+  reject_unknown(
+      j,
+      {"name", "description", "dataset", "size", "root", "model", "epochs", "batch_size", "eval_batch_size",
+       "optimizer", "lr", "weight_decay", "momentum", "schedule", "patience", "seed", "threads", "device"},
+      "config");
   TrainConfig c = defaults;
   take(j, "name", c.name);
   take(j, "dataset", c.dataset);

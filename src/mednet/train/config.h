@@ -22,11 +22,11 @@ struct TrainConfig {
   std::string optimizer = "adam";  ///< adam | sgd
   double lr = 1e-3;
   double weight_decay = 0;
-  double momentum = 0.9;           ///< sgd only
-  std::string schedule = "step";   ///< step (x0.1 at 50% and 75%) | cosine | constant
-  int patience = 20;               ///< epochs without a better validation AUC before stopping; 0 = never
+  double momentum = 0.9;          ///< sgd only
+  std::string schedule = "step";  ///< step (x0.1 at 50% and 75%) | cosine | constant
+  int patience = 20;              ///< epochs without a better validation AUC before stopping; 0 = never
   uint64_t seed = 0;
-  int threads = 0;                 ///< 0 = every core
+  int threads = 0;  ///< 0 = every core
   std::string device = "auto";
 
   /// Checks every field; a bad value is a usage error naming it.

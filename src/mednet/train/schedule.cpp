@@ -15,7 +15,8 @@ double lr_at(const std::string& schedule, double base_lr, int epoch, int total) 
     if (epoch >= static_cast<int>(0.75 * total)) lr *= 0.1;
     return lr;
   }
-  if (schedule == "cosine") return base_lr * 0.5 * (1.0 + std::cos(M_PI * epoch / static_cast<double>(total)));
+  if (schedule == "cosine")
+    return base_lr * 0.5 * (1.0 + std::cos(M_PI * epoch / static_cast<double>(total)));
   MN_CHECK_USAGE(false, "unknown schedule '", schedule, "': expected step, cosine or constant");
   return base_lr;
 }

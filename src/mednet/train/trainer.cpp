@@ -8,8 +8,8 @@
 #include <random>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
@@ -23,10 +23,14 @@ using nlohmann::json;
 
 std::string stop_reason_name(StopReason r) {
   switch (r) {
-    case StopReason::Completed: return "completed";
-    case StopReason::EarlyStopped: return "early-stopped";
-    case StopReason::Interrupted: return "interrupted";
-    case StopReason::NanLoss: return "nan-loss";
+    case StopReason::Completed:
+      return "completed";
+    case StopReason::EarlyStopped:
+      return "early-stopped";
+    case StopReason::Interrupted:
+      return "interrupted";
+    case StopReason::NanLoss:
+      return "nan-loss";
   }
   return "?";
 }
@@ -77,9 +81,15 @@ namespace {
 
 json record_json(const EpochRecord& r) {
   auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-  return json{{"epoch", r.epoch},          {"lr", r.lr},           {"train_loss", num(r.train_loss)},
-              {"train_auc", num(r.train_auc)}, {"train_acc", num(r.train_acc)}, {"val_loss", num(r.val_loss)},
-              {"val_auc", num(r.val_auc)},     {"val_acc", num(r.val_acc)},     {"seconds", r.seconds}};
+  return json{{"epoch", r.epoch},
+              {"lr", r.lr},
+              {"train_loss", num(r.train_loss)},
+              {"train_auc", num(r.train_auc)},
+              {"train_acc", num(r.train_acc)},
+              {"val_loss", num(r.val_loss)},
+              {"val_auc", num(r.val_auc)},
+              {"val_acc", num(r.val_acc)},
+              {"seconds", r.seconds}};
 }
 
 EpochRecord record_from_json(const json& j) {
@@ -109,7 +119,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, mo
 // Per-epoch seeds: the shuffle and dropout of epoch e depend only on (seed, e), so a resumed run
 // replays exactly what an uninterrupted one would have done.
 uint64_t epoch_seed(uint64_t seed, int epoch) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch)};
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(epoch)};
   uint32_t out[2];
   seq.generate(out, out + 2);
   return (static_cast<uint64_t>(out[0]) << 32) | out[1];
@@ -165,7 +176,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
 
   TrainResult result;
   if (start_epoch_ >= config_.epochs) {
-    observer.on_message("nothing to do: the run already finished " + std::to_string(start_epoch_) + " epochs");
+    observer.on_message("nothing to do: the run already finished " + std::to_string(start_epoch_) +
+                        " epochs");
   } else if (config_.patience > 0 && bad_epochs_ >= config_.patience) {
     observer.on_message("nothing to do: the run already stopped early");
     result.reason = StopReason::EarlyStopped;
@@ -203,8 +215,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
       at::Tensor loss = task_loss(task, logits, y);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
-        observer.on_message("loss became " + std::to_string(loss_value) + " at epoch " + std::to_string(epoch + 1) +
-                            ", step " + std::to_string(step + 1) +
+        observer.on_message("loss became " + std::to_string(loss_value) + " at epoch " +
+                            std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
                             ": stopping (try a lower --lr); the best checkpoint so far is kept");
         result.reason = StopReason::NanLoss;
         break;
@@ -247,8 +259,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
     observer.on_epoch_end(rec, improved);
     if (config_.patience > 0 && bad_epochs_ >= config_.patience && epoch + 1 < config_.epochs) {
       observer.on_message("early stop: validation AUC has not improved for " + std::to_string(bad_epochs_) +
-                          " epochs (best " + std::to_string(best_auc_) + " at epoch " + std::to_string(best_epoch_) +
-                          ")");
+                          " epochs (best " + std::to_string(best_auc_) + " at epoch " +
+                          std::to_string(best_epoch_) + ")");
       result.reason = StopReason::EarlyStopped;
     }
   }

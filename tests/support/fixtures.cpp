@@ -1,0 +1,221 @@
+#include "support/fixtures.h"
+
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+#include "mednet/data/catalog.h"
+
+namespace mednet::testing {
+
+namespace {
+
+std::string descr_of(at::ScalarType t) {
+  switch (t) {
+    case at::kByte:
+      return "|u1";
+    case at::kChar:
+      return "|i1";
+    case at::kBool:
+      return "|b1";
+    case at::kShort:
+      return "<i2";
+    case at::kInt:
+      return "<i4";
+    case at::kLong:
+      return "<i8";
+    case at::kFloat:
+      return "<f4";
+    case at::kDouble:
+      return "<f8";
+    default:
+      throw std::runtime_error("npy_bytes: unsupported dtype");
+  }
+}
+
+void put16(std::string& s, uint32_t v) {
+  s.push_back(static_cast<char>(v & 0xff));
+  s.push_back(static_cast<char>((v >> 8) & 0xff));
+}
+void put32(std::string& s, uint32_t v) {
+  put16(s, v & 0xffff);
+  put16(s, v >> 16);
+}
+void put64(std::string& s, uint64_t v) {
+  put32(s, static_cast<uint32_t>(v));
+  put32(s, static_cast<uint32_t>(v >> 32));
+}
+
+std::string deflate_raw(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+}  // namespace
+
+std::string npy_bytes(const at::Tensor& t_in, const std::string& descr) {
+  at::Tensor t = t_in.contiguous();
+  std::ostringstream shape;
+  shape << "(";
+  for (int64_t i = 0; i < t.dim(); ++i) shape << t.size(i) << (t.dim() == 1 || i + 1 < t.dim() ? "," : "");
+  shape << ")";
+  std::string header = "{'descr': '" + (descr.empty() ? descr_of(t.scalar_type()) : descr) +
+                       "', 'fortran_order': False, 'shape': " + shape.str() + ", }";
+  while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
+  header.push_back('\n');
+  std::string out = "\x93NUMPY";
+  out.push_back(1);
+  out.push_back(0);
+  put16(out, static_cast<uint32_t>(header.size()));
+  out += header;
+  out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  return out;
+}
+
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries,
+               ZipMethod method, bool zip64) {
+  std::string file, central;
+  for (const auto& [name, data] : entries) {
+    const std::string body = method == ZipMethod::Deflate ? deflate_raw(data) : data;
+    const uint32_t crc = static_cast<uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+    const uint16_t m = method == ZipMethod::Deflate ? 8 : 0;
+    const uint64_t offset = file.size();
+    std::string extra;
+    if (zip64) {
+      put16(extra, 0x0001);
+      put16(extra, 24);
+      put64(extra, data.size());
+      put64(extra, body.size());
+      put64(extra, offset);
+    }
+    const uint32_t usize = zip64 ? 0xFFFFFFFF : static_cast<uint32_t>(data.size());
+    const uint32_t csize = zip64 ? 0xFFFFFFFF : static_cast<uint32_t>(body.size());
+    // local header
+    put32(file, 0x04034b50);
+    put16(file, zip64 ? 45 : 20);
+    put16(file, 0);
+    put16(file, m);
+    put16(file, 0);
+    put16(file, 0x21);
+    put32(file, crc);
+    put32(file, csize);
+    put32(file, usize);
+    put16(file, static_cast<uint32_t>(name.size()));
+    put16(file, static_cast<uint32_t>(extra.size()));
+    file += name + extra + body;
+    // central directory entry
+    put32(central, 0x02014b50);
+    put16(central, 45);
+    put16(central, zip64 ? 45 : 20);
+    put16(central, 0);
+    put16(central, m);
+    put16(central, 0);
+    put16(central, 0x21);
+    put32(central, crc);
+    put32(central, csize);
+    put32(central, usize);
+    put16(central, static_cast<uint32_t>(name.size()));
+    put16(central, static_cast<uint32_t>(extra.size()));
+    put16(central, 0);
+    put16(central, 0);
+    put16(central, 0);
+    put32(central, 0);
+    put32(central, zip64 ? 0xFFFFFFFF : static_cast<uint32_t>(offset));
+    central += name + extra;
+  }
+  const uint64_t cd_offset = file.size();
+  file += central;
+  put32(file, 0x06054b50);
+  put16(file, 0);
+  put16(file, 0);
+  put16(file, static_cast<uint32_t>(entries.size()));
+  put16(file, static_cast<uint32_t>(entries.size()));
+  put32(file, static_cast<uint32_t>(central.size()));
+  put32(file, static_cast<uint32_t>(cd_offset));
+  put16(file, 0);
+  std::ofstream out(path, std::ios::binary);
+  out << file;
+}
+
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& arrays,
+               ZipMethod method) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const auto& [name, t] : arrays) entries.emplace_back(name + ".npy", npy_bytes(t));
+  write_zip(path, entries, method);
+}
+
+void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
+                         int64_t n_test, uint64_t seed) {
+  const auto& info = data::find_dataset(flag);
+  torch::manual_seed(seed);
+  std::vector<std::pair<std::string, at::Tensor>> arrays;
+  const std::vector<std::pair<std::string, int64_t>> splits = {
+      {"train", n_train}, {"val", n_val}, {"test", n_test}};
+  for (const auto& [split, n] : splits) {
+    std::vector<int64_t> shape{n};
+    for (int d = 0; d < info.spatial_dims(); ++d) shape.push_back(28);
+    if (!info.volumetric && info.channels > 1) shape.push_back(info.channels);
+    // Each sample's brightness level decides its class (or, for multi-label, which labels are on).
+    at::Tensor level = torch::randint(0, info.num_outputs(), {n}, torch::kLong);
+    std::vector<int64_t> bshape{n};
+    for (size_t i = 1; i < shape.size(); ++i) bshape.push_back(1);
+    at::Tensor base = (level.to(torch::kFloat) * (200.0f / std::max(1, info.num_outputs() - 1))).view(bshape);
+    at::Tensor images = (base + torch::randn(shape) * 25.0f).clamp(0, 255).to(torch::kByte);
+    at::Tensor labels;
+    if (info.task == data::Task::MultiLabel) {
+      labels = torch::zeros({n, info.num_outputs()}, torch::kByte);
+      labels.scatter_(1, level.view({n, 1}), 1);
+    } else {
+      labels = level.view({n, 1}).to(torch::kByte);
+    }
+    arrays.emplace_back(split + "_images", images);
+    arrays.emplace_back(split + "_labels", labels);
+  }
+  write_npz(path, arrays);
+}
+
+std::string temp_dir(const std::string& tag) {
+  static std::mt19937_64 rng(std::random_device{}());
+  auto dir = std::filesystem::temp_directory_path() /
+             ("mednet_test_" + tag + "_" + std::to_string(rng() % 1000000007));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace mednet::testing

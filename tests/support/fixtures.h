@@ -1,0 +1,42 @@
+#pragma once
+// Test fixtures made at test time: .npy bytes, zip archives (stored, deflate, zip64 extras), and
+// MedMNIST-format files for datasets we have no real files for.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace mednet::testing {
+
+/// The bytes of a .npy file holding the tensor (C order, little-endian). descr overrides the dtype
+/// string written into the header (to fake unsupported types).
+std::string npy_bytes(const at::Tensor& t, const std::string& descr = "");
+
+enum class ZipMethod { Stored, Deflate };
+
+/// Writes a zip archive of (name, bytes) entries. zip64 adds zip64 extra fields as numpy does.
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries,
+               ZipMethod method, bool zip64 = false);
+
+/// Writes an .npz (deflate) of named tensors.
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& arrays,
+               ZipMethod method = ZipMethod::Deflate);
+
+/// A MedMNIST-format file for a catalog dataset at 28 px with n samples per split. Labels follow a
+/// learnable rule (the mean intensity of the image decides the class), so a short training run can
+/// reach a validation AUC well above chance.
+void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
+                         int64_t n_test, uint64_t seed = 1);
+
+/// A fresh empty folder under the system temp dir.
+std::string temp_dir(const std::string& tag);
+
+/// Reads a whole file.
+std::string read_file(const std::string& path);
+
+/// Runs a shell command; returns (exit code, stdout + stderr).
+std::pair<int, std::string> run_command(const std::string& cmd);
+
+}  // namespace mednet::testing

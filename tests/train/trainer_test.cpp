@@ -1,0 +1,148 @@
+#include <cmath>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mednet/core/runtime.h"
+#include "mednet/data/dataset.h"
+#include "mednet/train/trainer.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+using namespace mednet::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A small learnable NoduleMNIST3D-format file and a tiny CNN keep each run to a second or two.
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = mednet::testing::temp_dir("trainer");
+    mednet::testing::write_fake_medmnist(dir_ + "/nodulemnist3d.npz", "nodulemnist3d", 96, 32, 32);
+    data_ = new data::MedMnist(
+        data::load_medmnist(data::find_dataset("nodulemnist3d"), 28, dir_ + "/nodulemnist3d.npz"));
+    core::set_threads(2);
+  }
+  static void TearDownTestSuite() { delete data_; }
+
+  static TrainConfig tiny(int epochs) {
+    TrainConfig c;
+    c.dataset = "nodulemnist3d";
+    c.model.widths = {4, 8};
+    c.model.hidden = {16};
+    c.epochs = epochs;
+    c.batch_size = 16;
+    c.schedule = "constant";
+    c.patience = 0;
+    c.seed = 3;
+    c.device = "cpu";
+    return c;
+  }
+
+  static inline std::string dir_;
+  static inline data::MedMnist* data_ = nullptr;
+};
+
+struct Quiet : TrainObserver {};
+
+// Raises the interrupt flag at a given step of a given epoch, as Ctrl-C would.
+struct InterruptAt : TrainObserver {
+  int epoch_now = 0, at_epoch;
+  explicit InterruptAt(int e) : at_epoch(e) {}
+  void on_epoch_begin(int epoch, int, int64_t) override { epoch_now = epoch; }
+  void on_step(int64_t step, double) override {
+    if (epoch_now == at_epoch && step == 2) core::request_interrupt();
+  }
+};
+
+TEST_F(TrainerTest, TrainsAndWritesEveryOutput) {
+  const std::string out = mednet::testing::temp_dir("run");
+  Trainer t(tiny(3), *data_, out, c10::Device(c10::kCPU));
+  Quiet q;
+  const TrainResult r = t.run(q);
+  EXPECT_EQ(r.reason, StopReason::Completed);
+  ASSERT_EQ(r.history.size(), 3u);
+  EXPECT_GE(r.best_epoch, 1);
+  EXPECT_LE(r.best_epoch, 3);
+  // the restored checkpoint is the best epoch's: its validation AUC is the one recorded then
+  EXPECT_NEAR(r.val.scores.auc, r.history[r.best_epoch - 1].val_auc, 1e-9);
+  EXPECT_GT(r.val.scores.auc, 0.8);  // the generated labels are learnable
+  EXPECT_TRUE(std::isfinite(r.test.scores.auc));
+  EXPECT_EQ(r.test.probs.sizes(), (std::vector<int64_t>{32, 2}));
+  for (const char* f :
+       {"config.json", "history.csv", "best.pt", "last.pt", "last_optimizer.pt", "state.json"}) {
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  }
+  const std::string csv = mednet::testing::read_file(out + "/history.csv");
+  EXPECT_EQ(csv.rfind("epoch,lr,train_loss,train_auc,train_acc,val_loss,val_auc,val_acc,seconds\n", 0), 0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+}
+
+TEST_F(TrainerTest, SameSeedSameNumbers) {
+  Quiet q;
+  Trainer a(tiny(2), *data_, mednet::testing::temp_dir("a"), c10::Device(c10::kCPU));
+  Trainer b(tiny(2), *data_, mednet::testing::temp_dir("b"), c10::Device(c10::kCPU));
+  const TrainResult ra = a.run(q), rb = b.run(q);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(ra.history[i].train_loss, rb.history[i].train_loss);
+    EXPECT_EQ(ra.history[i].val_auc, rb.history[i].val_auc);
+  }
+  TrainConfig other = tiny(2);
+  other.seed = 4;
+  Trainer c(other, *data_, mednet::testing::temp_dir("c"), c10::Device(c10::kCPU));
+  EXPECT_NE(c.run(q).history[0].train_loss, ra.history[0].train_loss);
+}
+
+TEST_F(TrainerTest, InterruptKeepsLastCheckpointAndResumeMatchesUninterrupted) {
+  Quiet q;
+  Trainer whole(tiny(4), *data_, mednet::testing::temp_dir("whole"), c10::Device(c10::kCPU));
+  const TrainResult ref = whole.run(q);
+
+  const std::string out = mednet::testing::temp_dir("resume");
+  InterruptAt stopper(3);
+  TrainResult first;
+  {
+    Trainer t(tiny(4), *data_, out, c10::Device(c10::kCPU));
+    first = t.run(stopper);
+  }
+  core::clear_interrupt();
+  EXPECT_EQ(first.reason, StopReason::Interrupted);
+  EXPECT_EQ(first.epochs_run, 2);  // the unfinished third epoch is discarded
+  EXPECT_TRUE(fs::exists(out + "/last.pt"));
+
+  Trainer again(tiny(4), *data_, out, c10::Device(c10::kCPU));
+  again.resume();
+  const TrainResult rest = again.run(q);
+  ASSERT_EQ(rest.history.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(rest.history[i].train_loss, ref.history[i].train_loss, 1e-9) << "epoch " << i + 1;
+    EXPECT_NEAR(rest.history[i].val_auc, ref.history[i].val_auc, 1e-9) << "epoch " << i + 1;
+  }
+  EXPECT_EQ(rest.best_epoch, ref.best_epoch);
+}
+
+TEST_F(TrainerTest, NanLossStopsAndKeepsTheBestCheckpoint) {
+  TrainConfig c = tiny(6);
+  c.optimizer = "sgd";
+  c.momentum = 0;
+  c.lr = 1e25;  // diverges within a few steps
+  const std::string out = mednet::testing::temp_dir("nan");
+  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+  Quiet q;
+  const TrainResult r = t.run(q);
+  EXPECT_EQ(r.reason, StopReason::NanLoss);
+  EXPECT_LT(r.epochs_run, 6);
+  if (r.best_epoch > 0) EXPECT_TRUE(fs::exists(out + "/best.pt"));
+}
+
+TEST(TaskLoss, CrossEntropyAndBce) {
+  at::Tensor logits = torch::tensor({{0.0, 0.0}});
+  EXPECT_NEAR(task_loss(data::Task::BinaryClass, logits, torch::tensor({{1}}, torch::kLong)).item<double>(),
+              std::log(2.0), 1e-6);
+  EXPECT_NEAR(task_loss(data::Task::MultiLabel, logits, torch::tensor({{1, 0}}, torch::kLong)).item<double>(),
+              std::log(2.0), 1e-6);
+}
+
+}  // namespace
