@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
@@ -14,20 +15,14 @@ namespace mednet::app {
 
 namespace {
 
-std::string join_sizes(const data::DatasetInfo& d) {
-  std::string s;
-  for (int z : d.sizes()) s += (s.empty() ? "" : "/") + std::to_string(z);
-  return s;
-}
-
 void print_catalog() {
   std::printf("%-16s %-26s %2s %2s %-14s %8s %7s %7s\n", "flag", "task", "ch", "D", "sizes", "train", "val",
               "test");
   for (const auto& d : data::catalog()) {
     std::printf("%-16s %-26s %2d %2d %-14s %8lld %7lld %7lld\n", d.flag.c_str(),
-                data::task_name(d.task).c_str(), d.channels, d.spatial_dims(), join_sizes(d).c_str(),
-                static_cast<long long>(d.n_train), static_cast<long long>(d.n_val),
-                static_cast<long long>(d.n_test));
+                data::task_name(d.task).c_str(), d.channels, d.spatial_dims(),
+                core::join(d.sizes(), "/").c_str(), static_cast<long long>(d.n_train),
+                static_cast<long long>(d.n_val), static_cast<long long>(d.n_test));
   }
   std::printf("\n%zu datasets. `mednet info FLAG` shows one, with its files.\n", data::catalog().size());
 }

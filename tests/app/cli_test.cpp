@@ -69,6 +69,15 @@ TEST_F(Cli, MissingConfigAndCorruptFile) {
   EXPECT_TRUE(contains(out, "unreadable")) << out;
 }
 
+TEST_F(Cli, FileThatIsNotTheOfficialReleaseIsRefused) {
+  const std::string root = temp_dir("root");
+  write_fake_medmnist(root + "/nodulemnist3d.npz", "nodulemnist3d", 4, 2, 2);
+  auto [rc, out] = mednet("train --dataset nodulemnist3d --root " + root + " --out " + home_ + "/r", home_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(contains(out, "but the official file has 8755a7e9e05a4d9ce80a24c3e7a256f3")) << out;
+  EXPECT_FALSE(fs::exists(home_ + "/r/state.json"));
+}
+
 TEST_F(Cli, InfoPrintsTheCatalogAndFileCounts) {
   auto [rc, out] = mednet("info", home_);
   EXPECT_EQ(rc, 0);

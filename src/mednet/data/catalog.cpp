@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::data {
 
@@ -325,9 +326,7 @@ std::vector<int> DatasetInfo::sizes() const {
 const SizeFile& DatasetInfo::file(int size) const {
   for (const auto& f : files)
     if (f.size == size) return f;
-  std::string valid;
-  for (const auto& f : files) valid += (valid.empty() ? "" : ", ") + std::to_string(f.size);
-  MN_CHECK_USAGE(false, display_name, " has no size ", size, " (available: ", valid, ")");
+  MN_CHECK_USAGE(false, display_name, " has no size ", size, " (available: ", core::join(sizes(), ", "), ")");
   return files.front();
 }
 
@@ -349,9 +348,9 @@ const DatasetInfo& find_dataset(const std::string& flag) {
   const std::string key = lower(flag);
   for (const auto& d : catalog())
     if (d.flag == key) return d;
-  std::string valid;
-  for (const auto& d : catalog()) valid += (valid.empty() ? "" : ", ") + d.flag;
-  MN_CHECK_USAGE(false, "unknown dataset '", flag, "'; valid flags: ", valid);
+  std::vector<std::string> flags;
+  for (const auto& d : catalog()) flags.push_back(d.flag);
+  MN_CHECK_USAGE(false, "unknown dataset '", flag, "'; valid flags: ", core::join(flags, ", "));
   return catalog().front();
 }
 

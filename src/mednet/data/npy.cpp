@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::data {
 
@@ -232,9 +233,7 @@ bool NpzReader::contains(const std::string& key) const {
 const NpzReader::Entry& NpzReader::entry(const std::string& key) const {
   for (const auto& e : entries_)
     if (e.name == key + ".npy" || e.name == key) return e;
-  std::string have;
-  for (const auto& k : keys()) have += (have.empty() ? "" : ", ") + k;
-  MN_CHECK(false, path_, ": no array '", key, "' in the archive (it has: ", have, ")");
+  MN_CHECK(false, path_, ": no array '", key, "' in the archive (it has: ", core::join(keys(), ", "), ")");
   return entries_.front();
 }
 

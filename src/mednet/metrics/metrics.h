@@ -1,5 +1,5 @@
 #pragma once
-// AUC and ACC exactly as the official MedMNIST Evaluator computes them (see docs/metrics.md):
+// AUC and ACC exactly as the official MedMNIST Evaluator computes them (README, "Metrics"):
 // a pure function plus an accumulator (update / compute / reset).
 #include <string>
 #include <vector>

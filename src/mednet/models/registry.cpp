@@ -1,6 +1,7 @@
 #include "mednet/models/registry.h"
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 #include "mednet/models/cnn.h"
 
 namespace mednet::models {
@@ -22,9 +23,7 @@ Classifier make_model(const ModelSpec& spec, const data::DatasetInfo& info, int 
                    .global_pool(spec.global_pool))
         .ptr();
   }
-  std::string valid;
-  for (const auto& n : model_names()) valid += (valid.empty() ? "" : ", ") + n;
-  MN_CHECK_USAGE(false, "unknown model '", spec.name, "'; valid models: ", valid);
+  MN_CHECK_USAGE(false, "unknown model '", spec.name, "'; valid models: ", core::join(model_names(), ", "));
   return nullptr;
 }
 

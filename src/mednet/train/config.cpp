@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
 
 namespace mednet::train {
@@ -70,9 +71,8 @@ void take(const json& j, const char* key, T& field) {
 void reject_unknown(const json& j, const std::set<std::string>& known, const std::string& where) {
   for (const auto& item : j.items()) {
     if (!known.count(item.key())) {
-      std::string valid;
-      for (const auto& k : known) valid += (valid.empty() ? "" : ", ") + k;
-      MN_CHECK_USAGE(false, "unknown key '", item.key(), "' in ", where, " (valid: ", valid, ")");
+      MN_CHECK_USAGE(false, "unknown key '", item.key(), "' in ", where, " (valid: ", core::join(known, ", "),
+                     ")");
     }
   }
 }
