@@ -17,9 +17,14 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Experiment 1: the study's 3D CNN on AdrenalMNIST3D.
+# Experiment 1: the study's 3D CNN on AdrenalMNIST3D. A second `make run` continues (or just reports)
+# the run already in $(RUN_OUT) instead of starting over.
 run: build
-	$(BUILD_DIR)/bin/mednet train --config experiments/exp1_cnn3d_adrenal.json --out $(RUN_OUT)
+	@if [ -f $(RUN_OUT)/state.json ]; then \
+	  $(BUILD_DIR)/bin/mednet train --resume $(RUN_OUT); \
+	else \
+	  $(BUILD_DIR)/bin/mednet train --config experiments/exp1_cnn3d_adrenal.json --out $(RUN_OUT); \
+	fi
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
