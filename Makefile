@@ -36,6 +36,7 @@ test-real: build
 bench: build
 	$(BUILD_DIR)/bin/bench_micro
 	$(BUILD_DIR)/bin/bench_epoch
+	$(BUILD_DIR)/bin/bench_augment
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

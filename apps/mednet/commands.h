@@ -8,6 +8,8 @@ void add_info(CLI::App& app);
 void add_fetch(CLI::App& app);
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_experiment(CLI::App& app);
+void add_augment(CLI::App& app);
 
 /// Exit code of an interrupted command (128 + SIGINT, as shells report it).
 constexpr int kExitInterrupted = 130;

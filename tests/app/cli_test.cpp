@@ -151,3 +151,98 @@ TEST_F(Cli, FetchRejectsAFileWithTheWrongMd5) {
 }
 
 }  // namespace
+
+namespace {
+
+// PNG width and height from the IHDR chunk.
+std::pair<int, int> png_size(const std::string& path) {
+  const std::string b = read_file(path);
+  if (b.size() < 24 || b.compare(1, 3, "PNG") != 0) return {0, 0};
+  auto be32 = [&](size_t o) {
+    return (static_cast<unsigned char>(b[o]) << 24) | (static_cast<unsigned char>(b[o + 1]) << 16) |
+           (static_cast<unsigned char>(b[o + 2]) << 8) | static_cast<unsigned char>(b[o + 3]);
+  };
+  return {static_cast<int>(be32(16)), static_cast<int>(be32(20))};
+}
+
+TEST_F(Cli, ExperimentOnAGeneratedChestFileMultiLabelResNetAndPlainTwin) {
+  // ChestMNIST (14 labels, multi-label) in the official format; two tiny arms, one seed.
+  const std::string root = temp_dir("chest");
+  write_fake_medmnist(root + "/chestmnist.npz", "chestmnist", 64, 32, 32);
+  const std::string file = root + "/exp.json";
+  std::ofstream(file) << R"({
+    "name": "tiny", "seeds": [5], "gradient_flow": ["res", "plain"],
+    "base": {"dataset": "chestmnist", "epochs": 2, "batch_size": 16, "patience": 0, "threads": 2,
+             "device": "cpu", "grad_norm_epochs": 1,
+             "model": {"name": "resnet18", "widths": [4, 4, 8, 8]}},
+    "arms": [{"name": "res", "label": "ResNet-18"},
+             {"name": "plain", "label": "plain-18", "config": {"model": {"name": "plain18"},
+              "augment": [{"type": "flip", "axes": [1]}, {"type": "translate", "fraction": 0.1}]}}]})";
+  const std::string out = home_ + "/exp";
+  auto [rc, text] =
+      mednet("experiment --config " + file + " --out " + out + " --root " + root + " --skip-md5", home_);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_TRUE(contains(text, "augmenting training batches: flip, translate")) << text;
+  for (const char* f : {"summary.md", "summary.json", "experiment.json", "res/seed5/metrics.json",
+                        "plain/seed5/best.pt", "res/seed5/grad_norms.csv"}) {
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  }
+  const auto summary = nlohmann::json::parse(read_file(out + "/summary.json"));
+  ASSERT_EQ(summary["arms"].size(), 2u);
+  for (const auto& arm : summary["arms"]) {
+    EXPECT_EQ(arm["seeds_finished"], 1);
+    EXPECT_TRUE(arm["test_auc_mean"].is_number()) << arm.dump();  // multi-label AUC: mean over 14 labels
+  }
+  EXPECT_GT(summary["arms"][0]["params"].get<double>(), summary["arms"][1]["params"].get<double>());
+  const auto metrics = nlohmann::json::parse(read_file(out + "/res/seed5/metrics.json"));
+  EXPECT_EQ(metrics["model"], "resnet18");
+  const std::string md = read_file(out + "/summary.md");
+  EXPECT_TRUE(contains(md, "| ResNet-18 | chestmnist 28 | resnet18 |")) << md;
+  EXPECT_TRUE(contains(md, "AUC change")) << md;
+  // 17 convolutions + fc on the depth axis (projection shortcuts left out), first step and epoch 1
+  const std::string csv = read_file(out + "/res/seed5/grad_norms.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 18) << csv;
+  EXPECT_TRUE(contains(csv, "0,18,fc.weight,")) << csv;
+  if (contains(text, "curves.png")) {
+    EXPECT_GT(png_size(out + "/curves.png").first, 0);
+    EXPECT_GT(png_size(out + "/gradient_flow.png").first, 0);
+  }
+  // Running it again trains nothing and rewrites the same table.
+  auto [rc2, text2] =
+      mednet("experiment --config " + file + " --out " + out + " --root " + root + " --skip-md5", home_);
+  EXPECT_EQ(rc2, 0) << text2;
+  EXPECT_TRUE(contains(text2, "already finished")) << text2;
+  EXPECT_EQ(read_file(out + "/summary.md"), md);
+  // a single-run command refuses the experiment file
+  std::tie(rc2, text2) = mednet("train --config " + file + " --out " + home_ + "/x", home_);
+  EXPECT_EQ(rc2, 2) << text2;
+  EXPECT_TRUE(contains(text2, "mednet experiment")) << text2;
+}
+
+TEST_F(Cli, AugmentWritesAGridOfOriginalsAndAugmentedImages) {
+  const std::string root = temp_dir("aug");
+  write_fake_medmnist(root + "/chestmnist.npz", "chestmnist", 8, 4, 4);
+  write_fake_medmnist(root + "/nodulemnist3d.npz", "nodulemnist3d", 4, 2, 2);
+  const std::string png = home_ + "/grid.png";
+  auto [rc, text] = mednet(
+      "augment --dataset chestmnist --n 4 --scale 2 --root " + root + " --skip-md5 --out " + png, home_);
+  if (contains(text, "no image output")) GTEST_SKIP() << "built without cairo";
+  ASSERT_EQ(rc, 0) << text;
+  // 8 tiles of 56 px in one row of 8 columns: width 8 * (56 + 8) + 8 (or the title's, if wider),
+  // height 34 + (56 + 30 + 8) + 8
+  const auto [w, h] = png_size(png);
+  EXPECT_GE(w, 520);
+  EXPECT_EQ(h, 136);
+  std::tie(rc, text) =
+      mednet("augment --dataset nodulemnist3d --n 2 --root " + root + " --skip-md5 --out " + png, home_);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_TRUE(contains(text, "middle slice per axis")) << text;
+  const std::string bad = home_ + "/bad.json";
+  std::ofstream(bad) << R"({"dataset": "chestmnist", "augment": [{"type": "flip", "axes": [2]}]})";
+  std::tie(rc, text) =
+      mednet("augment --config " + bad + " --root " + root + " --skip-md5 --out " + png, home_);
+  EXPECT_EQ(rc, 2) << text;
+  EXPECT_TRUE(contains(text, "axis 2 does not exist")) << text;
+}
+
+}  // namespace

@@ -174,8 +174,11 @@ void write_fake_medmnist(const std::string& path, const std::string& flag, int64
     std::vector<int64_t> shape{n};
     for (int d = 0; d < info.spatial_dims(); ++d) shape.push_back(28);
     if (!info.volumetric && info.channels > 1) shape.push_back(info.channels);
-    // Each sample's brightness level decides its class (or, for multi-label, which labels are on).
-    at::Tensor level = torch::randint(0, info.num_outputs(), {n}, torch::kLong);
+    // Each sample's brightness level decides its class (or, for multi-label, which label is on).
+    // Classes take turns before shuffling, so every class (and every label) occurs in a split of at
+    // least num_outputs samples and per-class AUCs are defined.
+    at::Tensor level =
+        torch::arange(n, torch::kLong).remainder(info.num_outputs()).index_select(0, torch::randperm(n));
     std::vector<int64_t> bshape{n};
     for (size_t i = 1; i < shape.size(); ++i) bshape.push_back(1);
     at::Tensor base = (level.to(torch::kFloat) * (200.0f / std::max(1, info.num_outputs() - 1))).view(bshape);

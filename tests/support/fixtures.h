@@ -26,7 +26,8 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
 
 /// A MedMNIST-format file for a catalog dataset at 28 px with n samples per split. Labels follow a
 /// learnable rule (the mean intensity of the image decides the class), so a short training run can
-/// reach a validation AUC well above chance.
+/// reach a validation AUC well above chance. Classes are balanced, so each occurs in every split of at
+/// least as many samples as classes.
 void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
                          int64_t n_test, uint64_t seed = 1);
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
@@ -135,6 +136,45 @@ TEST_F(TrainerTest, NanLossStopsAndKeepsTheBestCheckpoint) {
   EXPECT_EQ(r.reason, StopReason::NanLoss);
   EXPECT_LT(r.epochs_run, 6);
   if (r.best_epoch > 0) EXPECT_TRUE(fs::exists(out + "/best.pt"));
+}
+
+TEST_F(TrainerTest, AugmentationIsReproducibleAndChangesTraining) {
+  Quiet q;
+  TrainConfig aug = tiny(2);
+  for (const char* t : {R"({"type": "flip", "axes": [0, 1, 2], "p": 0.5})",
+                        R"({"type": "rotate", "degrees": 20})", R"({"type": "noise", "std": 0.05})"}) {
+    aug.augment.push_back(augment::transform_from_json(nlohmann::json::parse(t)));
+  }
+  Trainer a(aug, *data_, mednet::testing::temp_dir("aug_a"), c10::Device(c10::kCPU));
+  Trainer b(aug, *data_, mednet::testing::temp_dir("aug_b"), c10::Device(c10::kCPU));
+  Trainer plain(tiny(2), *data_, mednet::testing::temp_dir("aug_none"), c10::Device(c10::kCPU));
+  const TrainResult ra = a.run(q), rb = b.run(q), rp = plain.run(q);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(ra.history[i].train_loss, rb.history[i].train_loss);
+    EXPECT_EQ(ra.history[i].val_auc, rb.history[i].val_auc);
+  }
+  EXPECT_NE(ra.history[0].train_loss, rp.history[0].train_loss);
+  // validation and test never see augmentation: the restored best model scores the same when re-evaluated
+  const Evaluation again =
+      evaluate_model(a.model(), data_->val, data_->info->task, c10::Device(c10::kCPU), 256);
+  EXPECT_NEAR(again.scores.auc, ra.val.scores.auc, 1e-12);
+}
+
+TEST_F(TrainerTest, GradientNormsPerLayerForTheFirstEpochs) {
+  TrainConfig c = tiny(3);
+  c.grad_norm_epochs = 2;
+  const std::string out = mednet::testing::temp_dir("gradnorm");
+  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+  Quiet q;
+  t.run(q);
+  const std::string csv = mednet::testing::read_file(out + "/grad_norms.csv");
+  ASSERT_EQ(csv.rfind("epoch,depth,layer,grad_norm\n", 0), 0u) << csv;
+  // 2 convolutions + 2 dense layers; rows for the first step (epoch 0), epochs 1 and 2, none for 3
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 4) << csv;
+  EXPECT_NE(csv.find("0,1,features.0.weight,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("2,4,head.4.weight,"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("\n3,"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("nan"), std::string::npos) << csv;
 }
 
 TEST(TaskLoss, CrossEntropyAndBce) {

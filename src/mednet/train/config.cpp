@@ -26,12 +26,14 @@ void TrainConfig::validate() const {
   MN_CHECK_USAGE(lr > 0, "lr must be > 0, got ", lr);
   MN_CHECK_USAGE(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
   MN_CHECK_USAGE(patience >= 0, "patience must be >= 0, got ", patience);
-  MN_CHECK_USAGE(model.dropout >= 0 && model.dropout < 1, "model.dropout must be in [0, 1), got ",
-                 model.dropout);
-  MN_CHECK_USAGE(!model.widths.empty(), "model.widths must not be empty");
+  MN_CHECK_USAGE(grad_norm_epochs >= 0, "grad_norm_epochs must be >= 0, got ", grad_norm_epochs);
+  models::validate(model);
+  augment::validate(augment, info.spatial_dims());
 }
 
 json to_json(const TrainConfig& c) {
+  json augment_json = json::array();
+  for (const auto& t : c.augment) augment_json.push_back(augment::to_json(t));
   return json{{"name", c.name},
               {"dataset", c.dataset},
               {"size", c.size},
@@ -42,7 +44,8 @@ json to_json(const TrainConfig& c) {
                 {"convs_per_stage", c.model.convs_per_stage},
                 {"hidden", c.model.hidden},
                 {"dropout", c.model.dropout},
-                {"global_pool", c.model.global_pool}}},
+                {"global_pool", c.model.global_pool},
+                {"stem", c.model.stem}}},
               {"epochs", c.epochs},
               {"batch_size", c.batch_size},
               {"eval_batch_size", c.eval_batch_size},
@@ -54,7 +57,9 @@ json to_json(const TrainConfig& c) {
               {"patience", c.patience},
               {"seed", c.seed},
               {"threads", c.threads},
-              {"device", c.device}};
+              {"device", c.device},
+              {"augment", augment_json},
+              {"grad_norm_epochs", c.grad_norm_epochs}};
 }
 
 namespace {
@@ -80,11 +85,14 @@ void reject_unknown(const json& j, const std::set<std::string>& known, const std
 
 TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   MN_CHECK_USAGE(j.is_object(), "a config must be a JSON object");
-  reject_unknown(
-      j,
-      {"name", "description", "dataset", "size", "root", "model", "epochs", "batch_size", "eval_batch_size",
-       "optimizer", "lr", "weight_decay", "momentum", "schedule", "patience", "seed", "threads", "device"},
-      "config");
+  MN_CHECK_USAGE(!j.contains("arms"),
+                 "this is an experiment file with several arms; run it with mednet experiment --config FILE "
+                 "--out DIR");
+  reject_unknown(j, {"name",     "description",     "dataset",         "size",      "root",    "model",
+                     "epochs",   "batch_size",      "eval_batch_size", "optimizer", "lr",      "weight_decay",
+                     "momentum", "schedule",        "patience",        "seed",      "threads", "device",
+                     "augment",  "grad_norm_epochs"},
+                 "config");
   TrainConfig c = defaults;
   take(j, "name", c.name);
   take(j, "dataset", c.dataset);
@@ -102,16 +110,25 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   take(j, "seed", c.seed);
   take(j, "threads", c.threads);
   take(j, "device", c.device);
+  take(j, "grad_norm_epochs", c.grad_norm_epochs);
+  if (j.contains("augment")) {
+    const json& a = j.at("augment");
+    MN_CHECK_USAGE(a.is_array(), "config key 'augment' must be a list of transforms");
+    c.augment.clear();
+    for (const auto& t : a) c.augment.push_back(augment::transform_from_json(t));
+  }
   if (j.contains("model")) {
     const json& m = j.at("model");
     MN_CHECK_USAGE(m.is_object(), "config key 'model' must be an object");
-    reject_unknown(m, {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool"}, "model");
+    reject_unknown(m, {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool", "stem"},
+                   "model");
     take(m, "name", c.model.name);
     take(m, "widths", c.model.widths);
     take(m, "convs_per_stage", c.model.convs_per_stage);
     take(m, "hidden", c.model.hidden);
     take(m, "dropout", c.model.dropout);
     take(m, "global_pool", c.model.global_pool);
+    take(m, "stem", c.model.stem);
   }
   return c;
 }

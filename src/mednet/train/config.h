@@ -3,9 +3,11 @@
 // the fully resolved copy goes into every run directory so the run can be repeated from there.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "mednet/augment/augment.h"
 #include "mednet/models/registry.h"
 
 namespace mednet::train {
@@ -28,6 +30,10 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0;  ///< 0 = every core
   std::string device = "auto";
+  /// Training-time augmentation (never applied to validation or test); empty = none.
+  std::vector<augment::TransformSpec> augment;
+  /// Record per-layer gradient norms during the first this many epochs (grad_norms.csv); 0 = off.
+  int grad_norm_epochs = 0;
 
   /// Checks every field; a bad value is a usage error naming it.
   void validate() const;

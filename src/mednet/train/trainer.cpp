@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "mednet/augment/augment.h"
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
 #include "mednet/models/registry.h"
@@ -126,7 +127,65 @@ uint64_t epoch_seed(uint64_t seed, int epoch) {
   return (static_cast<uint64_t>(out[0]) << 32) | out[1];
 }
 
+// The first training step's gradients and each recorded epoch's mean, per weight tensor in depth
+// order (convolutions and dense layers; projection shortcuts are left out so that a residual network
+// and its plain twin have the same depth axis).
+class GradNormRecorder {
+ public:
+  explicit GradNormRecorder(models::ClassifierImpl& model) {
+    for (const auto& p : model.named_parameters()) {
+      if (p.value().dim() < 2 || p.key().find("downsample") != std::string::npos) continue;
+      names_.push_back(p.key());
+      params_.push_back(p.value());
+    }
+    sums_.assign(names_.size(), 0);
+  }
+  void add_step() {
+    std::vector<double> norms(params_.size(), std::nan(""));
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (params_[i].grad().defined()) norms[i] = params_[i].grad().norm().item<double>();
+    }
+    if (first_.empty()) first_ = norms;
+    for (size_t i = 0; i < norms.size(); ++i) sums_[i] += norms[i];
+    ++steps_;
+  }
+  /// Appends this epoch's rows (and, after the run's first epoch, the first step's as epoch 0).
+  void flush(int epoch, const std::string& path) {
+    std::ostringstream os;
+    os.precision(8);
+    if (!std::filesystem::exists(path)) os << "epoch,depth,layer,grad_norm\n";
+    auto rows = [&](int e, const std::vector<double>& v, double div) {
+      for (size_t i = 0; i < v.size(); ++i)
+        os << e << ',' << i + 1 << ',' << names_[i] << ',' << v[i] / div << '\n';
+    };
+    if (epoch == 1 && !first_.empty()) rows(0, first_, 1);
+    if (steps_ > 0) rows(epoch, sums_, static_cast<double>(steps_));
+    std::ofstream(path, std::ios::app) << os.str();
+    sums_.assign(names_.size(), 0);
+    steps_ = 0;
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<at::Tensor> params_;
+  std::vector<double> sums_, first_;
+  int64_t steps_ = 0;
+};
+
 }  // namespace
+
+std::vector<EpochRecord> read_history(const RunFiles& files) {
+  std::vector<EpochRecord> out;
+  std::ifstream in(files.state());
+  if (!in) return out;
+  try {
+    const json s = json::parse(in);
+    for (const auto& r : s.at("history")) out.push_back(record_from_json(r));
+  } catch (const json::exception& e) {
+    MN_CHECK(false, files.state(), " is damaged: ", e.what());
+  }
+  return out;
+}
 
 Trainer::Trainer(TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device)
     : config_(std::move(config)), data_(data), files_(std::move(run_dir)), device_(device) {
@@ -172,6 +231,11 @@ TrainResult Trainer::run(TrainObserver& observer) {
   const int64_t n = train.size();
   MN_CHECK(n > 0, "the training split is empty");
   const int64_t steps = (n + config_.batch_size - 1) / config_.batch_size;
+  if (!config_.augment.empty()) {
+    std::string names;
+    for (const auto& t : config_.augment) names += (names.empty() ? "" : ", ") + t.type;
+    observer.on_message("augmenting training batches: " + names);
+  }
   write_file_atomic(files_.config(), to_json(config_).dump(2) + "\n");
 
   TrainResult result;
@@ -198,6 +262,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
 
     model_->train();
     observer.on_epoch_begin(epoch + 1, config_.epochs, steps);
+    std::unique_ptr<GradNormRecorder> grad_norms;
+    if (epoch < config_.grad_norm_epochs) grad_norms = std::make_unique<GradNormRecorder>(*model_);
     metrics::Accumulator train_acc(task);
     double loss_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
@@ -208,7 +274,15 @@ TrainResult Trainer::run(TrainObserver& observer) {
       const int64_t start = step * config_.batch_size;
       const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
       const at::Tensor idx = perm.narrow(0, start, len);
-      at::Tensor x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
+      at::Tensor x;
+      if (config_.augment.empty()) {
+        x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
+      } else {
+        // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
+        at::Tensor unit = train.images.index_select(0, idx).to(device_).to(torch::kFloat).div_(255.0f);
+        unit = augment::apply(config_.augment, unit, epoch_seed(es, static_cast<int>(step)));
+        x = unit.mul_(2.0f).sub_(1.0f);
+      }
       at::Tensor y = train.labels.index_select(0, idx).to(device_);
       optimizer_->zero_grad();
       at::Tensor logits = model_->forward(x);
@@ -222,12 +296,14 @@ TrainResult Trainer::run(TrainObserver& observer) {
         break;
       }
       loss.backward();
+      if (grad_norms) grad_norms->add_step();
       optimizer_->step();
       loss_sum += loss_value * static_cast<double>(len);
       train_acc.update(y, metrics::probabilities(task, logits.detach()));
       observer.on_step(step + 1, loss_sum / static_cast<double>(start + len));
     }
     if (result.reason != StopReason::Completed) break;  // the unfinished epoch is discarded
+    if (grad_norms) grad_norms->flush(epoch + 1, files_.grad_norms());
 
     EpochRecord rec;
     rec.epoch = epoch + 1;

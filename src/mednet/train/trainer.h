@@ -72,6 +72,7 @@ struct RunFiles {
   std::string last_optimizer() const { return dir + "/last_optimizer.pt"; }
   std::string state() const { return dir + "/state.json"; }
   std::string curves() const { return dir + "/learning_curves.png"; }
+  std::string grad_norms() const { return dir + "/grad_norms.csv"; }
 };
 
 class Trainer {
@@ -102,6 +103,9 @@ class Trainer {
   int bad_epochs_ = 0;
   double seconds_so_far_ = 0;
 };
+
+/// The finished epochs recorded in a run directory's state.json (empty when there is none).
+std::vector<EpochRecord> read_history(const RunFiles& files);
 
 /// history.csv text (header + one line per epoch).
 std::string history_csv(const std::vector<EpochRecord>& history);

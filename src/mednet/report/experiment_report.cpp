@@ -1,0 +1,318 @@
+#include "mednet/report/experiment_report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mednet/core/error.h"
+#include "mednet/data/catalog.h"
+#include "mednet/report/benchmarks.h"
+#include "mednet/report/plot.h"
+#include "mednet/train/checkpoint.h"
+
+namespace mednet::report {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<uint32_t> kColors{0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e, 0x9467bd, 0x8c564b, 0xe377c2};
+
+double get(const json& j, const char* a, const char* b = nullptr) {
+  const json* v = &j;
+  if (!v->contains(a)) return std::nan("");
+  v = &v->at(a);
+  if (b) {
+    if (!v->contains(b)) return std::nan("");
+    v = &v->at(b);
+  }
+  return v->is_number() ? v->get<double>() : std::nan("");
+}
+
+std::string f3(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+std::string f1(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+std::string mean_sd_text(const std::vector<double>& v) {
+  const auto [m, sd] = mean_sd(v);
+  if (v.empty()) return "n/a";
+  return f3(m) + (std::isfinite(sd) ? " (" + f3(sd) + ")" : "");
+}
+
+// Train AUC minus validation AUC at the chosen epoch: how far the model fits train beyond val.
+double gap_at_best(const SeedRun& r) {
+  const int best = static_cast<int>(get(r.metrics, "best_epoch"));
+  for (const auto& e : r.history)
+    if (e.epoch == best) return e.train_auc - e.val_auc;
+  return std::nan("");
+}
+
+struct ArmStats {
+  std::vector<double> auc, acc, best, epochs, sec, gap;
+};
+
+ArmStats stats_of(const ArmResult& a) {
+  ArmStats s;
+  for (const auto& r : a.runs) {
+    if (!r.finished) continue;
+    s.auc.push_back(get(r.metrics, "test", "auc"));
+    s.acc.push_back(get(r.metrics, "test", "acc"));
+    s.best.push_back(get(r.metrics, "best_epoch"));
+    s.epochs.push_back(get(r.metrics, "epochs_run"));
+    s.sec.push_back(get(r.metrics, "seconds_per_epoch"));
+    s.gap.push_back(gap_at_best(r));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  double m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  if (v.size() < 2) return {m, std::nan("")};
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return {m, std::sqrt(ss / static_cast<double>(v.size() - 1))};
+}
+
+namespace {
+json read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  try {
+    return json::parse(in);
+  } catch (const json::exception& ex) {
+    MN_CHECK(false, path, " is damaged: ", ex.what());
+  }
+  return {};
+}
+bool finished_metrics(const json& m) {
+  return m.contains("test") && m.value("stop_reason", "") != "interrupted";
+}
+}  // namespace
+
+bool run_finished(const std::string& dir) {
+  const train::RunFiles files(dir);
+  return fs::exists(files.metrics()) && finished_metrics(read_metrics(files.metrics()));
+}
+
+std::vector<ArmResult> collect_results(const train::ExperimentSpec& e, const std::string& out) {
+  std::vector<ArmResult> arms;
+  for (const auto& arm : e.arms) {
+    ArmResult a;
+    a.arm = &arm;
+    a.config = train::arm_config(e, arm, e.seeds.front());
+    for (uint64_t seed : e.seeds) {
+      SeedRun r;
+      r.seed = seed;
+      r.dir = train::run_dir(out, arm.name, seed);
+      const train::RunFiles files(r.dir);
+      if (fs::exists(files.metrics())) {
+        r.metrics = read_metrics(files.metrics());
+        r.finished = finished_metrics(r.metrics);
+      }
+      r.history = train::read_history(files);
+      a.runs.push_back(std::move(r));
+    }
+    arms.push_back(std::move(a));
+  }
+  return arms;
+}
+
+json summary_json(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms) {
+  json j{{"experiment", e.name}, {"description", e.description}, {"seeds", e.seeds}, {"arms", json::array()}};
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    json runs = json::array();
+    for (const auto& r : a.runs) {
+      runs.push_back({{"seed", r.seed},
+                      {"dir", r.dir},
+                      {"finished", r.finished},
+                      {"best_epoch", num(get(r.metrics, "best_epoch"))},
+                      {"epochs_run", num(get(r.metrics, "epochs_run"))},
+                      {"val_auc", num(get(r.metrics, "val", "auc"))},
+                      {"test_auc", num(get(r.metrics, "test", "auc"))},
+                      {"test_acc", num(get(r.metrics, "test", "acc"))},
+                      {"train_val_auc_gap", num(r.finished ? gap_at_best(r) : std::nan(""))},
+                      {"seconds_per_epoch", num(get(r.metrics, "seconds_per_epoch"))}});
+    }
+    const auto [auc_m, auc_sd] = mean_sd(s.auc);
+    const auto [acc_m, acc_sd] = mean_sd(s.acc);
+    double params = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished) params = get(r.metrics, "params");
+    j["arms"].push_back({{"name", a.arm->name},
+                         {"label", a.arm->label},
+                         {"dataset", a.config.dataset},
+                         {"model", a.config.model.name},
+                         {"augment", !a.config.augment.empty()},
+                         {"params", num(params)},
+                         {"seeds_finished", s.auc.size()},
+                         {"test_auc_mean", num(auc_m)},
+                         {"test_auc_sd", num(auc_sd)},
+                         {"test_acc_mean", num(acc_m)},
+                         {"test_acc_sd", num(acc_sd)},
+                         {"best_epoch_mean", num(mean_sd(s.best).first)},
+                         {"train_val_auc_gap_mean", num(mean_sd(s.gap).first)},
+                         {"seconds_per_epoch_mean", num(mean_sd(s.sec).first)},
+                         {"runs", runs}});
+  }
+  return j;
+}
+
+std::string summary_markdown(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms) {
+  std::ostringstream os;
+  os << "# " << e.name << "\n\n";
+  if (!e.description.empty()) os << e.description << "\n\n";
+  os << "Test AUC and ACC of the checkpoint with the best validation AUC: mean (sample sd) over the finished "
+        "seeds. Gap: train AUC minus validation AUC at that epoch.\n\n";
+  os << "| arm | dataset | model | params | seeds | test AUC | test ACC | best epoch | epochs run | gap | "
+        "s/epoch "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    double params = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished) params = get(r.metrics, "params");
+    os << "| " << a.arm->label << " | " << a.config.dataset << " " << a.config.size << " | "
+       << a.config.model.name << " | "
+       << (std::isfinite(params) ? std::to_string(static_cast<int64_t>(params)) : "n/a") << " | "
+       << s.auc.size() << "/" << a.runs.size() << " | " << mean_sd_text(s.auc) << " | " << mean_sd_text(s.acc)
+       << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first) << " | "
+       << f3(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
+  }
+  os << "\nPer seed (test AUC / ACC):\n\n| seed |";
+  for (const auto& a : arms) os << " " << a.arm->label << " |";
+  const bool two = arms.size() == 2;
+  if (two) os << " AUC change | ACC change |";
+  os << "\n|---|";
+  for (size_t i = 0; i < arms.size() + (two ? 2 : 0); ++i) os << "---|";
+  os << "\n";
+  for (size_t k = 0; k < e.seeds.size(); ++k) {
+    os << "| " << e.seeds[k] << " |";
+    for (const auto& a : arms) {
+      const SeedRun& r = a.runs[k];
+      os << " "
+         << (r.finished ? f3(get(r.metrics, "test", "auc")) + " / " + f3(get(r.metrics, "test", "acc"))
+                        : std::string("not run"))
+         << " |";
+    }
+    if (two) {
+      const SeedRun &r0 = arms[0].runs[k], &r1 = arms[1].runs[k];
+      if (r0.finished && r1.finished) {
+        const double da = get(r1.metrics, "test", "auc") - get(r0.metrics, "test", "auc");
+        const double dc = get(r1.metrics, "test", "acc") - get(r0.metrics, "test", "acc");
+        os << " " << (da >= 0 ? "+" : "") << f3(da) << " | " << (dc >= 0 ? "+" : "") << f3(dc) << " |";
+      } else {
+        os << " | |";
+      }
+    }
+    os << "\n";
+  }
+  if (two) {
+    os << "\nChange: " << arms[1].arm->label << " minus " << arms[0].arm->label << ".\n";
+  }
+  std::vector<std::string> flags;
+  for (const auto& a : arms)
+    if (std::find(flags.begin(), flags.end(), a.config.dataset) == flags.end())
+      flags.push_back(a.config.dataset);
+  for (const auto& flag : flags) {
+    const auto rows = medmnist_v2_rows(flag);
+    if (rows.empty()) continue;
+    os << "\nMedMNIST v2, " << data::find_dataset(flag).display_name << " (test AUC / ACC): ";
+    for (size_t i = 0; i < rows.size(); ++i)
+      os << (i ? "; " : "") << rows[i].method << " " << f3(rows[i].auc) << " / " << f3(rows[i].acc);
+    os << ".\n";
+  }
+  return os.str();
+}
+
+GradNorms read_grad_norms(const std::string& path, int epoch) {
+  std::ifstream in(path);
+  MN_CHECK(in, "cannot read ", path);
+  GradNorms g;
+  std::string line;
+  std::getline(in, line);
+  MN_CHECK(line == "epoch,depth,layer,grad_norm", path, " is not a grad_norms.csv file");
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string e, depth, layer, norm;
+    if (!std::getline(ls, e, ',') || !std::getline(ls, depth, ',') || !std::getline(ls, layer, ',') ||
+        !std::getline(ls, norm))
+      continue;
+    if (std::stoi(e) != epoch) continue;
+    g.layers.push_back(layer);
+    g.norms.push_back(std::stod(norm));
+  }
+  return g;
+}
+
+std::string write_experiment_report(const train::ExperimentSpec& e, const std::string& out) {
+  const auto arms = collect_results(e, out);
+  const std::string md = summary_markdown(e, arms);
+  fs::create_directories(out);
+  train::write_file_atomic(out + "/summary.md", md);
+  train::write_file_atomic(out + "/summary.json", summary_json(e, arms).dump(2) + "\n");
+  if (!plots_available()) return md;
+
+  Panel loss{"Training loss", "epoch", "loss", {}, NAN, ""};
+  Panel auc{"Validation AUC", "epoch", "AUC", {}, NAN, ""};
+  for (size_t i = 0; i < arms.size(); ++i) {
+    const uint32_t color = kColors[i % kColors.size()];
+    for (size_t k = 0; k < arms[i].runs.size(); ++k) {
+      const auto& r = arms[i].runs[k];
+      if (r.history.empty()) continue;
+      Series l{arms[i].arm->label + " s" + std::to_string(r.seed), {}, {}, color, k % 2 == 1};
+      Series v = l;
+      for (const auto& h : r.history) {
+        l.x.push_back(h.epoch);
+        l.y.push_back(h.train_loss);
+        v.x.push_back(h.epoch);
+        v.y.push_back(h.val_auc);
+      }
+      loss.series.push_back(l);
+      auc.series.push_back(v);
+    }
+  }
+  save_png({loss, auc}, e.name + ": learning curves of every arm and seed", out + "/curves.png", 640, 460);
+
+  if (!e.gradient_flow.empty()) {
+    Panel first{"First training step", "depth (weight layer)", "log10 gradient norm", {}, NAN, ""};
+    Panel mean{"Epoch 1 (mean over steps)", "depth (weight layer)", "log10 gradient norm", {}, NAN, ""};
+    for (size_t i = 0; i < e.gradient_flow.size(); ++i) {
+      const auto& arm = train::find_arm(e, e.gradient_flow[i]);
+      const std::string csv = train::RunFiles(train::run_dir(out, arm.name, e.seeds.front())).grad_norms();
+      if (!fs::exists(csv)) continue;
+      for (auto [panel, epoch] : {std::pair<Panel*, int>{&first, 0}, {&mean, 1}}) {
+        const GradNorms g = read_grad_norms(csv, epoch);
+        Series s{arm.label, {}, {}, kColors[i % kColors.size()], false};
+        for (size_t d = 0; d < g.norms.size(); ++d) {
+          s.x.push_back(static_cast<double>(d + 1));
+          s.y.push_back(g.norms[d] > 0 ? std::log10(g.norms[d]) : std::nan(""));
+        }
+        panel->series.push_back(s);
+      }
+    }
+    save_png({first, mean}, e.name + ": gradient norm per layer, input (left) to output (right)",
+             out + "/gradient_flow.png", 640, 460);
+  }
+  return md;
+}
+
+}  // namespace mednet::report

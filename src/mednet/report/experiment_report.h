@@ -1,0 +1,55 @@
+#pragma once
+// The report of a multi-arm experiment, read back from its run directories: a table per arm (mean
+// and spread over seeds), a per-seed table, learning curves of every arm in one plot, and, when asked
+// for, gradient norm against depth for the named arms.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mednet/train/experiment.h"
+#include "mednet/train/trainer.h"
+
+namespace mednet::report {
+
+struct SeedRun {
+  uint64_t seed = 0;
+  std::string dir;
+  bool finished = false;  ///< metrics.json with test scores
+  nlohmann::json metrics;
+  std::vector<train::EpochRecord> history;
+};
+
+struct ArmResult {
+  const train::ArmSpec* arm = nullptr;
+  train::TrainConfig config;  ///< of the first seed
+  std::vector<SeedRun> runs;  ///< one per seed, in the experiment's order
+};
+
+/// True when the run directory holds a finished run (metrics.json with test scores, not interrupted).
+bool run_finished(const std::string& dir);
+
+/// Reads every arm's runs under out (missing or unfinished runs are kept, marked unfinished).
+std::vector<ArmResult> collect_results(const train::ExperimentSpec& e, const std::string& out);
+
+/// Mean and sample standard deviation (sd is NaN for fewer than 2 values).
+std::pair<double, double> mean_sd(const std::vector<double>& v);
+
+/// summary.json content.
+nlohmann::json summary_json(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms);
+/// summary.md content (also printed).
+std::string summary_markdown(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms);
+
+/// Per-layer gradient norms of a run (grad_norms.csv): depth -> norm for one recorded epoch
+/// (0 = the first training step).
+struct GradNorms {
+  std::vector<std::string> layers;
+  std::vector<double> norms;
+};
+GradNorms read_grad_norms(const std::string& csv_path, int epoch);
+
+/// Writes summary.md, summary.json, curves.png and (if the experiment names arms for it)
+/// gradient_flow.png into out; returns the markdown.
+std::string write_experiment_report(const train::ExperimentSpec& e, const std::string& out);
+
+}  // namespace mednet::report
