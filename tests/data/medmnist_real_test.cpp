@@ -6,6 +6,7 @@
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
+#include "mednet/train/experiment.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
@@ -56,6 +57,31 @@ TEST(RealData, ShortAdrenalTrainingLearns) {
             << r.test.scores.acc << "\n";
   EXPECT_GT(r.val.scores.auc, 0.65);
   EXPECT_GT(r.test.scores.auc, 0.6);
+}
+
+TEST(RealData, RetinaCnnWithTheExperimentsAugmentationLearns) {
+  // Experiment 2A's augmented arm for 8 epochs on the real RetinaMNIST (RGB, ordinal scored as
+  // multi-class): the augmentation runs on real batches and the model still learns.
+  ASSERT_FALSE(root().empty()) << "set MEDMNIST_ROOT to the folder with the official files";
+  core::set_threads(0);
+  const train::ExperimentSpec e =
+      train::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
+  train::TrainConfig c = train::arm_config(e, train::find_arm(e, "augmentation"), 0);
+  ASSERT_FALSE(c.augment.empty());
+  c.epochs = 8;
+  c.patience = 0;
+  c.device = "cpu";
+  const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root());
+  EXPECT_EQ(m.train.images.sizes(), (std::vector<int64_t>{1080, 3, 28, 28}));
+  train::Trainer t(c, m, mednet::testing::temp_dir("real_retina"), c10::Device(c10::kCPU));
+  train::TrainObserver quiet;
+  const train::TrainResult r = t.run(quiet);
+  ASSERT_EQ(r.epochs_run, 8);
+  std::cout << "8 epochs: best val AUC " << r.val.scores.auc << ", test AUC " << r.test.scores.auc << " ACC "
+            << r.test.scores.acc << "\n";
+  EXPECT_GT(r.val.scores.auc, 0.75);
+  EXPECT_GT(r.test.scores.auc, 0.68);
+  EXPECT_EQ(r.test.probs.sizes(), (std::vector<int64_t>{400, 5}));
 }
 
 }  // namespace

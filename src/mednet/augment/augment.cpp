@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 
 namespace mednet::augment {
@@ -35,12 +36,7 @@ const std::set<std::string>& keys_of(const std::string& type) {
 
 template <typename T>
 void take(const json& j, const char* key, T& field) {
-  if (!j.contains(key)) return;
-  try {
-    field = j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    MN_CHECK_USAGE(false, "augmentation key '", key, "' has the wrong type: ", e.what());
-  }
+  core::take(j, key, field, "augmentation key");
 }
 
 using Matrix = std::array<std::array<double, 4>, 3>;  // rows of [A | t], up to 3 spatial dims

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/data/catalog.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/report/plot.h"
@@ -136,7 +137,7 @@ std::vector<ArmResult> collect_results(const train::ExperimentSpec& e, const std
 
 json summary_json(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms) {
   json j{{"experiment", e.name}, {"description", e.description}, {"seeds", e.seeds}, {"arms", json::array()}};
-  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  const auto num = core::finite_or_null;
   for (const auto& a : arms) {
     const ArmStats s = stats_of(a);
     json runs = json::array();
@@ -278,7 +279,8 @@ std::string write_experiment_report(const train::ExperimentSpec& e, const std::s
     for (size_t k = 0; k < arms[i].runs.size(); ++k) {
       const auto& r = arms[i].runs[k];
       if (r.history.empty()) continue;
-      Series l{arms[i].arm->label + " s" + std::to_string(r.seed), {}, {}, color, k % 2 == 1};
+      // One legend entry per arm; its seeds share the colour.
+      Series l{k == 0 ? arms[i].arm->label : std::string(), {}, {}, color, false};
       Series v = l;
       for (const auto& h : r.history) {
         l.x.push_back(h.epoch);
@@ -290,7 +292,7 @@ std::string write_experiment_report(const train::ExperimentSpec& e, const std::s
       auc.series.push_back(v);
     }
   }
-  save_png({loss, auc}, e.name + ": learning curves of every arm and seed", out + "/curves.png", 640, 460);
+  save_png({loss, auc}, e.name + ": learning curves, one line per seed", out + "/curves.png", 640, 460);
 
   if (!e.gradient_flow.empty()) {
     Panel first{"First training step", "depth (weight layer)", "log10 gradient norm", {}, NAN, ""};

@@ -139,19 +139,29 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
   cairo_restore(cr);
   cairo_set_dash(cr, nullptr, 0, 0);
 
-  // Legend, top right inside the frame.
+  // Legend, top right inside the frame, as wide as its longest name; unnamed series have no entry.
+  double name_w = 0;
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 11);
+  for (const auto& s : p.series) {
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, s.name.c_str(), &ext);
+    name_w = std::max(name_w, ext.x_advance);
+  }
+  const double lx = right - name_w - 40;
   double ly = top + 16;
   for (const auto& s : p.series) {
+    if (s.name.empty()) continue;
     set_rgb(cr, s.rgb);
     cairo_set_line_width(cr, 2);
     const double dash[] = {6, 4};
     cairo_set_dash(cr, dash, s.dashed ? 2 : 0, 0);
-    cairo_move_to(cr, right - 150, ly - 4);
-    cairo_line_to(cr, right - 124, ly - 4);
+    cairo_move_to(cr, lx, ly - 4);
+    cairo_line_to(cr, lx + 26, ly - 4);
     cairo_stroke(cr);
     cairo_set_dash(cr, nullptr, 0, 0);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text(cr, right - 118, ly, s.name, 11);
+    text(cr, lx + 32, ly, s.name, 11);
     ly += 16;
   }
 }

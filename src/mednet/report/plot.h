@@ -9,7 +9,7 @@
 namespace mednet::report {
 
 struct Series {
-  std::string name;
+  std::string name;          ///< legend entry; empty: none (for example further seeds of a named series)
   std::vector<double> x, y;  ///< NaN values leave a gap
   uint32_t rgb = 0x1f77b4;
   bool dashed = false;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mednet/core/json.h"
 #include "mednet/report/plot.h"
 
 namespace mednet::report {
@@ -11,9 +12,7 @@ namespace mednet::report {
 using nlohmann::json;
 
 namespace {
-json num(double v) {
-  return std::isfinite(v) ? json(v) : json(nullptr);
-}
+const auto num = core::finite_or_null;
 
 json split_json(const train::Evaluation& e) {
   return json{{"auc", num(e.scores.auc)},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
 
@@ -65,12 +66,7 @@ json to_json(const TrainConfig& c) {
 namespace {
 template <typename T>
 void take(const json& j, const char* key, T& field) {
-  if (!j.contains(key)) return;
-  try {
-    field = j.at(key).get<T>();
-  } catch (const json::exception& e) {
-    MN_CHECK_USAGE(false, "config key '", key, "' has the wrong type: ", e.what());
-  }
+  core::take(j, key, field, "config key");
 }
 
 void reject_unknown(const json& j, const std::set<std::string>& known, const std::string& where) {

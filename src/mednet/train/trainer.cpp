@@ -13,6 +13,7 @@
 
 #include "mednet/augment/augment.h"
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
 #include "mednet/models/registry.h"
 #include "mednet/train/checkpoint.h"
@@ -81,7 +82,7 @@ std::string history_csv(const std::vector<EpochRecord>& history) {
 namespace {
 
 json record_json(const EpochRecord& r) {
-  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  const auto num = core::finite_or_null;
   return json{{"epoch", r.epoch},
               {"lr", r.lr},
               {"train_loss", num(r.train_loss)},
