@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/runtime.h"
+#include "mednet/explain/cam.h"
 #include "mednet/metrics/metrics.h"
 #include "mednet/models/cnn.h"
 
@@ -36,6 +37,37 @@ static void BM_Cnn3dInference(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_Cnn3dInference)->Arg(1)->Arg(256)->Unit(benchmark::kMillisecond);
+
+// Grad-CAM's cost against one forward + backward pass of the same batch (eval mode, 64 volumes, the
+// study's 3D CNN): the target is at most about 3x.
+static void BM_Cnn3dForwardBackward64(benchmark::State& state) {
+  core::set_threads(0);
+  torch::manual_seed(0);
+  models::Cnn net(models::CnnOptions(2).spatial_dims(3).input_size(28));
+  net->eval();
+  at::Tensor x = torch::randn({64, 1, 28, 28, 28});
+  for (auto _ : state) {
+    net->zero_grad();
+    at::Tensor s = net->forward(x).select(1, 1).sum();
+    s.backward();
+    benchmark::DoNotOptimize(s.item<float>());
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_Cnn3dForwardBackward64)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
+static void BM_Cnn3dGradCam64(benchmark::State& state) {
+  core::set_threads(0);
+  torch::manual_seed(0);
+  models::Cnn net(models::CnnOptions(2).spatial_dims(3).input_size(28));
+  at::Tensor x = torch::randn({64, 1, 28, 28, 28});
+  std::unique_ptr<explain::Cam> cam =
+      explain::make_cam(state.range(0) == 0 ? "gradcam" : "gradcampp", *net, "");
+  for (auto _ : state) benchmark::DoNotOptimize(cam->compute(x).maps.sum().item<float>());
+  state.SetItemsProcessed(state.iterations() * 64);
+  state.SetLabel(state.range(0) == 0 ? "gradcam" : "gradcam++");
+}
+BENCHMARK(BM_Cnn3dGradCam64)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
 static void BM_RocAuc(benchmark::State& state) {
   std::vector<double> s(static_cast<size_t>(state.range(0)));

@@ -82,3 +82,28 @@ TEST(Npy, ErrorsAreClear) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(NpyWriter, SavedFilesReadBackIdenticallyAndMatchNumpysHeader) {
+  const std::string dir = mednet::testing::temp_dir("npy_write");
+  torch::manual_seed(0);
+  for (const at::Tensor& t : {torch::rand({3, 28, 28}), torch::randint(0, 255, {2, 5}).to(torch::kByte),
+                              torch::randn({4}).to(torch::kDouble),
+                              torch::arange(6, torch::kLong).view({1, 2, 3}), torch::rand({2, 2}) > 0.5}) {
+    const std::string path = dir + "/a.npy";
+    mednet::data::save_npy(path, t);
+    const at::Tensor back = mednet::data::load_npy(path);
+    EXPECT_EQ(back.scalar_type(), t.scalar_type());
+    EXPECT_TRUE(torch::equal(back, t));
+  }
+  // numpy's own layout: header length padded so that the data starts at a multiple of 64
+  const std::string b = mednet::data::npy_bytes(torch::zeros({3, 28, 28}));
+  EXPECT_EQ(b.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  const size_t data_start = 10 + static_cast<unsigned char>(b[8]) + 256 * static_cast<unsigned char>(b[9]);
+  EXPECT_EQ(data_start % 64, 0u);
+  EXPECT_NE(b.find("'descr': '<f4', 'fortran_order': False, 'shape': (3, 28, 28), }"), std::string::npos);
+  EXPECT_NE(mednet::data::npy_bytes(torch::zeros({7})).find("'shape': (7,)"), std::string::npos);
+}
+
+}  // namespace

@@ -3,7 +3,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <regex>
 
@@ -292,6 +294,68 @@ at::Tensor NpzReader::read(const std::string& key) {
   }
   MN_CHECK(crc == ent.crc, what, ": CRC-32 mismatch (corrupt archive)");
   return parse_npy(out.data(), out.size(), what);
+}
+
+std::string npy_bytes(const at::Tensor& t) {
+  const at::Tensor c = t.cpu().contiguous();
+  std::string descr;
+  switch (c.scalar_type()) {
+    case at::kBool:
+      descr = "|b1";
+      break;
+    case at::kByte:
+      descr = "|u1";
+      break;
+    case at::kChar:
+      descr = "|i1";
+      break;
+    case at::kShort:
+      descr = "<i2";
+      break;
+    case at::kInt:
+      descr = "<i4";
+      break;
+    case at::kLong:
+      descr = "<i8";
+      break;
+    case at::kFloat:
+      descr = "<f4";
+      break;
+    case at::kDouble:
+      descr = "<f8";
+      break;
+    default:
+      MN_CHECK(false, "npy: cannot write dtype ", c.scalar_type());
+  }
+  std::string shape = "(";
+  for (int64_t i = 0; i < c.dim(); ++i) {
+    shape += std::to_string(c.size(i));
+    shape += c.dim() == 1 ? "," : (i + 1 < c.dim() ? ", " : "");
+  }
+  shape += ")";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, ending in \n
+  const size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  return out;
+}
+
+void save_npy(const std::string& path, const at::Tensor& t) {
+  const std::string bytes = npy_bytes(t);
+  const std::string tmp = path + ".part";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    MN_CHECK(out, "cannot write ", tmp);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    MN_CHECK(out.good(), "cannot write ", tmp, " (disk full?)");
+  }
+  MN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
 
 }  // namespace mednet::data

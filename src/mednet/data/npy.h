@@ -17,6 +17,12 @@ at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what)
 /// Reads a whole .npy file.
 at::Tensor load_npy(const std::string& path);
 
+/// The bytes of a .npy file (format 1.0, C order, little-endian) holding a CPU tensor of a dtype
+/// parse_npy reads (bool, uint8, int8, int16, int32, int64, float32, float64).
+std::string npy_bytes(const at::Tensor& t);
+/// Writes npy_bytes(t) to path (through a temporary file, so a reader never sees half a file).
+void save_npy(const std::string& path, const at::Tensor& t);
+
 /// Random access to the arrays of an .npz archive. The central directory is read once; each read()
 /// inflates one entry and checks its CRC-32.
 class NpzReader {

@@ -9,6 +9,16 @@
 
 namespace mednet::models {
 
+size_t ClassifierImpl::layer_index(const std::string& layer) const {
+  const auto names = feature_layers();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == layer) return i;
+  std::string valid;
+  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+  MN_CHECK_USAGE(false, "no layer '", layer, "' in this ", kind(), " (valid: ", valid, ")");
+  return 0;
+}
+
 int64_t count_parameters(const torch::nn::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters())
@@ -63,13 +73,23 @@ at::Tensor CnnImpl::forward(const at::Tensor& x) {
   return head_->forward(features_->forward(x));
 }
 
-std::pair<at::Tensor, at::Tensor> CnnImpl::forward_features(const at::Tensor& x) {
-  // The map before the last pooling is the last convolutional stage's output.
-  at::Tensor h = x;
-  auto last = features_->end() - 1;
-  for (auto it = features_->begin(); it != last; ++it) h = it->forward(h);
-  at::Tensor fmap = h;
-  h = last->forward(h);
+std::vector<std::string> CnnImpl::feature_layers() const {
+  std::vector<std::string> names;
+  for (size_t s = 0; s < options_.widths().size(); ++s) names.push_back("stage" + std::to_string(s + 1));
+  return names;
+}
+
+std::pair<at::Tensor, at::Tensor> CnnImpl::forward_at(const at::Tensor& x, const std::string& layer) {
+  // Each stage is [conv, bn, relu] x convs_per_stage, then a max-pool; the map is taken before the pool.
+  const size_t stage = layer_index(layer);
+  const size_t per_stage = 3 * static_cast<size_t>(options_.convs_per_stage()) + 1;
+  const size_t pool_at = (stage + 1) * per_stage - 1;
+  at::Tensor h = x, fmap;
+  size_t i = 0;
+  for (auto it = features_->begin(); it != features_->end(); ++it, ++i) {
+    if (i == pool_at) fmap = h;
+    h = it->forward(h);
+  }
   return {fmap, head_->forward(h)};
 }
 

@@ -29,7 +29,9 @@ class CnnImpl : public ClassifierImpl {
  public:
   explicit CnnImpl(CnnOptions options);
   at::Tensor forward(const at::Tensor& x) override;
-  std::pair<at::Tensor, at::Tensor> forward_features(const at::Tensor& x) override;
+  /// stage1 .. stageK: each stage's output before its max-pool.
+  std::vector<std::string> feature_layers() const override;
+  std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
   std::string kind() const override { return "cnn"; }
   const CnnOptions& options() const { return options_; }
 

@@ -105,13 +105,26 @@ at::Tensor ResNetImpl::head(const at::Tensor& fmap) {
 }
 
 at::Tensor ResNetImpl::forward(const at::Tensor& x) {
-  return forward_features(x).second;
-}
-
-std::pair<at::Tensor, at::Tensor> ResNetImpl::forward_features(const at::Tensor& x) {
   at::Tensor h = stem(x);
   for (auto& stage : stages_) h = stage->forward(h);
-  return {h, head(h)};
+  return head(h);
+}
+
+std::vector<std::string> ResNetImpl::feature_layers() const {
+  std::vector<std::string> names{"stem"};
+  for (size_t s = 0; s < stages_.size(); ++s) names.push_back("layer" + std::to_string(s + 1));
+  return names;
+}
+
+std::pair<at::Tensor, at::Tensor> ResNetImpl::forward_at(const at::Tensor& x, const std::string& layer) {
+  const size_t target = layer_index(layer);
+  at::Tensor h = stem(x);
+  at::Tensor fmap = h;
+  for (size_t s = 0; s < stages_.size(); ++s) {
+    h = stages_[s]->forward(h);
+    if (s + 1 == target) fmap = h;
+  }
+  return {fmap, head(h)};
 }
 
 ResNetOptions resnet_options(int depth, int64_t classes) {

@@ -49,7 +49,9 @@ class ResNetImpl : public ClassifierImpl {
  public:
   explicit ResNetImpl(ResNetOptions options);
   at::Tensor forward(const at::Tensor& x) override;
-  std::pair<at::Tensor, at::Tensor> forward_features(const at::Tensor& x) override;
+  /// stem, layer1 .. layer4 (each stage's output).
+  std::vector<std::string> feature_layers() const override;
+  std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
   std::string kind() const override { return options_.skip() ? "resnet" : "plain"; }
   const ResNetOptions& options() const { return options_; }
 

@@ -1,0 +1,170 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+#include "mednet/data/catalog.h"
+#include "mednet/explain/cam.h"
+#include "mednet/explain/faithfulness.h"
+#include "mednet/models/cnn.h"
+#include "mednet/models/registry.h"
+
+using namespace mednet;
+
+namespace {
+
+// A network small enough to work out by hand: A = relu(1x1 conv(x) + b) with weights (1, -1), then
+// global average pooling and a dense layer V without bias. For class k, dS/dA_c = V[k][c] / (number of
+// positions) everywhere, so Grad-CAM's channel weights are V[k][c] / positions.
+class TinyImpl : public models::ClassifierImpl {
+ public:
+  TinyImpl(int dims, double bias) : dims_(dims) {
+    if (dims == 2) {
+      conv2_ = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 1)));
+    } else {
+      conv3_ = register_module("conv", torch::nn::Conv3d(torch::nn::Conv3dOptions(1, 2, 1)));
+    }
+    fc_ = register_module("fc", torch::nn::Linear(torch::nn::LinearOptions(2, 2).bias(false)));
+    torch::NoGradGuard ng;
+    at::Tensor w = dims == 2 ? conv2_->weight : conv3_->weight;
+    at::Tensor b = dims == 2 ? conv2_->bias : conv3_->bias;
+    w.view({2}).copy_(torch::tensor({1.0f, -1.0f}));
+    b.fill_(bias);
+    fc_->weight.copy_(torch::tensor({{1.0f, 2.0f}, {-1.0f, 0.5f}}));
+  }
+  at::Tensor forward(const at::Tensor& x) override { return forward_at(x, "feat").second; }
+  std::vector<std::string> feature_layers() const override { return {"feat"}; }
+  std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override {
+    layer_index(layer);
+    at::Tensor a = torch::relu(dims_ == 2 ? conv2_->forward(x) : conv3_->forward(x));
+    std::vector<int64_t> sp;
+    for (int64_t k = 2; k < a.dim(); ++k) sp.push_back(k);
+    return {a, fc_->forward(a.mean(sp))};
+  }
+  std::string kind() const override { return "tiny"; }
+
+ private:
+  int dims_;
+  torch::nn::Conv2d conv2_{nullptr};
+  torch::nn::Conv3d conv3_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+
+at::Tensor hand_input(int dims) {
+  at::Tensor x = torch::tensor({{1.0f, -2.0f}, {3.0f, 0.0f}});
+  return dims == 2 ? x.view({1, 1, 2, 2}) : x.view({1, 1, 1, 2, 2});
+}
+
+TEST(GradCam, MatchesTheHandWorkedReferenceIn2DAnd3D) {
+  // A0 = relu(x) = [[1, 0], [3, 0]], A1 = relu(-x) = [[0, 2], [0, 0]]; logits (2, -0.75): class 0.
+  for (int dims : {2, 3}) {
+    TinyImpl net(dims, 0.0);
+    explain::GradCam cam(net, "");
+    const explain::CamResult r = cam.compute(hand_input(dims));
+    EXPECT_EQ(r.target.item<int64_t>(), 0);
+    EXPECT_NEAR(r.score.item<float>(), 2.0f, 1e-6);
+    // weights (1/4, 2/4): relu(A0/4 + A1/2) = [[0.25, 1], [0.75, 0]], already in [0, 1]
+    const at::Tensor expect = torch::tensor({{0.25f, 1.0f}, {0.75f, 0.0f}});
+    EXPECT_TRUE(torch::allclose(r.coarse.reshape({2, 2}), expect, 0, 1e-5)) << r.coarse;
+    EXPECT_TRUE(torch::allclose(r.maps.reshape({2, 2}), expect, 0, 1e-5)) << r.maps;
+    // class 1: weights (-1/4, 1/8): relu(-A0/4 + A1/8) = [[0, 0.25], [0, 0]] -> normalised [[0, 1], [0, 0]]
+    const explain::CamResult r1 = cam.compute(hand_input(dims), torch::tensor({1}));
+    EXPECT_TRUE(
+        torch::allclose(r1.coarse.reshape({2, 2}), torch::tensor({{0.0f, 0.25f}, {0.0f, 0.0f}}), 0, 1e-5));
+    EXPECT_TRUE(
+        torch::allclose(r1.maps.reshape({2, 2}), torch::tensor({{0.0f, 1.0f}, {0.0f, 0.0f}}), 0, 1e-5));
+  }
+}
+
+TEST(GradCamPlusPlus, MatchesTheHandWorkedReference) {
+  // g = (1/4, 1/2) everywhere, sum A = (4, 2): alpha_c = g^2 / (2 g^2 + sum(A) g^3) = 1/3 for both,
+  // weights = 4 positions * alpha * g = (1/3, 2/3): relu(A0/3 + 2 A1/3) = [[1/3, 4/3], [1, 0]].
+  TinyImpl net(2, 0.0);
+  explain::GradCamPlusPlus cam(net, "feat");
+  const explain::CamResult r = cam.compute(hand_input(2));
+  EXPECT_TRUE(
+      torch::allclose(r.coarse.reshape({2, 2}), torch::tensor({{1.0f / 3, 4.0f / 3}, {1.0f, 0.0f}}), 0, 1e-5))
+      << r.coarse;
+  EXPECT_TRUE(
+      torch::allclose(r.maps.reshape({2, 2}), torch::tensor({{0.25f, 1.0f}, {0.75f, 0.0f}}), 0, 1e-5));
+}
+
+struct CamShape {
+  std::string model, flag;
+  std::vector<int64_t> widths;
+};
+
+class CamShapes : public ::testing::TestWithParam<CamShape> {};
+
+TEST_P(CamShapes, MapsHaveTheInputSizeAndStayInRange) {
+  const auto& c = GetParam();
+  const auto& info = data::find_dataset(c.flag);
+  models::ModelSpec spec;
+  spec.name = c.model;
+  spec.widths = c.widths;
+  models::Classifier net = models::make_model(spec, info, 28);
+  std::vector<int64_t> shape{3, info.channels};
+  for (int i = 0; i < info.spatial_dims(); ++i) shape.push_back(28);
+  torch::manual_seed(1);
+  for (const char* method : {"gradcam", "gradcampp"}) {
+    auto cam = explain::make_cam(method, *net, "");
+    for (const at::Tensor& x : {torch::randn(shape), torch::zeros(shape)}) {  // random and constant input
+      const explain::CamResult r = cam->compute(x);
+      std::vector<int64_t> expect{3};
+      for (int i = 0; i < info.spatial_dims(); ++i) expect.push_back(28);
+      EXPECT_EQ(r.maps.sizes(), expect) << method;
+      EXPECT_FALSE(torch::isnan(r.maps).any().item<bool>()) << method;
+      EXPECT_GE(r.maps.min().item<float>(), 0.0f);
+      EXPECT_LE(r.maps.max().item<float>(), 1.0f);
+      EXPECT_EQ(r.probs.sizes(), (std::vector<int64_t>{3, info.num_outputs()}));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CamShapes,
+                         ::testing::Values(CamShape{"cnn", "retinamnist", {8, 16, 32}},
+                                           CamShape{"cnn", "adrenalmnist3d", {4, 8, 8}},
+                                           CamShape{"resnet18", "chestmnist", {4, 8, 8, 8}},
+                                           CamShape{"resnet18", "nodulemnist3d", {4, 4, 8, 8}}),
+                         [](const auto& i) { return i.param.model + "_" + i.param.flag; });
+
+TEST(Cam, UnknownLayerListsTheValidNames) {
+  models::Cnn net(models::CnnOptions(2).widths({4, 8, 8}));
+  try {
+    explain::GradCam cam(*net, "stage9");
+    FAIL() << "accepted stage9";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("stage1, stage2, stage3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(explain::make_cam("lime", *net, ""), Error);
+  // an earlier stage works and gives a map of the input size
+  explain::GradCam early(*net, "stage1");
+  EXPECT_EQ(early.compute(torch::randn({1, 1, 28, 28})).maps.sizes(), (std::vector<int64_t>{1, 28, 28}));
+}
+
+TEST(Faithfulness, SpearmanWithAndWithoutTies) {
+  EXPECT_NEAR(explain::spearman(torch::tensor({1.0, 2.0, 3.0, 4.0}), torch::tensor({1.0, 2.0, 4.0, 3.0})),
+              0.8, 1e-12);
+  EXPECT_NEAR(explain::spearman(torch::tensor({1.0, 1.0, 2.0}), torch::tensor({1.0, 2.0, 3.0})),
+              std::sqrt(0.75), 1e-12);
+  EXPECT_NEAR(explain::spearman(torch::tensor({3.0, 2.0, 1.0}), torch::tensor({1.0, 2.0, 3.0})), -1.0, 1e-12);
+  EXPECT_TRUE(std::isnan(explain::spearman(torch::tensor({1.0, 1.0}), torch::tensor({1.0, 2.0}))));
+}
+
+TEST(Faithfulness, DeletingTheHighlightedPixelsDropsTheScoreFasterThanRandom) {
+  // A bright 2x2 block on black: with bias -1 only the block passes the ReLU, so only it drives class 0.
+  TinyImpl net(2, -1.0);
+  at::Tensor x = torch::zeros({2, 1, 8, 8});
+  x[0].slice(1, 1, 3).slice(2, 1, 3).fill_(5);
+  x[1].slice(1, 5, 7).slice(2, 4, 6).fill_(5);
+  explain::GradCam cam(net, "");
+  const explain::CamResult r = cam.compute(x);
+  EXPECT_EQ(r.target[0].item<int64_t>(), 0);
+  const auto c = explain::deletion_curve(net, x, r.maps, r.target, {0, 0.0625, 0.125, 0.25, 0.5}, 3);
+  ASSERT_EQ(c.by_map.size(), 5u);
+  EXPECT_NEAR(c.by_map[0], c.random[0], 1e-9);
+  EXPECT_NEAR(c.by_map[1], 0.5, 1e-5);  // the block is gone: both logits 0
+  EXPECT_LT(c.area_by_map, c.area_random);
+}
+
+}  // namespace
