@@ -34,8 +34,8 @@ using nlohmann::json;
 namespace {
 
 struct CamFlags {
-  std::string config, run, out, method = "gradcam", layer, select = "per-class", split = "test", root,
-                                device = "auto";
+  std::string config, run, out, target = "predicted", method = "gradcam", layer, select = "per-class",
+                                split = "test", root, device = "auto";
   int samples = 16, display = 224, threads = 0;
   int64_t seed = 0;
   bool skip_md5 = false;
@@ -125,8 +125,25 @@ json run_cam(const CamFlags& f) {
   const at::Tensor images = split.images.index_select(0, idx);
   const at::Tensor x = data::to_network_input(images).to(device);
 
+  // The class each map explains: the prediction, the true label, or one class for all.
+  at::Tensor target;
+  if (f.target == "true") {
+    target = truth.index_select(0, idx);
+  } else if (f.target != "predicted") {
+    int64_t k = -1;
+    try {
+      size_t used = 0;
+      k = std::stoll(f.target, &used);
+      if (used != f.target.size()) k = -1;
+    } catch (const std::exception&) {
+      k = -1;
+    }
+    MN_CHECK_USAGE(k >= 0 && k < info.num_outputs(), "--target must be predicted, true or a class index 0..",
+                   info.num_outputs() - 1, ", got '", f.target, "'");
+    target = torch::full({idx.size(0)}, k, torch::kLong);
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  const explain::CamResult r = cam->compute(x);
+  const explain::CamResult r = cam->compute(x, target);
   const double cam_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   fs::create_directories(f.out);
@@ -282,6 +299,7 @@ json run_cam(const CamFlags& f) {
                {"split", f.split},
                {"method", f.method},
                {"layer", cam->layer()},
+               {"target", f.target},
                {"select", f.select},
                {"seconds", cam_seconds},
                {"randomisation_rank_correlation_mean", core::finite_or_null(rho_mean)},
@@ -370,6 +388,8 @@ void add_cam(CLI::App& app) {
       ->check(CLI::IsMember({"first", "correct", "wrong", "per-class"}));
   cmd->add_option("--method", f.method, "gradcam or gradcampp")
       ->check(CLI::IsMember({"gradcam", "gradcampp"}));
+  cmd->add_option("--target", f.target,
+                  "Class each map explains: predicted (default), true, or a class index");
   cmd->add_option("--layer", f.layer, "Feature map to explain (default: the last convolutional stage)");
   cmd->add_option("--split", f.split, "train, val or test")->check(CLI::IsMember({"train", "val", "test"}));
   cmd->add_option("--display", f.display, "Size of each picture in pixels")->check(CLI::Range(28, 1024));

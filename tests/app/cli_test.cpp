@@ -287,6 +287,14 @@ TEST_F(Cli, CamOnTrained2DAnd3DRunsWritesMapsPicturesAndFaithfulness) {
   auto [rc, text] = mednet("cam --run " + run + " --layer stage7 --out " + home_ + "/x" + common, home_);
   EXPECT_EQ(rc, 2) << text;
   EXPECT_TRUE(contains(text, "valid: stage1, stage2")) << text;
+  std::tie(rc, text) = mednet("cam --run " + run + " --target 9 --out " + home_ + "/x" + common, home_);
+  EXPECT_EQ(rc, 2) << text;
+  EXPECT_TRUE(contains(text, "class index 0..4")) << text;
+  std::tie(rc, text) =
+      mednet("cam --run " + run + " --target 3 --samples 2 --out " + home_ + "/t3" + common, home_);
+  ASSERT_EQ(rc, 0) << text;
+  const auto t3 = nlohmann::json::parse(read_file(home_ + "/t3/cam.json"));
+  for (const auto& sample : t3["samples"]) EXPECT_EQ(sample["target"], 3);
   std::tie(rc, text) = mednet("cam --run " + home_ + "/nothing --out " + home_ + "/x" + common, home_);
   EXPECT_EQ(rc, 2) << text;
   EXPECT_TRUE(contains(text, "not a run directory")) << text;
