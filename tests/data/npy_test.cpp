@@ -6,8 +6,8 @@
 #include "support/fixtures.h"
 
 using mednet::Error;
+using mednet::data::npy_bytes;
 using mednet::data::parse_npy;
-using mednet::testing::npy_bytes;
 
 namespace {
 
@@ -57,8 +57,9 @@ TEST(Npy, FortranOrderIsTransposedToC) {
   // Rewrite the header: shape (2, 3), fortran_order True (same header length).
   const auto pos = b.find("'fortran_order': False");
   b.replace(pos, 22, "'fortran_order': True ");
-  const auto spos = b.find("(3,2)");
-  b.replace(spos, 5, "(2,3)");
+  const auto spos = b.find("(3, 2)");
+  ASSERT_NE(spos, std::string::npos);
+  b.replace(spos, 6, "(2, 3)");
   EXPECT_TRUE(torch::equal(parse(b), c));
 }
 
@@ -98,12 +99,12 @@ TEST(NpyWriter, SavedFilesReadBackIdenticallyAndMatchNumpysHeader) {
     EXPECT_TRUE(torch::equal(back, t));
   }
   // numpy's own layout: header length padded so that the data starts at a multiple of 64
-  const std::string b = mednet::data::npy_bytes(torch::zeros({3, 28, 28}));
+  const std::string b = npy_bytes(torch::zeros({3, 28, 28}));
   EXPECT_EQ(b.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
   const size_t data_start = 10 + static_cast<unsigned char>(b[8]) + 256 * static_cast<unsigned char>(b[9]);
   EXPECT_EQ(data_start % 64, 0u);
   EXPECT_NE(b.find("'descr': '<f4', 'fortran_order': False, 'shape': (3, 28, 28), }"), std::string::npos);
-  EXPECT_NE(mednet::data::npy_bytes(torch::zeros({7})).find("'shape': (7,)"), std::string::npos);
+  EXPECT_NE(npy_bytes(torch::zeros({7})).find("'shape': (7,)"), std::string::npos);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "support/fixtures.h"
 
 using mednet::Error;
+using mednet::data::npy_bytes;
 using mednet::data::NpzReader;
 using namespace mednet::testing;
 

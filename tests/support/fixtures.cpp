@@ -14,33 +14,11 @@
 #include <torch/torch.h>
 
 #include "mednet/data/catalog.h"
+#include "mednet/data/npy.h"
 
 namespace mednet::testing {
 
 namespace {
-
-std::string descr_of(at::ScalarType t) {
-  switch (t) {
-    case at::kByte:
-      return "|u1";
-    case at::kChar:
-      return "|i1";
-    case at::kBool:
-      return "|b1";
-    case at::kShort:
-      return "<i2";
-    case at::kInt:
-      return "<i4";
-    case at::kLong:
-      return "<i8";
-    case at::kFloat:
-      return "<f4";
-    case at::kDouble:
-      return "<f8";
-    default:
-      throw std::runtime_error("npy_bytes: unsupported dtype");
-  }
-}
 
 void put16(std::string& s, uint32_t v) {
   s.push_back(static_cast<char>(v & 0xff));
@@ -70,25 +48,6 @@ std::string deflate_raw(const std::string& in) {
 }
 
 }  // namespace
-
-std::string npy_bytes(const at::Tensor& t_in, const std::string& descr) {
-  at::Tensor t = t_in.contiguous();
-  std::ostringstream shape;
-  shape << "(";
-  for (int64_t i = 0; i < t.dim(); ++i) shape << t.size(i) << (t.dim() == 1 || i + 1 < t.dim() ? "," : "");
-  shape << ")";
-  std::string header = "{'descr': '" + (descr.empty() ? descr_of(t.scalar_type()) : descr) +
-                       "', 'fortran_order': False, 'shape': " + shape.str() + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
-  header.push_back('\n');
-  std::string out = "\x93NUMPY";
-  out.push_back(1);
-  out.push_back(0);
-  put16(out, static_cast<uint32_t>(header.size()));
-  out += header;
-  out.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
-  return out;
-}
 
 void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& entries,
                ZipMethod method, bool zip64) {
@@ -159,7 +118,7 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& arrays,
                ZipMethod method) {
   std::vector<std::pair<std::string, std::string>> entries;
-  for (const auto& [name, t] : arrays) entries.emplace_back(name + ".npy", npy_bytes(t));
+  for (const auto& [name, t] : arrays) entries.emplace_back(name + ".npy", data::npy_bytes(t));
   write_zip(path, entries, method);
 }
 

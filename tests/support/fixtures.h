@@ -1,5 +1,5 @@
 #pragma once
-// Test fixtures made at test time: .npy bytes, zip archives (stored, deflate, zip64 extras), and
+// Test fixtures made at test time: zip archives (stored, deflate, zip64 extras), and
 // MedMNIST-format files for datasets we have no real files for.
 #include <cstdint>
 #include <string>
@@ -9,10 +9,6 @@
 #include <ATen/core/Tensor.h>
 
 namespace mednet::testing {
-
-/// The bytes of a .npy file holding the tensor (C order, little-endian). descr overrides the dtype
-/// string written into the header (to fake unsupported types).
-std::string npy_bytes(const at::Tensor& t, const std::string& descr = "");
 
 enum class ZipMethod { Stored, Deflate };
 

@@ -296,37 +296,36 @@ at::Tensor NpzReader::read(const std::string& key) {
   return parse_npy(out.data(), out.size(), what);
 }
 
-std::string npy_bytes(const at::Tensor& t) {
-  const at::Tensor c = t.cpu().contiguous();
-  std::string descr;
-  switch (c.scalar_type()) {
+namespace {
+// The numpy dtype string of a tensor type the reader accepts back.
+std::string descr_of(at::ScalarType type) {
+  switch (type) {
     case at::kBool:
-      descr = "|b1";
-      break;
+      return "|b1";
     case at::kByte:
-      descr = "|u1";
-      break;
+      return "|u1";
     case at::kChar:
-      descr = "|i1";
-      break;
+      return "|i1";
     case at::kShort:
-      descr = "<i2";
-      break;
+      return "<i2";
     case at::kInt:
-      descr = "<i4";
-      break;
+      return "<i4";
     case at::kLong:
-      descr = "<i8";
-      break;
+      return "<i8";
     case at::kFloat:
-      descr = "<f4";
-      break;
+      return "<f4";
     case at::kDouble:
-      descr = "<f8";
-      break;
+      return "<f8";
     default:
-      MN_CHECK(false, "npy: cannot write dtype ", c.scalar_type());
+      MN_CHECK(false, "npy: cannot write dtype ", type);
   }
+  return "";
+}
+}  // namespace
+
+std::string npy_bytes(const at::Tensor& t, const std::string& descr_override) {
+  const at::Tensor c = t.cpu().contiguous();
+  const std::string descr = descr_override.empty() ? descr_of(c.scalar_type()) : descr_override;
   std::string shape = "(";
   for (int64_t i = 0; i < c.dim(); ++i) {
     shape += std::to_string(c.size(i));

@@ -18,8 +18,10 @@ at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what)
 at::Tensor load_npy(const std::string& path);
 
 /// The bytes of a .npy file (format 1.0, C order, little-endian) holding a CPU tensor of a dtype
-/// parse_npy reads (bool, uint8, int8, int16, int32, int64, float32, float64).
-std::string npy_bytes(const at::Tensor& t);
+/// parse_npy reads (bool, uint8, int8, int16, int32, int64, float32, float64). A non-empty descr is
+/// written into the header instead of the tensor's own (the data bytes stay as they are), for files
+/// whose dtype no tensor type names, such as "<u2".
+std::string npy_bytes(const at::Tensor& t, const std::string& descr = "");
 /// Writes npy_bytes(t) to path (through a temporary file, so a reader never sees half a file).
 void save_npy(const std::string& path, const at::Tensor& t);
 
