@@ -36,8 +36,8 @@ double epoch_seconds(const train::TrainConfig& c, const data::MedMnist& m, bool 
     const at::Tensor idx = perm.narrow(0, start, len);
     at::Tensor x;
     if (with_augment) {
-      at::Tensor unit = m.train.images.index_select(0, idx).to(torch::kFloat).div_(255.0f);
-      x = augment::apply(c.augment, unit, static_cast<uint64_t>(start)).mul_(2.0f).sub_(1.0f);
+      const at::Tensor unit = data::to_unit(m.train.images.index_select(0, idx));
+      x = data::unit_to_network_input(augment::apply(c.augment, unit, static_cast<uint64_t>(start)));
     } else {
       x = data::to_network_input(m.train.images.index_select(0, idx));
     }

@@ -85,7 +85,7 @@ void add_augment(CLI::App& app) {
     const data::MedMnist d = data::open_medmnist(info, size, root, nullptr, !skip_md5);
     const int64_t count = std::min<int64_t>(n, d.train.size());
     const at::Tensor images = d.train.images.narrow(0, 0, count);
-    const at::Tensor unit = images.to(torch::kFloat).div(255.0f);
+    const at::Tensor unit = data::to_unit(images);
     const at::Tensor aug = augment::apply(transforms, unit, static_cast<uint64_t>(seed))
                                .mul(255.0f)
                                .round()

@@ -159,4 +159,12 @@ at::Tensor to_network_input(const at::Tensor& images_u8) {
   return images_u8.to(at::kFloat).mul_(2.0f / 255.0f).sub_(1.0f);
 }
 
+at::Tensor to_unit(const at::Tensor& images_u8) {
+  return images_u8.to(at::kFloat).div_(255.0f);
+}
+
+at::Tensor unit_to_network_input(const at::Tensor& unit) {
+  return unit.mul(2.0f).sub_(1.0f);
+}
+
 }  // namespace mednet::data

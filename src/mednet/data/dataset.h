@@ -57,5 +57,9 @@ std::string md5_status_name(Md5Status s);
 
 /// uint8 images to float in [-1, 1], the (x / 255 - 0.5) / 0.5 normalisation of the MedMNIST baselines.
 at::Tensor to_network_input(const at::Tensor& images_u8);
+/// uint8 images as floats in [0, 1], the range augmentation works in.
+at::Tensor to_unit(const at::Tensor& images_u8);
+/// [0, 1] floats to the network's [-1, 1] (what to_network_input gives for unaugmented images).
+at::Tensor unit_to_network_input(const at::Tensor& unit);
 
 }  // namespace mednet::data

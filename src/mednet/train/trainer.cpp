@@ -280,9 +280,9 @@ TrainResult Trainer::run(TrainObserver& observer) {
         x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
       } else {
         // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
-        at::Tensor unit = train.images.index_select(0, idx).to(device_).to(torch::kFloat).div_(255.0f);
-        unit = augment::apply(config_.augment, unit, epoch_seed(es, static_cast<int>(step)));
-        x = unit.mul_(2.0f).sub_(1.0f);
+        const at::Tensor unit = data::to_unit(train.images.index_select(0, idx).to(device_));
+        x = data::unit_to_network_input(
+            augment::apply(config_.augment, unit, epoch_seed(es, static_cast<int>(step))));
       }
       at::Tensor y = train.labels.index_select(0, idx).to(device_);
       optimizer_->zero_grad();
