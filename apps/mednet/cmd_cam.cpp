@@ -15,6 +15,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
 #include "mednet/explain/cam.h"
@@ -42,9 +43,7 @@ struct CamFlags {
 };
 
 std::string fixed(double v, int digits = 3) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(digits) << v;
-  return os.str();
+  return core::format_fixed(v, digits);
 }
 
 // The class a sample is shown under: its label (the first positive one for multi-label).

@@ -4,14 +4,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "mednet/core/strings.h"
+
 namespace mednet::app {
 
 namespace {
 std::string f3(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char b[16];
-  std::snprintf(b, sizeof b, "%.3f", v);
-  return b;
+  return core::format_fixed(v, 3);
 }
 }  // namespace
 

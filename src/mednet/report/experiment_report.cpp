@@ -8,6 +8,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/report/plot.h"
@@ -34,17 +35,11 @@ double get(const json& j, const char* a, const char* b = nullptr) {
 }
 
 std::string f3(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
+  return core::format_fixed(v, 3);
 }
 
 std::string f1(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
+  return core::format_fixed(v, 1);
 }
 
 std::string mean_sd_text(const std::vector<double>& v) {
