@@ -67,4 +67,50 @@ TEST_F(Download, HttpErrorLeavesNothing) {
   EXPECT_FALSE(fs::exists(dir_ + "/f.npz"));
 }
 
+// SHA-256 checks (weights): a pinned digest, or the one the server publishes (X-Linked-Etag).
+TEST_F(Download, Sha256FromTheServerHeaderIsChecked) {
+  const std::string src = dir_ + "/src.bin";
+  { std::ofstream(src, std::ios::binary) << body_; }
+  const std::string sha = sha256_file(src);
+  EXPECT_EQ(sha.size(), 64u);
+  {
+    LoopbackHttpServer server(body_, LoopbackHttpServer::Mode::Serve, "X-Linked-Etag: \"" + sha + "\"\r\n");
+    EXPECT_EQ(download_file_sha256(server.url(), dir_ + "/a.bin", "", nullptr), sha);
+    EXPECT_EQ(read_file(dir_ + "/a.bin"), body_);
+  }
+  {
+    LoopbackHttpServer server(body_, LoopbackHttpServer::Mode::Serve);
+    EXPECT_EQ(download_file_sha256(server.url(), dir_ + "/b.bin", sha, nullptr), sha);  // pinned
+  }
+}
+
+TEST_F(Download, Sha256MismatchOrNoDigestLeavesNothing) {
+  const std::string wrong(64, 'a');
+  {
+    LoopbackHttpServer server(body_, LoopbackHttpServer::Mode::Serve, "X-Linked-Etag: \"" + wrong + "\"\r\n");
+    try {
+      download_file_sha256(server.url(), dir_ + "/w.bin", "", nullptr);
+      FAIL() << "no error";
+    } catch (const mednet::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("does not match the expected " + wrong), std::string::npos)
+          << e.what();
+    }
+  }
+  {
+    LoopbackHttpServer server(body_, LoopbackHttpServer::Mode::Serve);
+    try {
+      download_file_sha256(server.url(), dir_ + "/w.bin", "", nullptr);
+      FAIL() << "no error";
+    } catch (const mednet::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("no SHA-256 to check against"), std::string::npos) << e.what();
+    }
+  }
+  {
+    LoopbackHttpServer server(body_, LoopbackHttpServer::Mode::CutOff);
+    EXPECT_THROW(download_file_sha256(server.url(), dir_ + "/w.bin", wrong, nullptr), mednet::Error);
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/w.bin"));
+  EXPECT_FALSE(fs::exists(dir_ + "/w.bin.part"));
+}
+
 }  // namespace

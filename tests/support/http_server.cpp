@@ -10,7 +10,8 @@
 
 namespace mednet::testing {
 
-LoopbackHttpServer::LoopbackHttpServer(std::string body, Mode mode) : body_(std::move(body)), mode_(mode) {
+LoopbackHttpServer::LoopbackHttpServer(std::string body, Mode mode, std::string extra_headers)
+    : body_(std::move(body)), mode_(mode), extra_headers_(std::move(extra_headers)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -55,7 +56,7 @@ void LoopbackHttpServer::serve() {
       resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     } else {
       resp = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-             std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n";
+             std::to_string(body_.size()) + "\r\n" + extra_headers_ + "Connection: close\r\n\r\n";
       resp += mode_ == Mode::CutOff ? body_.substr(0, body_.size() / 2) : body_;
     }
     size_t sent = 0;

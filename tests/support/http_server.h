@@ -10,7 +10,8 @@ namespace mednet::testing {
 class LoopbackHttpServer {
  public:
   enum class Mode { Serve, CutOff, NotFound };
-  LoopbackHttpServer(std::string body, Mode mode);
+  /// extra_headers: whole lines ("Name: value\r\n") added to a 200 answer.
+  LoopbackHttpServer(std::string body, Mode mode, std::string extra_headers = "");
   ~LoopbackHttpServer();
   std::string url(const std::string& path = "/file.npz") const;
 
@@ -18,6 +19,7 @@ class LoopbackHttpServer {
   void serve();
   std::string body_;
   Mode mode_;
+  std::string extra_headers_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

@@ -2,6 +2,7 @@
 
 #include "mednet/build_config.h"
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,12 +28,13 @@ bool md5_available() {
 #endif
 }
 
-std::string md5_file(const std::string& path) {
+namespace {
+std::string digest_file(const std::string& path, const char* name) {
 #if MEDNET_HAVE_OPENSSL
   std::ifstream in(path, std::ios::binary);
-  MN_CHECK(in, "cannot open ", path, " to compute its MD5");
+  MN_CHECK(in, "cannot open ", path, " to compute its ", name);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_md5(), nullptr);
+  EVP_DigestInit_ex(ctx, std::string(name) == "MD5" ? EVP_md5() : EVP_sha256(), nullptr);
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -51,9 +53,18 @@ std::string md5_file(const std::string& path) {
   return hex;
 #else
   (void)path;
-  MN_CHECK(false, "this build has no MD5 support (built without OpenSSL)");
+  MN_CHECK(false, "this build has no ", name, " support (built without OpenSSL)");
   return {};
 #endif
+}
+}  // namespace
+
+std::string md5_file(const std::string& path) {
+  return digest_file(path, "MD5");
+}
+
+std::string sha256_file(const std::string& path) {
+  return digest_file(path, "SHA-256");
 }
 
 bool download_available() {
@@ -69,7 +80,22 @@ namespace {
 struct Sink {
   std::FILE* f;
   const DownloadProgress* progress;
+  std::string advertised_sha256;  // from an X-Linked-Etag header, if any
 };
+size_t header_cb(char* ptr, size_t size, size_t n, void* user) {
+  auto* s = static_cast<Sink*>(user);
+  std::string line(ptr, size * n);
+  std::string lower = line;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string key = "x-linked-etag:";
+  if (lower.rfind(key, 0) == 0) {
+    std::string v;
+    for (char c : lower.substr(key.size()))
+      if (std::isxdigit(static_cast<unsigned char>(c))) v += c;
+    if (v.size() == 64) s->advertised_sha256 = v;
+  }
+  return size * n;
+}
 size_t write_cb(char* ptr, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   return std::fwrite(ptr, size, n, s->f) * size;
@@ -82,8 +108,11 @@ int progress_cb(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
 }  // namespace
 #endif
 
-void download_file(const std::string& url, const std::string& dest, const std::string& expected_md5,
-                   const DownloadProgress& progress) {
+namespace {
+// Downloads through dest + ".part"; check(part, advertised sha256) returns "" when the file is good
+// or the reason it is not. Nothing is left at dest unless the check passed.
+void download_checked(const std::string& url, const std::string& dest, const DownloadProgress& progress,
+                      const std::function<std::string(const std::string&, const std::string&)>& check) {
 #if MEDNET_HAVE_CURL
   namespace fs = std::filesystem;
   const fs::path target(dest);
@@ -91,7 +120,7 @@ void download_file(const std::string& url, const std::string& dest, const std::s
   const std::string part = dest + ".part";
   std::FILE* f = std::fopen(part.c_str(), "wb");
   MN_CHECK(f, "cannot write ", part);
-  Sink sink{f, &progress};
+  Sink sink{f, &progress, ""};
   CURL* curl = curl_easy_init();
   char err[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -99,6 +128,8 @@ void download_file(const std::string& url, const std::string& dest, const std::s
   curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &sink);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -114,17 +145,41 @@ void download_file(const std::string& url, const std::string& dest, const std::s
   };
   if (rc != CURLE_OK) fail(err[0] ? err : curl_easy_strerror(rc));
   if (!closed) fail("cannot finish writing " + part);
-  if (!expected_md5.empty()) {
-    const std::string got = md5_file(part);
-    if (got != expected_md5) fail("MD5 " + got + " does not match the expected " + expected_md5);
-  }
+  const std::string why = check(part, sink.advertised_sha256);
+  if (!why.empty()) fail(why);
   fs::rename(part, dest);
 #else
   (void)progress;
-  (void)expected_md5;
+  (void)check;
   MN_CHECK(false, "this build cannot download (built without libcurl). Download ", url,
            " yourself and save it as ", dest);
 #endif
+}
+}  // namespace
+
+void download_file(const std::string& url, const std::string& dest, const std::string& expected_md5,
+                   const DownloadProgress& progress) {
+  download_checked(url, dest, progress, [&](const std::string& part, const std::string&) -> std::string {
+    if (expected_md5.empty()) return "";
+    const std::string got = md5_file(part);
+    return got == expected_md5 ? "" : "MD5 " + got + " does not match the expected " + expected_md5;
+  });
+}
+
+std::string download_file_sha256(const std::string& url, const std::string& dest,
+                                 const std::string& expected_sha256, const DownloadProgress& progress) {
+  std::string verified;
+  download_checked(url, dest, progress,
+                   [&](const std::string& part, const std::string& advertised) -> std::string {
+                     const std::string want = expected_sha256.empty() ? advertised : expected_sha256;
+                     if (want.empty())
+                       return "no SHA-256 to check against (the server published none; pass --sha256)";
+                     const std::string got = sha256_file(part);
+                     if (got != want) return "SHA-256 " + got + " does not match the expected " + want;
+                     verified = got;
+                     return "";
+                   });
+  return verified;
 }
 
 }  // namespace mednet::data
