@@ -6,10 +6,13 @@ export MEDMNIST_ROOT
 CMAKE_FLAGS ?=
 RUN_OUT ?= runs/exp1
 
-.PHONY: deps build run test test-real bench format format-check clean
+.PHONY: deps deps-test build run test test-real bench format format-check clean
 
 deps:
 	@./scripts/install-deps.sh
+
+deps-test:
+	@./scripts/install-deps.sh --test
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -26,7 +29,7 @@ run: build
 	  $(BUILD_DIR)/bin/mednet train --config experiments/exp1_cnn3d_adrenal.json --out $(RUN_OUT); \
 	fi
 
-test: build
+test: deps-test build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # Only the tests that read the real MedMNIST files.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mednet needs to build, test and run. Idempotent: packages already
 # present are left alone and apt is not touched at all when nothing is missing.
+# With --test it adds what only the tests need (torchvision, to check the weight loader against it).
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                   # loopback HTTP server in the download test
 )
+
+if [ "${1:-}" = "--test" ]; then
+  packages+=(python3-torchvision)  # reference outputs for the VGG16 loader test (/usr/bin/python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -41,6 +41,9 @@ class TinyImpl : public models::ClassifierImpl {
     return {a, fc_->forward(a.mean(sp))};
   }
   std::string kind() const override { return "tiny"; }
+  std::string head_prefix() const override { return "fc."; }
+  int block_count() const override { return 1; }
+  int block_of(const std::string& param) const override { return param.rfind("fc.", 0) == 0 ? 0 : 1; }
 
  private:
   int dims_;

@@ -1,5 +1,7 @@
 #include "support/fixtures.h"
 
+#include <nlohmann/json.hpp>
+
 #include <sys/wait.h>
 #include <zlib.h>
 
@@ -178,6 +180,25 @@ std::pair<int, std::string> run_command(const std::string& cmd) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   const int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors, bool half) {
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& [name, t] : tensors) {
+    const at::Tensor c = t.to(half ? at::kHalf : at::kFloat).contiguous().cpu();
+    const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+    header[name] = {{"dtype", half ? "F16" : "F32"},
+                    {"shape", c.sizes().vec()},
+                    {"data_offsets", {data.size(), data.size() + bytes}}};
+    data.append(static_cast<const char*>(c.data_ptr()), bytes);
+  }
+  header["__metadata__"] = {{"format", "pt"}};
+  const std::string h = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(h.size()) >> (8 * i)) & 0xff);
+  std::ofstream(path, std::ios::binary) << out << h << data;
 }
 
 }  // namespace mednet::testing

@@ -27,6 +27,10 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
 void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
                          int64_t n_test, uint64_t seed = 1);
 
+/// A .safetensors file of float32 tensors (or float16 with half = true), in the given order.
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors, bool half = false);
+
 /// A fresh empty folder under the system temp dir.
 std::string temp_dir(const std::string& tag);
 

@@ -25,6 +25,20 @@ class ClassifierImpl : public torch::nn::Module {
   size_t layer_index(const std::string& layer) const;
   /// Registry name ("cnn", ...).
   virtual std::string kind() const = 0;
+
+  // Transfer learning. The network is a backbone of numbered blocks (input side first) and a head.
+  /// Parameter-name prefix of the head (every other parameter belongs to the backbone).
+  virtual std::string head_prefix() const = 0;
+  /// Number of backbone blocks that freezing can count.
+  virtual int block_count() const = 0;
+  /// Backbone block (1-based) of a parameter name; 0 for the head.
+  virtual int block_of(const std::string& param) const = 0;
+  /// True when embed()/classify() split forward() into a pooled backbone vector and the head, so a
+  /// frozen backbone's output can be computed once and cached.
+  virtual bool can_embed() const { return false; }
+  /// Pooled backbone output [N, D]; forward(x) == classify(embed(x)).
+  virtual at::Tensor embed(const at::Tensor& x);
+  virtual at::Tensor classify(const at::Tensor& features);
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;

@@ -19,6 +19,16 @@ size_t ClassifierImpl::layer_index(const std::string& layer) const {
   return 0;
 }
 
+at::Tensor ClassifierImpl::embed(const at::Tensor&) {
+  MN_CHECK(false, kind(), " cannot split its forward pass into backbone features and head");
+  return {};
+}
+
+at::Tensor ClassifierImpl::classify(const at::Tensor&) {
+  MN_CHECK(false, kind(), " cannot split its forward pass into backbone features and head");
+  return {};
+}
+
 int64_t count_parameters(const torch::nn::Module& m) {
   int64_t n = 0;
   for (const auto& p : m.parameters())
@@ -77,6 +87,13 @@ std::vector<std::string> CnnImpl::feature_layers() const {
   std::vector<std::string> names;
   for (size_t s = 0; s < options_.widths().size(); ++s) names.push_back("stage" + std::to_string(s + 1));
   return names;
+}
+
+int CnnImpl::block_of(const std::string& param) const {
+  // features.<i>.weight: stage = i / (layers per stage) + 1.
+  if (param.rfind("features.", 0) != 0) return 0;
+  const size_t per_stage = 3 * static_cast<size_t>(options_.convs_per_stage()) + 1;
+  return static_cast<int>(std::stoul(param.substr(9)) / per_stage) + 1;
 }
 
 std::pair<at::Tensor, at::Tensor> CnnImpl::forward_at(const at::Tensor& x, const std::string& layer) {

@@ -33,6 +33,10 @@ class CnnImpl : public ClassifierImpl {
   std::vector<std::string> feature_layers() const override;
   std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
   std::string kind() const override { return "cnn"; }
+  /// Blocks are the stages.
+  std::string head_prefix() const override { return "head."; }
+  int block_count() const override { return static_cast<int>(options_.widths().size()); }
+  int block_of(const std::string& param) const override;
   const CnnOptions& options() const { return options_; }
 
  private:

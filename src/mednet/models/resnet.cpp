@@ -127,6 +127,12 @@ std::pair<at::Tensor, at::Tensor> ResNetImpl::forward_at(const at::Tensor& x, co
   return {fmap, head(h)};
 }
 
+int ResNetImpl::block_of(const std::string& param) const {
+  if (param.rfind("layer", 0) == 0) return std::stoi(param.substr(5)) + 1;
+  if (param.rfind("fc.", 0) == 0) return 0;
+  return 1;  // conv1, bn1
+}
+
 ResNetOptions resnet_options(int depth, int64_t classes) {
   switch (depth) {
     case 18:

@@ -53,6 +53,10 @@ class ResNetImpl : public ClassifierImpl {
   std::vector<std::string> feature_layers() const override;
   std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
   std::string kind() const override { return options_.skip() ? "resnet" : "plain"; }
+  /// Blocks: 1 is the stem (conv1, bn1), 2.. are layer1 ...
+  std::string head_prefix() const override { return "fc."; }
+  int block_count() const override { return static_cast<int>(stages_.size()) + 1; }
+  int block_of(const std::string& param) const override;
   const ResNetOptions& options() const { return options_; }
 
  private:
