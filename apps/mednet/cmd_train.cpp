@@ -1,5 +1,9 @@
 // mednet train: train a classifier from an experiment file and/or flags; --resume continues a run.
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "mednet/core/error.h"
@@ -17,7 +21,8 @@ struct TrainFlags {
   double lr = 0, weight_decay = -1;
   int64_t seed = -1;
   std::vector<int64_t> widths;
-  std::string model;
+  std::string model, weights, init_from, freeze;
+  int input_size = 0;
   bool skip_md5 = false;
 };
 
@@ -38,6 +43,15 @@ void apply_flags(const TrainFlags& f, CLI::App& cmd, train::TrainConfig& c) {
   if (given("--device")) c.device = f.device;
   if (given("--widths")) c.model.widths = f.widths;
   if (given("--model")) c.model.name = f.model;
+  if (given("--input-size")) c.model.input_size = f.input_size;
+  if (given("--weights")) {
+    c.transfer.weights = f.weights;
+    c.model.imagenet_norm = true;  // pretrained backbones expect ImageNet statistics
+  }
+  if (given("--init-from")) c.transfer.init_from = f.init_from;
+  if (given("--freeze"))
+    c.transfer.freeze = train::parse_freeze(nlohmann::json::parse(
+        std::all_of(f.freeze.begin(), f.freeze.end(), ::isdigit) ? f.freeze : "\"" + f.freeze + "\""));
 }
 
 void run_train(const TrainFlags& f, CLI::App& cmd) {
@@ -49,7 +63,8 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     cfg = train::load_config(train::RunFiles(out).config());
     // Only how long and where to run may change on resume; the rest defines the run.
     for (const char* flag : {"--config", "--dataset", "--size", "--batch-size", "--lr", "--weight-decay",
-                             "--optimizer", "--schedule", "--seed", "--widths", "--model", "--out"}) {
+                             "--optimizer", "--schedule", "--seed", "--widths", "--model", "--out",
+                             "--weights", "--init-from", "--freeze", "--input-size"}) {
       MN_CHECK_USAGE(cmd.count(flag) == 0, flag,
                      " cannot change when resuming; a resumed run keeps its config.json");
     }
@@ -97,6 +112,14 @@ void add_train(CLI::App& app) {
   cmd->add_option("--patience", f.patience, "Early-stopping patience in epochs (0: never stop early)");
   cmd->add_option("--seed", f.seed, "Random seed");
   cmd->add_option("--model", f.model, "cnn, resnet18, resnet50, plain18, ... (see the README)");
+  cmd->add_option("--input-size", f.input_size, "vgg16: resize images to this many pixels (default 64)");
+  cmd->add_option("--weights", f.weights,
+                  "Start the backbone from ImageNet weights: 'imagenet' (after mednet weights fetch) or a "
+                  ".safetensors / torch.save file");
+  cmd->add_option("--init-from", f.init_from,
+                  "Start from another run's best checkpoint (transfer between datasets)");
+  cmd->add_option("--freeze", f.freeze,
+                  "Backbone blocks to freeze: all, none or a number from the input side");
   cmd->add_option("--widths", f.widths, "Channel widths of the stages, for example 32,64,128")
       ->delimiter(',');
   cmd->add_flag("--skip-md5", f.skip_md5,

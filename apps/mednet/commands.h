@@ -11,6 +11,7 @@ void add_eval(CLI::App& app);
 void add_experiment(CLI::App& app);
 void add_augment(CLI::App& app);
 void add_cam(CLI::App& app);
+void add_weights(CLI::App& app);
 
 /// Exit code of an interrupted command (128 + SIGINT, as shells report it).
 constexpr int kExitInterrupted = 130;

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   mednet::app::add_experiment(app);
   mednet::app::add_augment(app);
   mednet::app::add_cam(app);
+  mednet::app::add_weights(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

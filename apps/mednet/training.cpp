@@ -28,9 +28,13 @@ RunOutcome train_and_report(train::TrainConfig cfg, const std::string& out, bool
 
   train::Trainer trainer(cfg, data, out, device);
   RunOutcome outcome;
-  outcome.params = models::count_parameters(trainer.model());
+  outcome.params = 0;
+  for (const auto& p : trainer.model().parameters()) outcome.params += p.numel();
+  const int64_t trainable = models::count_parameters(trainer.model());
   std::cout << (resuming ? "resuming " : "training ") << cfg.model.name << " (" << outcome.params
-            << " parameters) on " << info.display_name << " " << cfg.size << (info.volumetric ? "^3" : "px")
+            << " parameters"
+            << (trainable != outcome.params ? ", " + std::to_string(trainable) + " trainable" : std::string())
+            << ") on " << info.display_name << " " << cfg.size << (info.volumetric ? "^3" : "px")
             << ": train " << data.train.size() << ", val " << data.val.size() << ", test " << data.test.size()
             << "\n"
             << "  file " << data.path << " (MD5 " << data::md5_status_name(md5) << ")\n"
@@ -62,6 +66,8 @@ RunOutcome train_and_report(train::TrainConfig cfg, const std::string& out, bool
     std::cout << "\nbest epoch " << result.best_epoch << " of " << result.epochs_run << " ("
               << train::stop_reason_name(result.reason) << ", " << core::format_duration(result.train_seconds)
               << " training)\n"
+              << "  backbone: " << result.backbone
+              << (result.feature_cache ? " (frozen, features cached)" : "") << "\n"
               << "  val:  " << format_scores(result.val.scores.auc, result.val.scores.acc) << "\n"
               << "  test: " << format_scores(result.test.scores.auc, result.test.scores.acc) << "\n";
     for (const auto& w : result.test.scores.warnings) std::cout << "  warning: " << w << "\n";

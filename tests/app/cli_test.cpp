@@ -301,3 +301,84 @@ TEST_F(Cli, CamOnTrained2DAnd3DRunsWritesMapsPicturesAndFaithfulness) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, WeightsFetchChecksTheDigestAndCaches) {
+  // A tiny safetensors file served on loopback with its SHA-256 in X-Linked-Etag, as Hugging Face does.
+  const std::string src_dir = temp_dir("wsrc");
+  write_safetensors(src_dir + "/w.safetensors",
+                    {{"features.0.weight", torch::ones({2, 3})}, {"x", torch::zeros({4})}});
+  const std::string body = read_file(src_dir + "/w.safetensors");
+  const std::string sha = mednet::data::sha256_file(src_dir + "/w.safetensors");
+  const std::string cached = home_ + "/.cache/mednet/weights/vgg16.tv_in1k.safetensors";
+  {
+    LoopbackHttpServer server(body, LoopbackHttpServer::Mode::Serve, "X-Linked-Etag: \"" + sha + "\"\r\n");
+    auto [rc, text] = mednet("weights fetch vgg16 --url " + server.url("/model.safetensors"), home_);
+    ASSERT_EQ(rc, 0) << text;
+    EXPECT_TRUE(contains(text, "SHA-256 " + sha + " verified, 2 tensors")) << text;
+  }
+  EXPECT_EQ(read_file(cached), body);
+  auto [rc, text] = mednet("weights list", home_);
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_TRUE(contains(text, "cached: " + cached)) << text;
+
+  // A wrong pinned digest, or a file that is not weights, leaves nothing in a fresh cache.
+  const std::string other = temp_dir("home2");
+  {
+    LoopbackHttpServer server(body, LoopbackHttpServer::Mode::Serve);
+    std::tie(rc, text) =
+        mednet("weights fetch vgg16 --sha256 " + std::string(64, '0') + " --url " + server.url(), other);
+    EXPECT_EQ(rc, 1) << text;
+    EXPECT_TRUE(contains(text, "does not match")) << text;
+  }
+  {
+    const std::string junk = "this is not a weights file at all";
+    std::ofstream(src_dir + "/junk") << junk;
+    LoopbackHttpServer server(junk, LoopbackHttpServer::Mode::Serve);
+    std::tie(rc, text) = mednet("weights fetch vgg16 --sha256 " +
+                                    mednet::data::sha256_file(src_dir + "/junk") + " --url " + server.url(),
+                                other);
+    EXPECT_EQ(rc, 1) << text;
+  }
+  {
+    LoopbackHttpServer server(body, LoopbackHttpServer::Mode::CutOff);
+    std::tie(rc, text) = mednet("weights fetch vgg16 --url " + server.url(), other);
+    EXPECT_EQ(rc, 1) << text;
+  }
+  EXPECT_FALSE(fs::exists(other + "/.cache/mednet/weights/vgg16.tv_in1k.safetensors"));
+  EXPECT_FALSE(fs::exists(other + "/.cache/mednet/weights/vgg16.tv_in1k.safetensors.part"));
+  std::tie(rc, text) = mednet("weights fetch vgg19", other);
+  EXPECT_EQ(rc, 2) << text;
+  EXPECT_TRUE(contains(text, "known: vgg16")) << text;
+}
+
+TEST_F(Cli, TransferExperimentWithoutWeightsSaysRandomInit) {
+  // Experiment 2B's own file on a generated RetinaMNIST, 2 epochs, one seed, no ImageNet file.
+  const std::string root = temp_dir("retina");
+  write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 40, 20, 20);
+  const std::string out = home_ + "/exp2b";
+  auto [rc, text] = mednet("experiment --config " + std::string(MEDNET_SOURCE_DIR) +
+                               "/experiments/exp2b_vgg16_retina.json --out " + out + " --root " + root +
+                               " --skip-md5 --seeds 0 --epochs 2",
+                           home_);
+  ASSERT_EQ(rc, 0) << text;
+  EXPECT_TRUE(contains(text, "NO PRETRAINED WEIGHTS")) << text;
+  EXPECT_TRUE(contains(text, "features of 60 images cached")) << text;
+  const auto frozen = nlohmann::json::parse(read_file(out + "/frozen/seed0/metrics.json"));
+  EXPECT_EQ(frozen["backbone"], "random-init");
+  EXPECT_EQ(frozen["feature_cache"], true);
+  EXPECT_EQ(frozen["trainable_params"], 512 * 256 + 256 + 256 * 5 + 5);
+  const auto partial = nlohmann::json::parse(read_file(out + "/partial/seed0/metrics.json"));
+  EXPECT_EQ(partial["feature_cache"], false);
+  const auto config = nlohmann::json::parse(read_file(out + "/partial/seed0/config.json"));
+  EXPECT_EQ(config["transfer"]["freeze"], 3);
+  EXPECT_EQ(config["model"]["imagenet_norm"], true);
+  const std::string md = read_file(out + "/summary.md");
+  EXPECT_TRUE(contains(md, "| VGG16, frozen backbone | random-init |")) << md;
+  EXPECT_TRUE(contains(md, "epochs to 95%")) << md;
+  const auto summary = nlohmann::json::parse(read_file(out + "/summary.json"));
+  EXPECT_TRUE(summary["arms"][1]["epochs_to_95pct_best_val_auc_mean"].is_number()) << summary.dump();
+}
+
+}  // namespace

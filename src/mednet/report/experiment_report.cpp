@@ -57,7 +57,7 @@ double gap_at_best(const SeedRun& r) {
 }
 
 struct ArmStats {
-  std::vector<double> auc, acc, best, epochs, sec, gap;
+  std::vector<double> auc, acc, best, epochs, sec, gap, stability, epochs95, seconds95;
 };
 
 ArmStats stats_of(const ArmResult& a) {
@@ -70,11 +70,48 @@ ArmStats stats_of(const ArmResult& a) {
     s.epochs.push_back(get(r.metrics, "epochs_run"));
     s.sec.push_back(get(r.metrics, "seconds_per_epoch"));
     s.gap.push_back(gap_at_best(r));
+    const Dynamics d = training_dynamics(r.history);
+    s.stability.push_back(d.val_auc_sd_last);
+    s.epochs95.push_back(d.epochs_to_fraction);
+    s.seconds95.push_back(d.seconds_to_fraction);
   }
   return s;
 }
 
+std::string backbone_of(const ArmResult& a) {
+  std::string out;
+  for (const auto& r : a.runs) {
+    if (!r.finished) continue;
+    const std::string b = r.metrics.value("backbone", "random-init");
+    if (out.find(b) == std::string::npos) out += (out.empty() ? "" : ", ") + b;
+  }
+  return out.empty() ? "n/a" : out;
+}
+
 }  // namespace
+
+Dynamics training_dynamics(const std::vector<train::EpochRecord>& history, double fraction, int last) {
+  Dynamics d;
+  if (history.empty()) return d;
+  double best = -1;
+  for (const auto& r : history)
+    if (std::isfinite(r.val_auc)) best = std::max(best, r.val_auc);
+  double seconds = 0;
+  for (const auto& r : history) {
+    seconds += r.seconds;
+    if (std::isfinite(r.val_auc) && r.val_auc >= fraction * best) {
+      d.epochs_to_fraction = r.epoch;
+      d.seconds_to_fraction = seconds;
+      break;
+    }
+  }
+  std::vector<double> tail;
+  for (size_t i = history.size() > static_cast<size_t>(last) ? history.size() - last : 0; i < history.size();
+       ++i)
+    tail.push_back(history[i].val_auc);
+  d.val_auc_sd_last = mean_sd(tail).second;
+  return d;
+}
 
 std::pair<double, double> mean_sd(const std::vector<double>& v) {
   if (v.empty()) return {std::nan(""), std::nan("")};
@@ -167,6 +204,10 @@ json summary_json(const train::ExperimentSpec& e, const std::vector<ArmResult>& 
                          {"best_epoch_mean", num(mean_sd(s.best).first)},
                          {"train_val_auc_gap_mean", num(mean_sd(s.gap).first)},
                          {"seconds_per_epoch_mean", num(mean_sd(s.sec).first)},
+                         {"val_auc_sd_last5_mean", num(mean_sd(s.stability).first)},
+                         {"epochs_to_95pct_best_val_auc_mean", num(mean_sd(s.epochs95).first)},
+                         {"seconds_to_95pct_best_val_auc_mean", num(mean_sd(s.seconds95).first)},
+                         {"backbone", backbone_of(a)},
                          {"runs", runs}});
   }
   return j;
@@ -223,6 +264,16 @@ std::string summary_markdown(const train::ExperimentSpec& e, const std::vector<A
   }
   if (two) {
     os << "\nChange: " << arms[1].arm->label << " minus " << arms[0].arm->label << ".\n";
+  }
+  os << "\nTraining dynamics (mean over finished seeds): stability is the sample sd of validation AUC over "
+        "the last 5 epochs; convergence is the first epoch, and the training seconds up to its end, at "
+        "which validation AUC reached 95% of the run's best.\n\n"
+     << "| arm | backbone | val AUC sd, last 5 | epochs to 95% | seconds to 95% |\n|---|---|---|---|---|\n";
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    os << "| " << a.arm->label << " | " << backbone_of(a) << " | "
+       << core::format_fixed(mean_sd(s.stability).first, 4) << " | " << f1(mean_sd(s.epochs95).first) << " | "
+       << f1(mean_sd(s.seconds95).first) << " |\n";
   }
   std::vector<std::string> flags;
   for (const auto& a : arms)

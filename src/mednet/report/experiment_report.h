@@ -2,6 +2,7 @@
 // The report of a multi-arm experiment, read back from its run directories: a table per arm (mean
 // and spread over seeds), a per-seed table, learning curves of every arm in one plot, and, when asked
 // for, gradient norm against depth for the named arms.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,17 @@ std::vector<ArmResult> collect_results(const train::ExperimentSpec& e, const std
 
 /// Mean and sample standard deviation (sd is NaN for fewer than 2 values).
 std::pair<double, double> mean_sd(const std::vector<double>& v);
+
+/// How a run trained, from its history: the spread (sample sd) of validation AUC over the last
+/// `last` epochs, and the first epoch (and the seconds until its end) at which validation AUC reached
+/// `fraction` of the run's best.
+struct Dynamics {
+  double val_auc_sd_last = std::nan("");
+  int epochs_to_fraction = 0;  ///< 0 when there is no history
+  double seconds_to_fraction = std::nan("");
+};
+Dynamics training_dynamics(const std::vector<train::EpochRecord>& history, double fraction = 0.95,
+                           int last = 5);
 
 /// summary.json content.
 nlohmann::json summary_json(const train::ExperimentSpec& e, const std::vector<ArmResult>& arms);

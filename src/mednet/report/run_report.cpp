@@ -39,7 +39,10 @@ json metrics_json(const RunSummary& s) {
          {"device", s.device},
          {"data_file", s.data_file},
          {"md5", s.md5_status},
-         {"selection", "checkpoint with the best validation AUC"}};
+         {"selection", "checkpoint with the best validation AUC"},
+         {"backbone", r.backbone},
+         {"trainable_params", r.trainable_params},
+         {"feature_cache", r.feature_cache}};
   if (r.best_epoch > 0) {
     j["val"] = split_json(r.val);
     j["test"] = split_json(r.test);

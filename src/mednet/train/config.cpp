@@ -29,6 +29,12 @@ void TrainConfig::validate() const {
   MN_CHECK_USAGE(patience >= 0, "patience must be >= 0, got ", patience);
   MN_CHECK_USAGE(grad_norm_epochs >= 0, "grad_norm_epochs must be >= 0, got ", grad_norm_epochs);
   models::validate(model);
+  MN_CHECK_USAGE(transfer.freeze >= -1, "transfer.freeze must be \"all\", \"none\" or a block count, got ",
+                 transfer.freeze);
+  MN_CHECK_USAGE(transfer.backbone_lr_scale > 0, "transfer.backbone_lr_scale must be > 0, got ",
+                 transfer.backbone_lr_scale);
+  MN_CHECK_USAGE(transfer.weights.empty() || transfer.init_from.empty(),
+                 "transfer.weights and transfer.init_from exclude each other: start from one of them");
   augment::validate(augment, info.spatial_dims());
 }
 
@@ -46,7 +52,9 @@ json to_json(const TrainConfig& c) {
                 {"hidden", c.model.hidden},
                 {"dropout", c.model.dropout},
                 {"global_pool", c.model.global_pool},
-                {"stem", c.model.stem}}},
+                {"stem", c.model.stem},
+                {"input_size", c.model.input_size},
+                {"imagenet_norm", c.model.imagenet_norm}}},
               {"epochs", c.epochs},
               {"batch_size", c.batch_size},
               {"eval_batch_size", c.eval_batch_size},
@@ -60,7 +68,14 @@ json to_json(const TrainConfig& c) {
               {"threads", c.threads},
               {"device", c.device},
               {"augment", augment_json},
-              {"grad_norm_epochs", c.grad_norm_epochs}};
+              {"grad_norm_epochs", c.grad_norm_epochs},
+              {"transfer",
+               {{"weights", c.transfer.weights},
+                {"init_from", c.transfer.init_from},
+                {"freeze", c.transfer.freeze == -1  ? json("all")
+                           : c.transfer.freeze == 0 ? json("none")
+                                                    : json(c.transfer.freeze)},
+                {"backbone_lr_scale", c.transfer.backbone_lr_scale}}}};
 }
 
 namespace {
@@ -79,15 +94,28 @@ void reject_unknown(const json& j, const std::set<std::string>& known, const std
 }
 }  // namespace
 
+int parse_freeze(const json& v) {
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "all") return -1;
+    if (s == "none") return 0;
+  } else if (v.is_number_integer() && v.get<int>() >= 0) {
+    return v.get<int>();
+  }
+  MN_CHECK_USAGE(false, "transfer.freeze must be \"all\", \"none\" or a number of blocks, got ", v.dump());
+  return 0;
+}
+
 TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   MN_CHECK_USAGE(j.is_object(), "a config must be a JSON object");
   MN_CHECK_USAGE(!j.contains("arms"),
                  "this is an experiment file with several arms; run it with mednet experiment --config FILE "
                  "--out DIR");
-  reject_unknown(j, {"name",     "description",     "dataset",         "size",      "root",    "model",
-                     "epochs",   "batch_size",      "eval_batch_size", "optimizer", "lr",      "weight_decay",
-                     "momentum", "schedule",        "patience",        "seed",      "threads", "device",
-                     "augment",  "grad_norm_epochs"},
+  reject_unknown(j,
+                 {"name",     "description",      "dataset",         "size",      "root",    "model",
+                  "epochs",   "batch_size",       "eval_batch_size", "optimizer", "lr",      "weight_decay",
+                  "momentum", "schedule",         "patience",        "seed",      "threads", "device",
+                  "augment",  "grad_norm_epochs", "transfer"},
                  "config");
   TrainConfig c = defaults;
   take(j, "name", c.name);
@@ -116,7 +144,9 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   if (j.contains("model")) {
     const json& m = j.at("model");
     MN_CHECK_USAGE(m.is_object(), "config key 'model' must be an object");
-    reject_unknown(m, {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool", "stem"},
+    reject_unknown(m,
+                   {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool", "stem",
+                    "input_size", "imagenet_norm"},
                    "model");
     take(m, "name", c.model.name);
     take(m, "widths", c.model.widths);
@@ -125,6 +155,20 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
     take(m, "dropout", c.model.dropout);
     take(m, "global_pool", c.model.global_pool);
     take(m, "stem", c.model.stem);
+    take(m, "input_size", c.model.input_size);
+    take(m, "imagenet_norm", c.model.imagenet_norm);
+  }
+  if (j.contains("transfer")) {
+    const json& t = j.at("transfer");
+    MN_CHECK_USAGE(t.is_object(), "config key 'transfer' must be an object");
+    reject_unknown(t, {"weights", "init_from", "freeze", "backbone_lr_scale"}, "transfer");
+    take(t, "weights", c.transfer.weights);
+    take(t, "init_from", c.transfer.init_from);
+    take(t, "backbone_lr_scale", c.transfer.backbone_lr_scale);
+    if (t.contains("freeze")) c.transfer.freeze = parse_freeze(t.at("freeze"));
+    // Pretrained backbones expect the statistics they were trained with.
+    const bool norm_given = j.contains("model") && j.at("model").contains("imagenet_norm");
+    if (!c.transfer.weights.empty() && !norm_given) c.model.imagenet_norm = true;
   }
   return c;
 }

@@ -12,6 +12,20 @@
 
 namespace mednet::train {
 
+/// Where a run's starting weights come from and what of them it trains.
+struct TransferSpec {
+  /// "" (none), "imagenet" (the model's ImageNet file from `mednet weights fetch`), or a path to a
+  /// .safetensors / torch.save file.
+  std::string weights;
+  /// Another run directory: start from its best checkpoint (the head too, where the shapes agree).
+  std::string init_from;
+  /// Backbone blocks frozen from the input side: 0 = none, -1 = all ("all" in JSON).
+  int freeze = 0;
+  /// Learning rate of the trainable backbone blocks relative to the head's.
+  double backbone_lr_scale = 1.0;
+  bool active() const { return !weights.empty() || !init_from.empty() || freeze != 0; }
+};
+
 struct TrainConfig {
   std::string name = "run";
   std::string dataset = "adrenalmnist3d";
@@ -34,6 +48,7 @@ struct TrainConfig {
   std::vector<augment::TransformSpec> augment;
   /// Record per-layer gradient norms during the first this many epochs (grad_norms.csv); 0 = off.
   int grad_norm_epochs = 0;
+  TransferSpec transfer;
 
   /// Checks every field; a bad value is a usage error naming it.
   void validate() const;
@@ -43,5 +58,7 @@ nlohmann::json to_json(const TrainConfig& c);
 /// Reads a config; unknown keys are an error (a typo must not silently fall back to a default).
 TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& defaults = TrainConfig());
 TrainConfig load_config(const std::string& path);
+/// "all" -> -1, "none" -> 0, N -> N (a usage error otherwise).
+int parse_freeze(const nlohmann::json& v);
 
 }  // namespace mednet::train

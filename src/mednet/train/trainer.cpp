@@ -15,7 +15,9 @@
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
+#include "mednet/models/pretrained.h"
 #include "mednet/models/registry.h"
+#include "mednet/models/weights.h"
 #include "mednet/train/checkpoint.h"
 #include "mednet/train/schedule.h"
 
@@ -44,27 +46,34 @@ at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor
   return torch::cross_entropy_loss(logits, labels.select(1, 0));
 }
 
-Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
-                          const c10::Device& device, int batch_size) {
+Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,
+                            const std::function<at::Tensor(int64_t, int64_t)>& logits_of) {
   torch::NoGradGuard no_grad;
-  const bool was_training = model.is_training();
-  model.eval();
   metrics::Accumulator acc(task);
   double loss_sum = 0;
-  const int64_t n = split.size();
+  const int64_t n = labels.size(0);
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t len = std::min<int64_t>(batch_size, n - start);
-    at::Tensor x = data::to_network_input(split.images.narrow(0, start, len)).to(device);
-    at::Tensor y = split.labels.narrow(0, start, len).to(device);
-    at::Tensor logits = model.forward(x);
+    at::Tensor logits = logits_of(start, len);
+    at::Tensor y = labels.narrow(0, start, len).to(logits.device());
     loss_sum += task_loss(task, logits, y).item<double>() * static_cast<double>(len);
     acc.update(y, metrics::probabilities(task, logits));
   }
-  model.train(was_training);
   Evaluation e;
   e.loss = n > 0 ? loss_sum / static_cast<double>(n) : std::nan("");
   e.scores = acc.compute();
   e.probs = acc.probs();
+  return e;
+}
+
+Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
+                          const c10::Device& device, int batch_size) {
+  const bool was_training = model.is_training();
+  model.eval();
+  Evaluation e = evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
+    return model.forward(data::to_network_input(split.images.narrow(0, start, len)).to(device));
+  });
+  model.train(was_training);
   return e;
 }
 
@@ -109,13 +118,19 @@ EpochRecord record_from_json(const json& j) {
   return r;
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, models::ClassifierImpl& model) {
+// One optimizer over the given groups of parameters (each group's lr is set every epoch).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c,
+                                                        const std::vector<std::vector<at::Tensor>>& groups) {
   if (c.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        model.parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+    const auto o = torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay);
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::SGDOptions>(o));
+    return std::make_unique<torch::optim::SGD>(g, o);
   }
-  return std::make_unique<torch::optim::Adam>(model.parameters(),
-                                              torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  const auto o = torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> g;
+  for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::AdamOptions>(o));
+  return std::make_unique<torch::optim::Adam>(g, o);
 }
 
 // Per-epoch seeds: the shuffle and dropout of epoch e depend only on (seed, e), so a resumed run
@@ -194,8 +209,102 @@ Trainer::Trainer(TrainConfig config, const data::MedMnist& data, std::string run
   std::filesystem::create_directories(files_.dir);
   core::seed_everything(config_.seed);
   model_ = models::make_model(config_.model, *data_.info, data_.size);
+  apply_transfer();
   model_->to(device_);
-  optimizer_ = make_optimizer(config_, *model_);
+  freeze_and_build_optimizer();
+}
+
+void Trainer::apply_transfer() {
+  const TransferSpec& t = config_.transfer;
+  const std::string head = model_->head_prefix();
+  if (!t.weights.empty()) {
+    const std::string path = models::resolve_weights(t.weights, config_.model.name);
+    if (path.empty()) {
+      const std::string bar(78, '!');
+      notes_.push_back(
+          bar + "\nNO PRETRAINED WEIGHTS: " + t.weights + " weights for " + config_.model.name +
+          " are not on this machine\n(looked for " + models::cached_weights_path(config_.model.name) +
+          "; get them with: mednet weights fetch " + config_.model.name +
+          ").\nThis run starts from RANDOM weights: it is NOT transfer learning. metrics.json says "
+          "\"backbone\": \"random-init\".\n" +
+          bar);
+      backbone_ = "random-init";
+      return;
+    }
+    const models::StateDict sd = models::read_state_dict(path);
+    const models::LoadReport r = models::load_weights(*model_, sd, head, /*load_head=*/false, path);
+    notes_.push_back("pretrained backbone: " + std::to_string(r.loaded.size()) + " tensors from " + path +
+                     " (" + std::to_string(r.ignored.size()) +
+                     " of the file's tensors not used, the head starts fresh)");
+    backbone_ = "pretrained: " + path;
+  } else if (!t.init_from.empty()) {
+    const RunFiles src(t.init_from);
+    MN_CHECK_USAGE(std::filesystem::exists(src.config()), "transfer.init_from: ", t.init_from,
+                   " is not a run directory (no config.json)");
+    const TrainConfig sc = load_config(src.config());
+    models::Classifier source = models::make_model(sc.model, data::find_dataset(sc.dataset), sc.size);
+    load_module(*source, src.best(), torch::kCPU);
+    const models::LoadReport r =
+        models::load_weights(*model_, models::state_dict(*source), head, /*load_head=*/true, src.best());
+    std::string note = "initialised from " + src.best() + ": " + std::to_string(r.loaded.size()) + " tensors";
+    if (!r.kept.empty())
+      note += "; " + std::to_string(r.kept.size()) + " head tensors start fresh (other shape)";
+    notes_.push_back(note);
+    backbone_ = "init-from: " + t.init_from;
+  }
+}
+
+void Trainer::freeze_and_build_optimizer() {
+  const TransferSpec& t = config_.transfer;
+  const int blocks = model_->block_count();
+  MN_CHECK_USAGE(t.freeze <= blocks, "transfer.freeze is ", t.freeze, " but ", model_->kind(), " has only ",
+                 blocks, " blocks");
+  const int frozen = t.freeze == -1 ? blocks : t.freeze;
+  all_frozen_ = frozen == blocks && blocks > 0;
+  if (!t.active()) {
+    optimizer_ = make_optimizer(config_, {model_->parameters()});
+    group_lr_scale_ = {1.0};
+    return;
+  }
+  std::vector<at::Tensor> backbone, head;
+  for (auto& p : model_->named_parameters()) {
+    const int b = model_->block_of(p.key());
+    if (b >= 1 && b <= frozen) {
+      p.value().requires_grad_(false);
+    } else {
+      (b == 0 ? head : backbone).push_back(p.value());
+    }
+  }
+  std::vector<std::vector<at::Tensor>> groups;
+  group_lr_scale_.clear();
+  if (!backbone.empty()) {
+    groups.push_back(backbone);
+    group_lr_scale_.push_back(t.backbone_lr_scale);
+  }
+  groups.push_back(head);
+  group_lr_scale_.push_back(1.0);
+  optimizer_ = make_optimizer(config_, groups);
+  if (frozen > 0) {
+    notes_.push_back("frozen: backbone blocks 1-" + std::to_string(frozen) + " of " + std::to_string(blocks) +
+                     (backbone.empty()
+                          ? ""
+                          : "; the other blocks train at " + std::to_string(t.backbone_lr_scale) +
+                                " x the head's learning rate"));
+  }
+}
+
+at::Tensor Trainer::embed_split(const data::SplitData& split) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model_->is_training();
+  model_->eval();
+  std::vector<at::Tensor> parts;
+  const int64_t n = split.size();
+  for (int64_t start = 0; start < n; start += config_.eval_batch_size) {
+    const int64_t len = std::min<int64_t>(config_.eval_batch_size, n - start);
+    parts.push_back(model_->embed(data::to_network_input(split.images.narrow(0, start, len)).to(device_)));
+  }
+  model_->train(was_training);
+  return torch::cat(parts);
 }
 
 void Trainer::resume() {
@@ -203,6 +312,7 @@ void Trainer::resume() {
   MN_CHECK(in, "cannot resume: ", files_.state(), " is missing (no epoch of this run finished)");
   json s = json::parse(in);
   start_epoch_ = s.at("epochs_done").get<int>();
+  if (s.contains("backbone")) backbone_ = s.at("backbone").get<std::string>();
   best_epoch_ = s.at("best_epoch").get<int>();
   best_auc_ = s.at("best_val_auc").get<double>();
   bad_epochs_ = s.at("bad_epochs").get<int>();
@@ -221,6 +331,7 @@ void Trainer::save_state() const {
          {"best_val_auc", best_auc_},
          {"bad_epochs", bad_epochs_},
          {"train_seconds", seconds_so_far_},
+         {"backbone", backbone_},
          {"history", hist}};
   write_file_atomic(files_.state(), s.dump(1));
   write_file_atomic(files_.history(), history_csv(history_));
@@ -238,8 +349,27 @@ TrainResult Trainer::run(TrainObserver& observer) {
     observer.on_message("augmenting training batches: " + names);
   }
   write_file_atomic(files_.config(), to_json(config_).dump(2) + "\n");
+  for (const auto& note : notes_) observer.on_message(note);
+  notes_.clear();
 
+  // A frozen backbone without augmentation sees the same images every epoch: its features are
+  // computed once and the epochs train only the head.
   TrainResult result;
+  result.feature_cache = all_frozen_ && config_.augment.empty() && model_->can_embed();
+  at::Tensor cached_train, cached_val;
+  double setup_seconds = 0;
+  if (result.feature_cache && start_epoch_ < config_.epochs) {
+    const auto c0 = std::chrono::steady_clock::now();
+    cached_train = embed_split(train);
+    cached_val = embed_split(data_.val);
+    setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+    std::ostringstream os;
+    os.precision(3);
+    os << "frozen backbone: features of " << n + data_.val.size() << " images cached in " << setup_seconds
+       << " s (counted in the first epoch's time); epochs train only the head";
+    observer.on_message(os.str());
+  }
+
   if (start_epoch_ >= config_.epochs) {
     observer.on_message("nothing to do: the run already finished " + std::to_string(start_epoch_) +
                         " epochs");
@@ -251,7 +381,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
   for (int epoch = start_epoch_; epoch < config_.epochs && result.reason == StopReason::Completed; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = lr_at(config_.schedule, config_.lr, epoch, config_.epochs);
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    for (size_t g = 0; g < optimizer_->param_groups().size(); ++g)
+      optimizer_->param_groups()[g].options().set_lr(lr * group_lr_scale_.at(g));
 
     const uint64_t es = epoch_seed(config_.seed, epoch);
     torch::manual_seed(es);
@@ -276,7 +407,9 @@ TrainResult Trainer::run(TrainObserver& observer) {
       const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
       const at::Tensor idx = perm.narrow(0, start, len);
       at::Tensor x;
-      if (config_.augment.empty()) {
+      if (result.feature_cache) {
+        x = cached_train.index_select(0, idx.to(device_));
+      } else if (config_.augment.empty()) {
         x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
       } else {
         // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
@@ -286,7 +419,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
       }
       at::Tensor y = train.labels.index_select(0, idx).to(device_);
       optimizer_->zero_grad();
-      at::Tensor logits = model_->forward(x);
+      at::Tensor logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
       at::Tensor loss = task_loss(task, logits, y);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
@@ -313,11 +446,22 @@ TrainResult Trainer::run(TrainObserver& observer) {
     const metrics::Scores ts = train_acc.compute();
     rec.train_auc = ts.auc;
     rec.train_acc = ts.acc;
-    const Evaluation val = evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+    Evaluation val;
+    if (result.feature_cache) {
+      model_->eval();
+      val = evaluate_batches(task, data_.val.labels, config_.eval_batch_size, [&](int64_t s, int64_t l) {
+        return model_->classify(cached_val.narrow(0, s, l));
+      });
+      model_->train();
+    } else {
+      val = evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+    }
     rec.val_loss = val.loss;
     rec.val_auc = val.scores.auc;
     rec.val_acc = val.scores.acc;
-    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rec.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() + setup_seconds;
+    setup_seconds = 0;
     seconds_so_far_ += rec.seconds;
     history_.push_back(rec);
 
@@ -350,6 +494,8 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
   result.epochs_run = static_cast<int>(history_.size());
   result.best_epoch = best_epoch_;
   result.train_seconds = seconds_so_far_;
+  result.backbone = backbone_;
+  result.trainable_params = models::count_parameters(*model_);
   if (best_epoch_ == 0) return;
   observer.on_message("restoring the best checkpoint (epoch " + std::to_string(best_epoch_) +
                       ", validation AUC " + std::to_string(best_auc_) + ")");

@@ -3,6 +3,7 @@
 // stopping, best-validation weights restored for the final test evaluation. Everything a run
 // produces lands in its run directory, including what is needed to resume it.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct Evaluation {
 Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
                           const c10::Device& device, int batch_size);
 
+/// Evaluation from a function giving the logits of rows [start, start + len) (no-grad, caller's mode).
+Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,
+                            const std::function<at::Tensor(int64_t, int64_t)>& logits_of);
+
 /// Loss by task: cross-entropy for binary, multi-class and ordinal; BCE-with-logits for multi-label.
 at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels);
 
@@ -58,6 +63,10 @@ struct TrainResult {
   double train_seconds = 0;
   std::vector<EpochRecord> history;
   Evaluation val, test;  ///< of the best-validation checkpoint; unset when best_epoch == 0
+  /// Where the starting weights came from: "random-init", "pretrained: FILE" or "init-from: RUN".
+  std::string backbone = "random-init";
+  int64_t trainable_params = 0;
+  bool feature_cache = false;  ///< frozen backbone's features computed once
 };
 
 /// File names inside a run directory.
@@ -89,6 +98,11 @@ class Trainer {
  private:
   void save_state() const;
   void finish(TrainResult& result, TrainObserver& observer);
+  void apply_transfer();
+  /// Freezes the configured blocks and builds the optimizer (backbone and head groups).
+  void freeze_and_build_optimizer();
+  /// Backbone features of a whole split (frozen backbone, eval mode), on the device.
+  at::Tensor embed_split(const data::SplitData& split);
 
   TrainConfig config_;
   const data::MedMnist& data_;
@@ -96,6 +110,10 @@ class Trainer {
   c10::Device device_;
   models::Classifier model_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<double> group_lr_scale_;  // per optimizer group
+  std::string backbone_ = "random-init";
+  std::vector<std::string> notes_;  // said at the start of run()
+  bool all_frozen_ = false;
   std::vector<EpochRecord> history_;
   int start_epoch_ = 0;  // epochs already done
   int best_epoch_ = 0;
