@@ -37,8 +37,9 @@ void fetch(const std::string& model, const std::string& url_flag, const std::str
   const std::string digest = data::download_file_sha256(
       url, dest, sha256.empty() ? w.sha256 : sha256, [&](uint64_t now, uint64_t total) {
         if (total == 0) return;
-        if (!bar) bar = std::make_unique<core::ProgressBar>(std::cerr, "fetch", static_cast<int64_t>(total),
-                                                            core::is_terminal(2));
+        if (!bar)
+          bar = std::make_unique<core::ProgressBar>(std::cerr, "fetch", static_cast<int64_t>(total),
+                                                    core::is_terminal(2));
         if (now > last) bar->step(static_cast<int64_t>(now - last));
         last = now;
       });

@@ -375,7 +375,7 @@ TEST_F(Cli, TransferExperimentWithoutWeightsSaysRandomInit) {
   EXPECT_EQ(config["transfer"]["freeze"], 3);
   EXPECT_EQ(config["model"]["imagenet_norm"], true);
   const std::string md = read_file(out + "/summary.md");
-  EXPECT_TRUE(contains(md, "| VGG16, frozen backbone | random-init |")) << md;
+  EXPECT_TRUE(contains(md, "| VGG16, frozen backbone | random-init | 132613 |")) << md;
   EXPECT_TRUE(contains(md, "epochs to 95%")) << md;
   const auto summary = nlohmann::json::parse(read_file(out + "/summary.json"));
   EXPECT_TRUE(summary["arms"][1]["epochs_to_95pct_best_val_auc_mean"].is_number()) << summary.dump();

@@ -1,6 +1,6 @@
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -132,12 +132,14 @@ TEST(Weights, TorchZipStateDictIsRead) {
   dict.insert("features.0.weight", torch::full({2, 2}, 3.0));
   dict.insert("features.0.bias", torch::tensor({1.0, 2.0}).to(torch::kFloat));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  std::ofstream(dir + "/w.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(dir + "/w.pt", std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   const StateDict sd = read_state_dict(dir + "/w.pt");
   ASSERT_EQ(sd.size(), 2u);
   EXPECT_EQ(sd[0].first, "features.0.weight");
   EXPECT_TRUE(torch::equal(sd[0].second, torch::full({2, 2}, 3.0f)));
-  std::ofstream(dir + "/cut.pt", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  std::ofstream(dir + "/cut.pt", std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
   EXPECT_THROW(read_state_dict(dir + "/cut.pt"), mednet::Error);
 }
 
@@ -155,7 +157,8 @@ TEST(Weights, MismatchNamesTheKeyAndChangesNothing) {
     load_weights(*net, missing, "head.", false, "file.safetensors");
     FAIL() << "no error";
   } catch (const mednet::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'features.26.bias' is missing from file.safetensors"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("'features.26.bias' is missing from file.safetensors"),
+              std::string::npos)
         << e.what();
   }
   StateDict wrong = sd;

@@ -29,7 +29,8 @@ class TransferTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = mednet::testing::temp_dir("transfer");
     mednet::testing::write_fake_medmnist(dir_ + "/retinamnist.npz", "retinamnist", 40, 20, 20);
-    data_ = new data::MedMnist(data::load_medmnist(data::find_dataset("retinamnist"), 28, dir_ + "/retinamnist.npz"));
+    data_ = new data::MedMnist(
+        data::load_medmnist(data::find_dataset("retinamnist"), 28, dir_ + "/retinamnist.npz"));
     core::set_threads(2);
     setenv("MEDNET_CACHE", (dir_ + "/empty-cache").c_str(), 1);
   }
@@ -136,8 +137,10 @@ TEST_F(TransferTest, PartialFreezeTrainsOnlyTheLaterBlocksAtTheirOwnRate) {
   EXPECT_NE(n.text.find("frozen: backbone blocks 1-3 of 5"), std::string::npos) << n.text;
   // The backbone group's learning rate is 0.1 x the head's (Adam's first step moves each weight by
   // about lr, so the largest change shows the rate).
-  const double backbone_step = (after.at("features.17.weight") - before.at("features.17.weight")).abs().max().item<double>();
-  const double head_step = (after.at("head.0.weight") - before.at("head.0.weight")).abs().max().item<double>();
+  const double backbone_step =
+      (after.at("features.17.weight") - before.at("features.17.weight")).abs().max().item<double>();
+  const double head_step =
+      (after.at("head.0.weight") - before.at("head.0.weight")).abs().max().item<double>();
   EXPECT_LT(backbone_step, 0.25 * head_step);
 }
 

@@ -14,7 +14,8 @@ namespace mednet::models {
 
 namespace {
 // torchvision's configuration "D": channel counts, 0 = max-pool.
-const std::vector<int64_t> kVgg16 = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
+const std::vector<int64_t> kVgg16 = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                                     0,  512, 512, 512, 0,   512, 512, 512, 0};
 }  // namespace
 
 VggImpl::VggImpl(VggOptions o) : options_(std::move(o)) {
@@ -22,7 +23,8 @@ VggImpl::VggImpl(VggOptions o) : options_(std::move(o)) {
   MN_CHECK(options_.in_channels() == 1 || options_.in_channels() == 3,
            "VggOptions: in_channels must be 1 or 3, got ", options_.in_channels());
   MN_CHECK(options_.input_size() == 0 || options_.input_size() >= 32,
-           "VggOptions: input_size must be 0 (keep) or >= 32 (five 2x poolings), got ", options_.input_size());
+           "VggOptions: input_size must be 0 (keep) or >= 32 (five 2x poolings), got ",
+           options_.input_size());
   MN_CHECK(options_.dropout() >= 0 && options_.dropout() < 1, "VggOptions: dropout must be in [0, 1)");
   features_ = torch::nn::Sequential();
   int64_t in = 3;
@@ -59,8 +61,10 @@ at::Tensor VggImpl::prepare(const at::Tensor& x) const {
   const int64_t s = options_.input_size();
   if (s > 0 && (h.size(2) != s || h.size(3) != s)) {
     namespace F = torch::nn::functional;
-    h = F::interpolate(
-        h, F::InterpolateFuncOptions().size(std::vector<int64_t>{s, s}).mode(torch::kBilinear).align_corners(false));
+    h = F::interpolate(h, F::InterpolateFuncOptions()
+                              .size(std::vector<int64_t>{s, s})
+                              .mode(torch::kBilinear)
+                              .align_corners(false));
   }
   if (options_.imagenet_norm()) {
     // The network input is in [-1, 1]; ImageNet statistics are for [0, 1].

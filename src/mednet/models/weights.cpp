@@ -54,7 +54,10 @@ StateDict read_safetensors(const std::string& path) {
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_len = bytes.size() - data_start;
   static const std::map<std::string, std::pair<at::ScalarType, size_t>> dtypes = {
-      {"F32", {at::kFloat, 4}}, {"F16", {at::kHalf, 2}}, {"BF16", {at::kBFloat16, 2}}, {"F64", {at::kDouble, 8}}};
+      {"F32", {at::kFloat, 4}},
+      {"F16", {at::kHalf, 2}},
+      {"BF16", {at::kBFloat16, 2}},
+      {"F64", {at::kDouble, 8}}};
   // The header is a JSON object (unordered); keep the file's order by data offset.
   std::vector<std::tuple<uint64_t, std::string, at::Tensor>> entries;
   for (const auto& item : header.items()) {
@@ -71,8 +74,9 @@ StateDict read_safetensors(const std::string& path) {
                "' has bad data_offsets");
       int64_t numel = 1;
       for (int64_t d : shape) numel *= d;
-      MN_CHECK(offsets[1] - offsets[0] == static_cast<uint64_t>(numel) * it->second.second, path, ": tensor '",
-               item.key(), "' has ", offsets[1] - offsets[0], " bytes for shape ", shape_str(shape));
+      MN_CHECK(offsets[1] - offsets[0] == static_cast<uint64_t>(numel) * it->second.second, path,
+               ": tensor '", item.key(), "' has ", offsets[1] - offsets[0], " bytes for shape ",
+               shape_str(shape));
       MN_CHECK(offsets[1] <= data_len, path, " is truncated: tensor '", item.key(), "' ends at byte ",
                data_start + offsets[1], " of a ", bytes.size(), "-byte file");
       at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(it->second.first));
@@ -195,7 +199,7 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
           out += ')';
         }
         break;
-      case 'R':  // REDUCE
+      case 'R':               // REDUCE
         if (pending_class) {  // OrderedDict() -> {}
           stack.push_back({out.size(), false});
           out += '}';
@@ -317,8 +321,8 @@ StateDict read_torch_zip(const std::string& path) {
     unpickler.set_version(reader.version());
     v = unpickler.parse_ivalue();
   } catch (const c10::Error& e) {
-    MN_CHECK(false, path, " is not a readable torch.save file (zip format) or is truncated: ",
-             e.what_without_backtrace());
+    MN_CHECK(false, path,
+             " is not a readable torch.save file (zip format) or is truncated: ", e.what_without_backtrace());
   }
   MN_CHECK(v.isGenericDict(), path, " holds a ", v.tagKind(), ", not a state dict (name -> tensor)");
   StateDict out;
@@ -366,8 +370,9 @@ LoadReport load_weights(torch::nn::Module& model, const StateDict& weights, cons
     }
     MN_CHECK(it != file.end(), "key '", name, "' is missing from ", source, " (it has ", weights.size(),
              " tensors; is it the right architecture?)");
-    MN_CHECK(it->second.sizes() == target.sizes(), "key '", name, "' has shape ", shape_str(it->second.sizes()),
-             " in ", source, ", the model expects ", shape_str(target.sizes()));
+    MN_CHECK(it->second.sizes() == target.sizes(), "key '", name, "' has shape ",
+             shape_str(it->second.sizes()), " in ", source, ", the model expects ",
+             shape_str(target.sizes()));
     copies.emplace_back(target, it->second);
     report.loaded.push_back(name);
   }

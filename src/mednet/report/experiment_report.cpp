@@ -268,10 +268,16 @@ std::string summary_markdown(const train::ExperimentSpec& e, const std::vector<A
   os << "\nTraining dynamics (mean over finished seeds): stability is the sample sd of validation AUC over "
         "the last 5 epochs; convergence is the first epoch, and the training seconds up to its end, at "
         "which validation AUC reached 95% of the run's best.\n\n"
-     << "| arm | backbone | val AUC sd, last 5 | epochs to 95% | seconds to 95% |\n|---|---|---|---|---|\n";
+     << "| arm | backbone | trainable params | val AUC sd, last 5 | epochs to 95% | seconds to 95% |\n"
+     << "|---|---|---|---|---|---|\n";
   for (const auto& a : arms) {
     const ArmStats s = stats_of(a);
+    double trainable = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished && r.metrics.contains("trainable_params"))
+        trainable = get(r.metrics, "trainable_params");
     os << "| " << a.arm->label << " | " << backbone_of(a) << " | "
+       << (std::isfinite(trainable) ? std::to_string(static_cast<int64_t>(trainable)) : "n/a") << " | "
        << core::format_fixed(mean_sd(s.stability).first, 4) << " | " << f1(mean_sd(s.epochs95).first) << " | "
        << f1(mean_sd(s.seconds95).first) << " |\n";
   }

@@ -15,6 +15,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/models/pretrained.h"
 #include "mednet/models/registry.h"
 #include "mednet/models/weights.h"
@@ -288,7 +289,7 @@ void Trainer::freeze_and_build_optimizer() {
     notes_.push_back("frozen: backbone blocks 1-" + std::to_string(frozen) + " of " + std::to_string(blocks) +
                      (backbone.empty()
                           ? ""
-                          : "; the other blocks train at " + std::to_string(t.backbone_lr_scale) +
+                          : "; the other blocks train at " + core::format_fixed(t.backbone_lr_scale, 3) +
                                 " x the head's learning rate"));
   }
 }
