@@ -40,6 +40,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_micro
 	$(BUILD_DIR)/bin/bench_epoch
 	$(BUILD_DIR)/bin/bench_augment
+	$(BUILD_DIR)/bin/bench_transfer
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
