@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -36,7 +37,7 @@ namespace {
 
 struct CamFlags {
   std::string config, run, out, target = "predicted", method = "gradcam", layer, select = "per-class",
-                                split = "test", root, device = "auto";
+                                split = "test", root, device = "auto", fill = "black";
   int samples = 16, display = 224, threads = 0;
   int64_t seed = 0;
   bool skip_md5 = false;
@@ -231,10 +232,19 @@ json run_cam(const CamFlags& f) {
     rho_mean = 0;
     for (double v : finite) rho_mean += v / static_cast<double>(finite.size());
   }
-  // (b) deletion.
+  // (b) deletion, with each way of blanking (the chosen one is shown in full): black (intensity 0, the
+  // absence of signal in these images), a blurred copy (keeps the coarse shape), the image's mean.
   const std::vector<double> fractions{0, 0.05, 0.1, 0.2, 0.3, 0.5};
-  const explain::DeletionCurve del = explain::deletion_curve(*model, x, r.maps.to(device), r.target,
-                                                             fractions, static_cast<uint64_t>(f.seed));
+  const std::vector<std::string> fills{"black", "blur", "mean"};
+  std::map<std::string, explain::DeletionCurve> by_fill;
+  for (const auto& fill : fills) {
+    at::Tensor baseline;  // undefined: the image mean
+    if (fill == "black") baseline = data::unit_to_network_input(torch::zeros({1}, x.options()));
+    if (fill == "blur") baseline = explain::blurred(x, x.size(2) >= 56 ? 9 : 5);
+    by_fill[fill] = explain::deletion_curve(*model, x, r.maps.to(device), r.target, fractions,
+                                            static_cast<uint64_t>(f.seed), baseline);
+  }
+  const explain::DeletionCurve& del = by_fill.at(f.fill);
   std::cout << "\nfaithfulness\n"
             << "  model randomisation: Spearman correlation of the maps with those of a re-initialised "
             << cfg.model.name << ": mean " << (std::isfinite(rho_mean) ? fixed(rho_mean) : "n/a") << " over "
@@ -242,7 +252,8 @@ json run_cam(const CamFlags& f) {
             << (rho_mean < 0.5 ? "< 0.5: the maps depend on the learned weights"
                                : ">= 0.5: the maps look alike without training")
             << ")\n"
-            << "  deletion: blanked share, target probability (by " << f.method << " / random)\n";
+            << "  deletion (blanked to " << f.fill << "): blanked share, target probability (by " << f.method
+            << " / random)\n";
   for (size_t i = 0; i < fractions.size(); ++i) {
     std::cout << "    " << std::setw(4) << static_cast<int>(fractions[i] * 100) << "%  "
               << fixed(del.by_map[i]) << "  " << fixed(del.random[i]) << "\n";
@@ -252,6 +263,17 @@ json run_cam(const CamFlags& f) {
             << (del.area_by_map < del.area_random ? "the highlighted pixels matter more than random ones"
                                                   : "no faster than random")
             << ")\n";
+  json deletion_by_fill = json::object();
+  for (const auto& fill : fills) {
+    const auto& d = by_fill.at(fill);
+    std::cout << "    blanked to " << std::setw(5) << std::left << fill << std::right << ": " << f.method
+              << " " << fixed(d.area_by_map, 4) << ", random " << fixed(d.area_random, 4)
+              << (d.area_by_map < d.area_random ? "  (faster than random)" : "  (not faster)") << "\n";
+    deletion_by_fill[fill] = {{"area_by_map", d.area_by_map},
+                              {"area_random", d.area_random},
+                              {"by_map", d.by_map},
+                              {"random", d.random}};
+  }
   if (report::plots_available()) {
     report::Series a{f.method, fractions, del.by_map, 0xd62728, false};
     report::Series b{"random", fractions, del.random, 0x1f77b4, true};
@@ -302,8 +324,10 @@ json run_cam(const CamFlags& f) {
                {"select", f.select},
                {"seconds", cam_seconds},
                {"randomisation_rank_correlation_mean", core::finite_or_null(rho_mean)},
+               {"deletion_by_fill", deletion_by_fill},
                {"deletion",
-                {{"fractions", fractions},
+                {{"fill", f.fill},
+                 {"fractions", fractions},
                  {"by_map", del.by_map},
                  {"random", del.random},
                  {"area_by_map", del.area_by_map},
@@ -319,7 +343,8 @@ json run_cam(const CamFlags& f) {
 }
 
 // A gallery file: {"name", "description", "methods": [...], "entries": [{"name", "run", "samples",
-// "select"}]}. Each entry and method goes to OUT/<entry>/<method>/; gallery.md puts the numbers side by side.
+// "select", "layer", "fill"}]}. Each entry and method goes to OUT/<entry>/<method>/; gallery.md puts the
+// numbers side by side.
 void run_gallery(const CamFlags& base) {
   std::ifstream in(base.config);
   MN_CHECK_USAGE(in, "cannot open ", base.config);
@@ -337,11 +362,12 @@ void run_gallery(const CamFlags& base) {
      << g.value("description", std::string()) << "\n\n"
      << "Randomisation: mean Spearman correlation between the maps of the trained model and of the same "
         "architecture re-initialised (low = the maps depend on what was learned). Deletion: area under the "
-        "target probability as the most highlighted positions are blanked, against random positions (lower "
-        "= faster drop). Central share: heatmap mass in the central half of each axis, per true class.\n\n"
+        "target probability as the most highlighted positions are blanked (to black, the chosen fill), "
+        "against random positions (lower = faster drop); the next column gives map / random for the other "
+        "fills. Central share: heatmap mass in the central half of each axis, per true class.\n\n"
      << "| entry | model | dataset | method | layer | samples | randomisation | deletion by map | deletion "
-        "random | "
-        "central share per class |\n|---|---|---|---|---|---|---|---|---|---|\n";
+        "random | other fills (map / random) | "
+        "central share per class |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& e : g.at("entries")) {
     MN_CHECK_USAGE(e.contains("name") && e.contains("run"), "each gallery entry needs \"name\" and \"run\"");
     for (const auto& method : methods) {
@@ -349,6 +375,8 @@ void run_gallery(const CamFlags& base) {
       f.run = e.at("run").get<std::string>();
       f.samples = e.value("samples", base.samples);
       f.select = e.value("select", base.select);
+      f.fill = e.value("fill", base.fill);
+      f.layer = e.value("layer", base.layer);
       f.method = method;
       f.out = base.out + "/" + e.at("name").get<std::string>() + "/" + method;
       std::cout << "\n=== " << e.at("name").get<std::string>() << ", " << method << " -> " << f.out << "\n";
@@ -365,7 +393,13 @@ void run_gallery(const CamFlags& base) {
                  ? fixed(s.at("randomisation_rank_correlation_mean").get<double>())
                  : std::string("n/a"))
          << " | " << fixed(d.at("area_by_map").get<double>(), 4) << " | "
-         << fixed(d.at("area_random").get<double>(), 4) << " | " << shares << " |\n";
+         << fixed(d.at("area_random").get<double>(), 4) << " | ";
+      for (const auto& [fill, v] : s.at("deletion_by_fill").items()) {
+        if (fill == f.fill) continue;
+        md << fill << " " << fixed(v.at("area_by_map").get<double>(), 4) << " / "
+           << fixed(v.at("area_random").get<double>(), 4) << "; ";
+      }
+      md << " | " << shares << " |\n";
     }
   }
   train::write_file_atomic(base.out + "/gallery.md", md.str());
@@ -393,6 +427,10 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--split", f.split, "train, val or test")->check(CLI::IsMember({"train", "val", "test"}));
   cmd->add_option("--display", f.display, "Size of each picture in pixels")->check(CLI::Range(28, 1024));
   cmd->add_option("--seed", f.seed, "Seed of the re-initialised model and of the random deletion order");
+  cmd->add_option("--fill", f.fill,
+                  "What deleted positions become in the deletion check: black (default), blur or mean (all "
+                  "three are printed)")
+      ->check(CLI::IsMember({"black", "blur", "mean"}));
   cmd->add_option("--root", f.root, "Folder with MedMNIST .npz files (default: the run's own)");
   cmd->add_flag("--skip-md5", f.skip_md5, "Do not check the file against the official MD5");
   cmd->add_option("--threads", f.threads, "CPU threads (default: every core)");

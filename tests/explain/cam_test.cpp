@@ -127,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(Models, CamShapes,
                          ::testing::Values(CamShape{"cnn", "retinamnist", {8, 16, 32}},
                                            CamShape{"cnn", "adrenalmnist3d", {4, 8, 8}},
                                            CamShape{"resnet18", "chestmnist", {4, 8, 8, 8}},
-                                           CamShape{"resnet18", "nodulemnist3d", {4, 4, 8, 8}}),
+                                           CamShape{"resnet18", "nodulemnist3d", {4, 4, 8, 8}},
+                                           CamShape{"vgg16", "pneumoniamnist", {}}),
                          [](const auto& i) { return i.param.model + "_" + i.param.flag; });
 
 TEST(Cam, UnknownLayerListsTheValidNames) {
@@ -168,6 +169,41 @@ TEST(Faithfulness, DeletingTheHighlightedPixelsDropsTheScoreFasterThanRandom) {
   EXPECT_NEAR(c.by_map[0], c.random[0], 1e-9);
   EXPECT_NEAR(c.by_map[1], 0.5, 1e-5);  // the block is gone: both logits 0
   EXPECT_LT(c.area_by_map, c.area_random);
+}
+
+TEST(Faithfulness, DeletionUsesTheGivenBaseline) {
+  TinyImpl net(2, -1.0);
+  at::Tensor x = torch::zeros({1, 1, 8, 8});
+  x[0].slice(1, 1, 3).slice(2, 1, 3).fill_(5);
+  explain::GradCam cam(net, "");
+  const explain::CamResult r = cam.compute(x);
+  // Blanking to the image itself changes nothing: both curves stay at the unmasked probability.
+  const auto same = explain::deletion_curve(net, x, r.maps, r.target, {0, 0.25, 0.5}, 3, x);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(same.by_map[i], same.by_map[0], 1e-6);
+    EXPECT_NEAR(same.random[i], same.by_map[0], 1e-6);
+  }
+  // The block is the top 1/16 of the map. Blanked to black it is gone (both logits 0: p = 0.5); blanked to
+  // its own brightness nothing changes (p = sigmoid(0.5), as unmasked).
+  const auto black = explain::deletion_curve(net, x, r.maps, r.target, {0, 0.0625}, 3, torch::zeros({1}));
+  EXPECT_NEAR(black.by_map[1], 0.5, 1e-6);
+  const auto bright =
+      explain::deletion_curve(net, x, r.maps, r.target, {0, 0.0625}, 3, torch::full({1}, 5.0));
+  EXPECT_NEAR(bright.by_map[0], 1 / (1 + std::exp(-0.5)), 1e-6);
+  EXPECT_NEAR(bright.by_map[1], bright.by_map[0], 1e-6);
+}
+
+TEST(Faithfulness, BlurKeepsConstantsAndSpreadsAnImpulse) {
+  const at::Tensor c = torch::full({1, 2, 9, 9}, 0.3);
+  EXPECT_TRUE(torch::allclose(explain::blurred(c, 5), c, 1e-6, 1e-7));
+  at::Tensor v = torch::zeros({1, 1, 9, 9, 9});
+  v[0][0][4][4][4] = 1;
+  const at::Tensor b = explain::blurred(v, 3);
+  EXPECT_EQ(b.sizes(), v.sizes());
+  EXPECT_LT(b[0][0][4][4][4].item<double>(), 0.5);
+  EXPECT_GT(b[0][0][4][4][5].item<double>(), 0);
+  EXPECT_NEAR(b.sum().item<double>(), 1.0, 1e-5);  // away from the border the mass is kept
+  EXPECT_THROW(explain::blurred(v, 4), mednet::Error);
 }
 
 }  // namespace

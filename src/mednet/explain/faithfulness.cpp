@@ -47,7 +47,8 @@ std::vector<double> rank_correlation_per_sample(const at::Tensor& a, const at::T
 }
 
 DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
-                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed) {
+                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                             const at::Tensor& baseline) {
   MN_CHECK(maps.dim() == x.dim() - 1 && maps.size(0) == x.size(0),
            "deletion: maps must be [N, *spatial] of x");
   MN_CHECK(!fractions.empty(), "deletion: no fractions");
@@ -58,7 +59,8 @@ DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x,
   const int64_t positions = maps[0].numel();
   std::vector<int64_t> reduce;
   for (int64_t k = 1; k < x.dim(); ++k) reduce.push_back(k);
-  const at::Tensor fill = x.mean(reduce, /*keepdim=*/true).expand_as(x);
+  const at::Tensor fill = baseline.defined() ? baseline.to(x.device()).expand_as(x)
+                                             : x.mean(reduce, /*keepdim=*/true).expand_as(x);
   // Positions in deletion order per sample: by the map (highest first) and at random.
   const at::Tensor by_map = maps.reshape({n, -1}).argsort(1, /*descending=*/true).to(x.device());
   at::Generator gen = at::detail::createCPUGenerator(seed);
@@ -89,6 +91,23 @@ DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x,
   }
   model.train(was_training);
   return c;
+}
+
+at::Tensor blurred(const at::Tensor& x, int64_t width) {
+  MN_CHECK(width >= 1 && width % 2 == 1, "blur width must be odd, got ", width);
+  MN_CHECK(x.dim() == 4 || x.dim() == 5, "blur: x must be [N, C, H, W] or [N, C, D, H, W]");
+  torch::NoGradGuard no_grad;
+  at::Tensor h = x;
+  for (int pass = 0; pass < 3; ++pass) {
+    if (x.dim() == 4) {
+      h = torch::avg_pool2d(h, {width, width}, {1, 1}, {width / 2, width / 2}, false,
+                            /*count_include_pad=*/false);
+    } else {
+      h = torch::avg_pool3d(h, {width, width, width}, {1, 1, 1}, {width / 2, width / 2, width / 2}, false,
+                            /*count_include_pad=*/false);
+    }
+  }
+  return h;
 }
 
 }  // namespace mednet::explain

@@ -27,8 +27,14 @@ struct DeletionCurve {
 };
 
 /// Deletion curves for network inputs x [N, C, *s], maps [N, *s] and targets [N]. Blanked positions take
-/// each image's mean value (all channels). Random positions come from seed.
+/// the baseline's value there (a tensor broadcastable to x); without one, each image's mean value (all
+/// channels). Random positions come from seed.
 DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
-                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed);
+                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                             const at::Tensor& baseline = at::Tensor());
+
+/// A blurred copy of x [N, C, *s] (2D or 3D): three box filters of the given odd width, which
+/// approximate a Gaussian; borders average only the positions inside the image.
+at::Tensor blurred(const at::Tensor& x, int64_t width);
 
 }  // namespace mednet::explain
