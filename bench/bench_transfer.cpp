@@ -56,17 +56,19 @@ int main(int argc, char** argv) {
   const train::ExperimentSpec e =
       train::load_experiment(std::string(MEDNET_SOURCE_DIR) + "/experiments/exp2b_vgg16_retina.json");
   const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root ? root : "");
-  std::printf("VGG16 on RetinaMNIST (train %lld, val %lld), %d threads, %d epochs per arm; seconds per epoch "
-              "including validation\n",
-              static_cast<long long>(m.train.size()), static_cast<long long>(m.val.size()), threads, epochs);
+  std::printf(
+      "VGG16 on RetinaMNIST (train %lld, val %lld), %d threads, %d epochs per arm; seconds per epoch "
+      "including validation\n",
+      static_cast<long long>(m.train.size()), static_cast<long long>(m.val.size()), threads, epochs);
   for (int px : {32, 64}) {
     const auto frozen = epochs_of(e, "frozen", px, epochs, m);
     const auto partial = epochs_of(e, "partial", px, epochs, m);
     // The frozen arm's first epoch carries the one-off feature caching.
     const std::vector<double> frozen_rest(frozen.begin() + 1, frozen.end());
-    std::printf("%d px: partly fine-tuned median %.3f s/epoch; frozen first epoch (with caching) %.3f s, then "
-                "median %.4f s/epoch; speed-up of a cached epoch %.1fx\n",
-                px, median(partial), frozen.front(), median(frozen_rest), median(partial) / median(frozen_rest));
+    std::printf(
+        "%d px: partly fine-tuned median %.3f s/epoch; frozen first epoch (with caching) %.3f s, then "
+        "median %.4f s/epoch; speed-up of a cached epoch %.1fx\n",
+        px, median(partial), frozen.front(), median(frozen_rest), median(partial) / median(frozen_rest));
   }
   return 0;
 }

@@ -69,13 +69,7 @@ CnnImpl::CnnImpl(CnnOptions o) : options_(std::move(o)) {
     for (int i = 0; i < d; ++i) flat *= spatial;
   }
   head_->push_back(torch::nn::Flatten());
-  for (int64_t h : options_.hidden()) {
-    head_->push_back(torch::nn::Linear(flat, h));
-    head_->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
-    head_->push_back(torch::nn::Dropout(options_.dropout()));
-    flat = h;
-  }
-  head_->push_back(torch::nn::Linear(flat, options_.classes()));
+  append_dense_head(head_, flat, options_.hidden(), options_.dropout(), options_.classes());
   register_module("head", head_);
 }
 

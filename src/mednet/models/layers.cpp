@@ -1,7 +1,10 @@
 #include "mednet/models/layers.h"
 
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
 
 #include "mednet/core/error.h"
@@ -42,6 +45,17 @@ torch::nn::AnyModule global_avg_pool(int d) {
   if (d == 2)
     return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool2d(torch::nn::AdaptiveAvgPool2dOptions(1)));
   return torch::nn::AnyModule(torch::nn::AdaptiveAvgPool3d(torch::nn::AdaptiveAvgPool3dOptions(1)));
+}
+
+void append_dense_head(torch::nn::Sequential& head, int64_t in, const std::vector<int64_t>& hidden,
+                       double dropout, int64_t classes) {
+  for (int64_t h : hidden) {
+    head->push_back(torch::nn::Linear(in, h));
+    head->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    head->push_back(torch::nn::Dropout(dropout));
+    in = h;
+  }
+  head->push_back(torch::nn::Linear(in, classes));
 }
 
 }  // namespace mednet::models

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/pooling.h>
 
 #include "mednet/core/error.h"
+#include "mednet/models/layers.h"
 
 namespace mednet::models {
 
@@ -44,14 +45,7 @@ VggImpl::VggImpl(VggOptions o) : options_(std::move(o)) {
   }
   register_module("features", features_);
   head_ = torch::nn::Sequential();
-  int64_t width = in;
-  for (int64_t h : options_.hidden()) {
-    head_->push_back(torch::nn::Linear(width, h));
-    head_->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
-    head_->push_back(torch::nn::Dropout(options_.dropout()));
-    width = h;
-  }
-  head_->push_back(torch::nn::Linear(width, options_.classes()));
+  append_dense_head(head_, in, options_.hidden(), options_.dropout(), options_.classes());
   register_module("head", head_);
 }
 
