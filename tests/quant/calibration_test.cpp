@@ -19,7 +19,8 @@ TEST(Quant, FoldedConvBatchNormEqualsThePair) {
     const at::Tensor b = torch::randn({6});
     const at::Tensor mean = torch::randn({6}), var = torch::rand({6}) + 0.5;
     const at::Tensor gamma = torch::randn({6}), beta = torch::randn({6});
-    const at::Tensor x = torch::randn(dims == 2 ? std::vector<int64_t>{2, 4, 9, 9} : std::vector<int64_t>{2, 4, 7, 7, 7});
+    const at::Tensor x =
+        torch::randn(dims == 2 ? std::vector<int64_t>{2, 4, 9, 9} : std::vector<int64_t>{2, 4, 7, 7, 7});
     const at::Tensor conv = dims == 2 ? torch::conv2d(x, w, b, 1, 1) : torch::conv3d(x, w, b, 1, 1);
     const at::Tensor pair = torch::batch_norm(conv, gamma, beta, mean, var, false, 0.1, 1e-5, false);
     const auto [fw, fb] = quant::fold_batch_norm(w, b, mean, var, gamma, beta, 1e-5);
@@ -28,14 +29,15 @@ TEST(Quant, FoldedConvBatchNormEqualsThePair) {
     const double tol = 1e-5 * pair.abs().max().item<double>();
     EXPECT_LT((folded - pair).abs().max().item<double>(), tol) << dims << "D";
     // float64: the folding itself is exact up to rounding.
-    const auto [dw, db] = quant::fold_batch_norm(w.to(torch::kDouble), b.to(torch::kDouble), mean.to(torch::kDouble),
-                                                 var.to(torch::kDouble), gamma.to(torch::kDouble),
-                                                 beta.to(torch::kDouble), 1e-5);
+    const auto [dw, db] = quant::fold_batch_norm(w.to(torch::kDouble), b.to(torch::kDouble),
+                                                 mean.to(torch::kDouble), var.to(torch::kDouble),
+                                                 gamma.to(torch::kDouble), beta.to(torch::kDouble), 1e-5);
     const at::Tensor xd = x.to(torch::kDouble);
     const at::Tensor cd = dims == 2 ? torch::conv2d(xd, w.to(torch::kDouble), b.to(torch::kDouble), 1, 1)
                                     : torch::conv3d(xd, w.to(torch::kDouble), b.to(torch::kDouble), 1, 1);
-    const at::Tensor pd = torch::batch_norm(cd, gamma.to(torch::kDouble), beta.to(torch::kDouble),
-                                            mean.to(torch::kDouble), var.to(torch::kDouble), false, 0.1, 1e-5, false);
+    const at::Tensor pd =
+        torch::batch_norm(cd, gamma.to(torch::kDouble), beta.to(torch::kDouble), mean.to(torch::kDouble),
+                          var.to(torch::kDouble), false, 0.1, 1e-5, false);
     const at::Tensor fd = dims == 2 ? torch::conv2d(xd, dw, db, 1, 1) : torch::conv3d(xd, dw, db, 1, 1);
     EXPECT_LT((fd - pd).abs().max().item<double>(), 1e-10) << dims << "D";
     // without a bias
@@ -43,7 +45,8 @@ TEST(Quant, FoldedConvBatchNormEqualsThePair) {
     const at::Tensor no_bias = dims == 2 ? torch::conv2d(x, w, {}, 1, 1) : torch::conv3d(x, w, {}, 1, 1);
     const at::Tensor pair2 = torch::batch_norm(no_bias, gamma, beta, mean, var, false, 0.1, 1e-5, false);
     const at::Tensor folded2 = dims == 2 ? torch::conv2d(x, gw, gb, 1, 1) : torch::conv3d(x, gw, gb, 1, 1);
-    EXPECT_LT((folded2 - pair2).abs().max().item<double>(), 1e-5 * pair2.abs().max().item<double>()) << dims << "D";
+    EXPECT_LT((folded2 - pair2).abs().max().item<double>(), 1e-5 * pair2.abs().max().item<double>())
+        << dims << "D";
   }
   EXPECT_THROW(quant::fold_batch_norm(torch::ones({6, 4, 3, 3}), {}, torch::zeros({5}), torch::ones({5}),
                                       torch::ones({5}), torch::zeros({5}), 1e-5),
@@ -79,7 +82,7 @@ TEST(Quant, Uint8ParamsCoverTheRangeAndKeepZeroExact) {
 
 TEST(Quant, ObserversMinMaxAndPercentile) {
   quant::Observer mm("minmax"), pc("percentile");
-  EXPECT_THROW(mm.qparams(), Error);  // no calibration data is an error, not a default
+  EXPECT_THROW(mm.qparams(), Error);     // no calibration data is an error, not a default
   at::Tensor x = torch::rand({100000});  // [0, 1)
   x[7] = 50.0;                           // one outlier
   mm.observe(x);

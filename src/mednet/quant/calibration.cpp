@@ -10,8 +10,9 @@
 namespace mednet::quant {
 
 std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, const at::Tensor& bias,
-                                                  const at::Tensor& running_mean, const at::Tensor& running_var,
-                                                  const at::Tensor& gamma, const at::Tensor& beta, double eps) {
+                                                  const at::Tensor& running_mean,
+                                                  const at::Tensor& running_var, const at::Tensor& gamma,
+                                                  const at::Tensor& beta, double eps) {
   MN_CHECK(weight.dim() >= 3, "fold_batch_norm: weight must be a convolution's [out, in, ...]");
   const int64_t out = weight.size(0);
   MN_CHECK(running_mean.numel() == out && running_var.numel() == out && gamma.numel() == out &&
@@ -36,7 +37,8 @@ at::Tensor quantize_weight_per_channel(const at::Tensor& weight) {
 }
 
 QParams uint8_qparams(double lo, double hi) {
-  MN_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uint8_qparams: bad range [", lo, ", ", hi, "]");
+  MN_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uint8_qparams: bad range [", lo, ", ", hi,
+           "]");
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   QParams q;
@@ -75,7 +77,8 @@ QParams Observer::qparams() const {
   const at::Tensor sorted = std::get<0>(sample_.sort());
   const int64_t n = sorted.numel();
   auto at_q = [&](double q) {
-    return sorted[std::clamp<int64_t>(static_cast<int64_t>(std::floor(q * static_cast<double>(n - 1))), 0, n - 1)]
+    return sorted[std::clamp<int64_t>(static_cast<int64_t>(std::floor(q * static_cast<double>(n - 1))), 0,
+                                      n - 1)]
         .item<double>();
   };
   return uint8_qparams(at_q(0.0001), at_q(0.9999));

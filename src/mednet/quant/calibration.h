@@ -14,8 +14,9 @@ namespace mednet::quant {
 /// W' = W * gamma / sqrt(var + eps) per output channel, b' = (b - mean) * gamma / sqrt(var + eps) + beta.
 /// bias may be undefined (no bias).
 std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, const at::Tensor& bias,
-                                                  const at::Tensor& running_mean, const at::Tensor& running_var,
-                                                  const at::Tensor& gamma, const at::Tensor& beta, double eps);
+                                                  const at::Tensor& running_mean,
+                                                  const at::Tensor& running_var, const at::Tensor& gamma,
+                                                  const at::Tensor& beta, double eps);
 
 /// Symmetric per-output-channel int8 quantization of a weight [out, ...]: scale = max|w| / 127 per
 /// channel (a channel of zeros gets scale 1), zero point 0, values in [-127, 127].
