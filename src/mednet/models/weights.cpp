@@ -335,8 +335,11 @@ StateDict read_torch_zip(const std::string& path) {
 }
 
 StateDict read_state_dict(const std::string& path) {
-  const std::string bytes = read_bytes(path).substr(0, 4);
-  if (bytes == std::string("PK\x03\x04", 4)) return read_torch_zip(path);
+  // Only the magic number: the reader chosen reads the (possibly 500 MB) file itself.
+  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+  char magic[4] = {0, 0, 0, 0};
+  std::ifstream(path, std::ios::binary).read(magic, 4);
+  if (std::string(magic, 4) == std::string("PK\x03\x04", 4)) return read_torch_zip(path);
   return read_safetensors(path);
 }
 
