@@ -41,6 +41,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_epoch
 	$(BUILD_DIR)/bin/bench_augment
 	$(BUILD_DIR)/bin/bench_transfer
+	$(BUILD_DIR)/bin/bench_quant
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -8,6 +8,7 @@
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
 #include "mednet/models/registry.h"
+#include "mednet/quant/quantize_run.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/train/checkpoint.h"
 #include "mednet/train/trainer.h"
@@ -35,18 +36,27 @@ void add_eval(CLI::App& app) {
     const auto& info = data::find_dataset(cfg.dataset);
     const data::Split split = data::parse_split(split_name);
     const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, nullptr, !skip_md5);
-    models::Classifier model = models::make_model(cfg.model, info, cfg.size);
-    model->to(device);
-    train::load_module(*model, files.best(), device);
-    const train::Evaluation e =
-        train::evaluate_model(*model, data.split(split), info.task, device, cfg.eval_batch_size);
-    std::cout << run << " (" << cfg.model.name << " on " << info.display_name << " " << cfg.size << ", seed "
-              << cfg.seed << ")\n"
+    // An int8 directory (mednet quantize) holds model_int8.safetensors instead of best.pt; it runs on the
+    // CPU.
+    const bool int8 = std::filesystem::exists(files.int8_model());
+    train::Evaluation e;
+    if (int8) {
+      e = quant::evaluate_int8(files.int8_model(), data.split(split), info.task, cfg.eval_batch_size);
+    } else {
+      models::Classifier model = models::make_model(cfg.model, info, cfg.size);
+      model->to(device);
+      train::load_module(*model, files.best(), device);
+      e = train::evaluate_model(*model, data.split(split), info.task, device, cfg.eval_batch_size);
+    }
+    std::cout << run << " (" << cfg.model.name << (int8 ? " int8" : "") << " on " << info.display_name << " "
+              << cfg.size << ", seed " << cfg.seed << ")\n"
               << split_name << ": " << format_scores(e.scores.auc, e.scores.acc) << "  loss " << e.loss
               << "  (" << data.split(split).size() << " samples)\n";
     for (const auto& w : e.scores.warnings) std::cout << "warning: " << w << "\n";
     if (split == data::Split::Test) {
-      std::cout << "\n" << report::comparison_table(info.flag, cfg.model.name, e.scores.auc, e.scores.acc);
+      std::cout << "\n"
+                << report::comparison_table(info.flag, cfg.model.name + (int8 ? " int8" : ""), e.scores.auc,
+                                            e.scores.acc);
     }
   });
 }

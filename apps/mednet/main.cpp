@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   mednet::app::add_augment(app);
   mednet::app::add_cam(app);
   mednet::app::add_weights(app);
+  mednet::app::add_quantize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,7 +18,7 @@ std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, cons
   MN_CHECK(running_mean.numel() == out && running_var.numel() == out && gamma.numel() == out &&
                beta.numel() == out,
            "fold_batch_norm: BatchNorm has ", running_mean.numel(), " channels, the convolution ", out);
-  torch::NoGradGuard no_grad;
+  // Differentiable in weight, bias, gamma and beta (quantization-aware training folds every step).
   const at::Tensor factor = gamma / torch::sqrt(running_var + eps);
   std::vector<int64_t> shape(static_cast<size_t>(weight.dim()), 1);
   shape[0] = out;
@@ -36,14 +36,15 @@ at::Tensor quantize_weight_per_channel(const at::Tensor& weight) {
   return torch::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
 }
 
-QParams uint8_qparams(double lo, double hi) {
+QParams uint8_qparams(double lo, double hi, int64_t quant_max) {
+  MN_CHECK(quant_max >= 1 && quant_max <= 255, "uint8_qparams: quant_max ", quant_max, " is not in 1..255");
   MN_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "uint8_qparams: bad range [", lo, ", ", hi,
            "]");
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   QParams q;
-  q.scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
-  q.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::llround(-lo / q.scale)), 0, 255);
+  q.scale = hi > lo ? (hi - lo) / static_cast<double>(quant_max) : 1.0;
+  q.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::llround(-lo / q.scale)), 0, quant_max);
   return q;
 }
 
@@ -71,9 +72,9 @@ void Observer::observe(const at::Tensor& x) {
   }
 }
 
-QParams Observer::qparams() const {
+QParams Observer::qparams(int64_t quant_max) const {
   MN_CHECK(count_ > 0, "the ", kind_, " observer saw no calibration data");
-  if (kind_ == "minmax") return uint8_qparams(lo_, hi_);
+  if (kind_ == "minmax") return uint8_qparams(lo_, hi_, quant_max);
   const at::Tensor sorted = std::get<0>(sample_.sort());
   const int64_t n = sorted.numel();
   auto at_q = [&](double q) {
@@ -81,7 +82,7 @@ QParams Observer::qparams() const {
                                       n - 1)]
         .item<double>();
   };
-  return uint8_qparams(at_q(0.0001), at_q(0.9999));
+  return uint8_qparams(at_q(0.0001), at_q(0.9999), quant_max);
 }
 
 }  // namespace mednet::quant

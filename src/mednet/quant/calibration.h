@@ -22,12 +22,13 @@ std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, cons
 /// channel (a channel of zeros gets scale 1), zero point 0, values in [-127, 127].
 at::Tensor quantize_weight_per_channel(const at::Tensor& weight);
 
-/// Affine uint8 parameters covering [lo, hi] (the range is widened to contain 0 so that zero is exact).
+/// Affine uint8 parameters covering [lo, hi] with the levels 0..quant_max (the range is widened to
+/// contain 0 so that zero is exact).
 struct QParams {
   double scale = 1;
   int64_t zero_point = 0;
 };
-QParams uint8_qparams(double lo, double hi);
+QParams uint8_qparams(double lo, double hi, int64_t quant_max = 255);
 
 /// Collects the range of activations over calibration batches.
 class Observer {
@@ -36,8 +37,8 @@ class Observer {
   explicit Observer(std::string kind);
   void observe(const at::Tensor& x);
   bool empty() const { return count_ == 0; }
-  /// The parameters for the values seen; an error when nothing was observed.
-  QParams qparams() const;
+  /// The parameters for the values seen (levels 0..quant_max); an error when nothing was observed.
+  QParams qparams(int64_t quant_max = 255) const;
   const std::string& kind() const { return kind_; }
 
  private:

@@ -69,12 +69,21 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
     }
   }
   if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
+  // A scatter keeps its points (and their labels) off the frame.
+  const bool scatter = std::any_of(p.series.begin(), p.series.end(), [](const Series& s) { return !s.line; });
+  if (scatter) {
+    const double dx = std::max(xmax - xmin, 1e-3 * std::abs(xmax) + 1e-9), dy = std::max(ymax - ymin, 1e-3);
+    xmin -= 0.08 * dx;
+    xmax += 0.25 * dx;
+    ymin -= 0.1 * dy;
+    ymax += 0.1 * dy;
+  }
   if (xmax == xmin) xmax = xmin + 1;
   if (ymax == ymin) ymax = ymin + 1;
   const double ystep = nice_step(ymax - ymin, 5);
   ymin = std::floor(ymin / ystep) * ystep;
   ymax = std::ceil(ymax / ystep) * ystep;
-  const double xstep = std::max(1.0, nice_step(xmax - xmin, 6));
+  const double xstep = scatter ? nice_step(xmax - xmin, 6) : std::max(1.0, nice_step(xmax - xmin, 6));
   auto px = [&](double x) { return left + (x - xmin) / (xmax - xmin) * (right - left); };
   auto py = [&](double y) { return bottom - (y - ymin) / (ymax - ymin) * (bottom - top); };
 
@@ -122,7 +131,7 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
     const double dash[] = {6, 4};
     cairo_set_dash(cr, dash, s.dashed ? 2 : 0, 0);
     bool pen = false;
-    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+    for (size_t i = 0; s.line && i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.y[i])) {
         pen = false;
         continue;
@@ -135,6 +144,18 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
       }
     }
     cairo_stroke(cr);
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.y[i])) continue;
+      if (s.markers) {
+        set_rgb(cr, s.rgb);
+        cairo_arc(cr, px(s.x[i]), py(s.y[i]), 4.5, 0, 2 * M_PI);
+        cairo_fill(cr);
+      }
+      if (i < s.labels.size() && !s.labels[i].empty()) {
+        cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+        text(cr, px(s.x[i]) + 7, py(s.y[i]) - 6, s.labels[i], 10);
+      }
+    }
   }
   cairo_restore(cr);
   cairo_set_dash(cr, nullptr, 0, 0);
@@ -156,9 +177,15 @@ void draw_panel(cairo_t* cr, const Panel& p, double x0, double y0, double w, dou
     cairo_set_line_width(cr, 2);
     const double dash[] = {6, 4};
     cairo_set_dash(cr, dash, s.dashed ? 2 : 0, 0);
-    cairo_move_to(cr, lx, ly - 4);
-    cairo_line_to(cr, lx + 26, ly - 4);
-    cairo_stroke(cr);
+    if (s.line) {
+      cairo_move_to(cr, lx, ly - 4);
+      cairo_line_to(cr, lx + 26, ly - 4);
+      cairo_stroke(cr);
+    }
+    if (s.markers) {
+      cairo_arc(cr, lx + 13, ly - 4, 4.5, 0, 2 * M_PI);
+      cairo_fill(cr);
+    }
     cairo_set_dash(cr, nullptr, 0, 0);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text(cr, lx + 32, ly, s.name, 11);

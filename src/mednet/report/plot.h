@@ -13,6 +13,9 @@ struct Series {
   std::vector<double> x, y;  ///< NaN values leave a gap
   uint32_t rgb = 0x1f77b4;
   bool dashed = false;
+  bool line = true;                 ///< false: points only (a scatter)
+  bool markers = false;             ///< a dot at every point
+  std::vector<std::string> labels;  ///< text beside each point (optional)
 };
 
 struct Panel {

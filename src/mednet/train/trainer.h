@@ -82,6 +82,9 @@ struct RunFiles {
   std::string state() const { return dir + "/state.json"; }
   std::string curves() const { return dir + "/learning_curves.png"; }
   std::string grad_norms() const { return dir + "/grad_norms.csv"; }
+  /// An int8 model directory (mednet quantize) holds this instead of best.pt.
+  std::string int8_model() const { return dir + "/model_int8.safetensors"; }
+  std::string quant() const { return dir + "/quant.json"; }
 };
 
 class Trainer {
