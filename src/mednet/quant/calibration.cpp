@@ -27,10 +27,11 @@ std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, cons
   return {w, (b0 - running_mean) * factor + beta};
 }
 
-at::Tensor quantize_weight_per_channel(const at::Tensor& weight) {
+at::Tensor quantize_weight_per_channel(const at::Tensor& weight, int64_t quant_max) {
   torch::NoGradGuard no_grad;
   const at::Tensor w = weight.to(torch::kFloat).contiguous();
-  at::Tensor scales = w.abs().reshape({w.size(0), -1}).amax(1).to(torch::kDouble) / 127.0;
+  at::Tensor scales =
+      w.abs().reshape({w.size(0), -1}).amax(1).to(torch::kDouble) / static_cast<double>(quant_max);
   scales = torch::where(scales > 0, scales, torch::ones_like(scales));
   const at::Tensor zero_points = torch::zeros({w.size(0)}, torch::kLong);
   return torch::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);

@@ -18,9 +18,9 @@ std::pair<at::Tensor, at::Tensor> fold_batch_norm(const at::Tensor& weight, cons
                                                   const at::Tensor& running_var, const at::Tensor& gamma,
                                                   const at::Tensor& beta, double eps);
 
-/// Symmetric per-output-channel int8 quantization of a weight [out, ...]: scale = max|w| / 127 per
-/// channel (a channel of zeros gets scale 1), zero point 0, values in [-127, 127].
-at::Tensor quantize_weight_per_channel(const at::Tensor& weight);
+/// Symmetric per-output-channel int8 quantization of a weight [out, ...]: scale = max|w| / quant_max
+/// per channel (a channel of zeros gets scale 1), zero point 0, values in [-quant_max, quant_max].
+at::Tensor quantize_weight_per_channel(const at::Tensor& weight, int64_t quant_max = 127);
 
 /// Affine uint8 parameters covering [lo, hi] with the levels 0..quant_max (the range is widened to
 /// contain 0 so that zero is exact).

@@ -489,7 +489,7 @@ Int8Net::Int8Net(const std::vector<Layer>& folded, Mode mode, const Calibration*
     q.spec = l;
     q.spec.weight = q.spec.bias = at::Tensor();
     if (has_weights(l.op)) {
-      q.qweight = quantize_weight_per_channel(l.weight);
+      q.qweight = quantize_weight_per_channel(l.weight, kWeightQuantMax);
       q.bias = l.bias.defined() ? l.bias.to(torch::kFloat).contiguous() : torch::zeros({l.weight.size(0)});
     }
     if (calibration) q.out = calibration->outputs[i];

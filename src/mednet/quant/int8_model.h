@@ -18,11 +18,12 @@
 
 namespace mednet::quant {
 
-/// Activations use the levels 0..127 (7 bits), as PyTorch's x86 configuration does: AVX2 int8 kernels
-/// without VNNI add pairs of uint8 x int8 products in int16, which saturates with 8-bit activations
-/// (on this project's CPU, onednn's conv with inputs up to 255 was off by 12 output steps; with 7 bits,
-/// by half a step).
-constexpr int64_t kActivationQuantMax = 127;
+/// Activations use 8 bits (uint8 0..255) and weights 7 (int8 -63..63). AVX2 int8 kernels without VNNI
+/// add pairs of uint8 x int8 products in int16, which saturates when both use the full range (on this
+/// project's CPU onednn's conv with 8-bit inputs and weights was off by 12 output steps); 255 * 63 * 2
+/// fits in int16. 7-bit weights agreed better with float on the real runs than 7-bit activations.
+constexpr int64_t kActivationQuantMax = 255;
+constexpr int64_t kWeightQuantMax = 63;
 
 /// dynamic | static | qat (quantization-aware training, converted to the static int8 model).
 enum class Mode { Dynamic, Static, Qat };

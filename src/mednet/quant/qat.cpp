@@ -16,12 +16,12 @@ at::Tensor fake_quant_activation(const at::Tensor& x, const QParams& p) {
   return at::fake_quantize_per_tensor_affine(x, p.scale, p.zero_point, 0, kActivationQuantMax);
 }
 
-// Symmetric per-output-channel int8, as quantize_weight_per_channel does at conversion.
+// Symmetric per-output-channel int8 (levels -63..63), as the conversion quantizes them.
 at::Tensor fake_quant_weight(const at::Tensor& w) {
-  at::Tensor scale = w.detach().abs().reshape({w.size(0), -1}).amax(1) / 127.0;
+  at::Tensor scale = w.detach().abs().reshape({w.size(0), -1}).amax(1) / static_cast<double>(kWeightQuantMax);
   scale = torch::where(scale > 0, scale, torch::ones_like(scale)).to(torch::kFloat);
   const at::Tensor zero_point = torch::zeros({w.size(0)}, torch::kInt);
-  return at::fake_quantize_per_channel_affine(w, scale, zero_point, 0, -127, 127);
+  return at::fake_quantize_per_channel_affine(w, scale, zero_point, 0, -kWeightQuantMax, kWeightQuantMax);
 }
 
 std::vector<Layer> clone_layers(const std::vector<Layer>& layers, bool trainable) {

@@ -1,0 +1,56 @@
+// Full-integer int8 on the real RetinaMNIST (label: real-data): the 2D CNN of Experiment 2A trained
+// briefly, converted, and compared with its float self on the test split.
+#include <cstdlib>
+#include <iostream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mednet/core/runtime.h"
+#include "mednet/data/dataset.h"
+#include "mednet/quant/quantize_run.h"
+#include "mednet/train/experiment.h"
+#include "mednet/train/trainer.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+
+namespace {
+
+TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
+  const char* root = std::getenv("MEDMNIST_ROOT");
+  ASSERT_TRUE(root && *root) << "set MEDMNIST_ROOT to the folder with the official files";
+  core::set_threads(0);
+  const train::ExperimentSpec e =
+      train::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
+  train::TrainConfig c = train::arm_config(e, train::find_arm(e, "no-augmentation"), 0);
+  c.epochs = 6;
+  c.patience = 0;
+  c.device = "cpu";
+  c.root = root;
+  const std::string dir = mednet::testing::temp_dir("real_quant_run");
+  {
+    const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root);
+    train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
+    train::TrainObserver quiet;
+    ASSERT_EQ(t.run(quiet).epochs_run, 6);
+  }
+  quant::LoadedRun run = quant::load_run(dir, root);
+  quant::LatencyOptions no_latency;
+  no_latency.enabled = false;
+  const quant::Row fp32 = quant::fp32_row(run, no_latency);
+  quant::QuantizeOptions o;
+  o.mode = quant::Mode::Static;
+  o.calib = 512;
+  o.latency = no_latency;
+  const quant::QuantizeResult r =
+      quant::quantize_run(run, o, mednet::testing::temp_dir("real_quant_out"), &fp32);
+  std::cout << "fp32 test AUC " << fp32.test_auc << ", int8 " << r.row.test_auc << ", agreement "
+            << r.row.agreement << ", size " << r.row.file_bytes << " / " << fp32.file_bytes << " bytes\n";
+  EXPECT_GT(r.row.agreement, 0.95);
+  EXPECT_LT(std::abs(r.row.test_auc - fp32.test_auc), 0.01);
+  EXPECT_LT(static_cast<double>(r.row.file_bytes), 0.3 * static_cast<double>(fp32.file_bytes));
+  for (const auto& k : r.kernels) EXPECT_TRUE(k.int8) << k.layer;
+}
+
+}  // namespace
