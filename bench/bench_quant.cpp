@@ -67,6 +67,12 @@ bool bench_one(const std::string& flag, int repeats) {
     }
     std::printf("    %-34s %8.2f %9.2f\n", name.c_str(), fms, ms);
   }
+  {
+    const at::Tensor yf = model->forward(x), yq = net.forward(x);
+    std::printf("  int8 vs fp32 on these inputs: same class %.1f%%, max |logit diff| / max |logit| %.4f\n",
+                100 * yf.argmax(1).eq(yq.argmax(1)).to(torch::kFloat).mean().item<float>(),
+                (yf - yq).abs().max().item<float>() / yf.abs().max().item<float>());
+  }
   const bool ok = f256 / q256 >= 4.0;
   std::printf("  target (int8 >= 4x fp32 at batch 256): %s\n\n", ok ? "met" : "MISSED");
   return ok;

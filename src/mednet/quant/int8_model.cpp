@@ -29,7 +29,11 @@ c10::OperatorHandle op(const char* name, const char* overload = "") {
 
 template <size_t D, typename Options>
 void read_conv_options(const Options& o, const std::string& name, Layer& layer) {
+#if __has_include(<c10/util/variant.h>)  // LibTorch 1.x: c10's own variant
   const auto* pad = c10::get_if<torch::ExpandingArray<D>>(&o.padding());
+#else  // LibTorch 2.x: std::variant
+  const auto* pad = std::get_if<torch::ExpandingArray<D>>(&o.padding());
+#endif
   MN_CHECK_USAGE(pad != nullptr, "convolution ", name, " uses 'same'/'valid' padding (no int8 form)");
   const auto k = o.kernel_size(), s = o.stride(), d = o.dilation();
   for (size_t i = 0; i < D; ++i) {
