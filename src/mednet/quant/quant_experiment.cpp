@@ -204,7 +204,9 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
                             {"threads", r.threads}});
     summary["models"].push_back(jm);
 
-    report::Series size{"", {}, {}, 0x1f77b4, false, false, true, {}};
+    report::Series size;
+    size.line = false;
+    size.markers = true;
     report::Series speed = size;
     speed.rgb = 0xd62728;
     for (const auto& r : res.rows) {
@@ -215,8 +217,15 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
       speed.y.push_back(r.test_auc);
       speed.labels.push_back(r.label);
     }
-    size_panels.push_back({m.label, "file size (KB)", "test AUC", {size}});
-    latency_panels.push_back({m.label, "latency, batch 256 (ms)", "test AUC", {speed}});
+    report::Panel by_size, by_latency;
+    by_size.title = by_latency.title = m.label;
+    by_size.xlabel = "file size (KB)";
+    by_latency.xlabel = "latency, batch 256 (ms)";
+    by_size.ylabel = by_latency.ylabel = "test AUC";
+    by_size.series = {size};
+    by_latency.series = {speed};
+    size_panels.push_back(by_size);
+    latency_panels.push_back(by_latency);
     results.push_back(res);
   }
   train::write_file_atomic(out_dir + "/summary.md", md.str());
