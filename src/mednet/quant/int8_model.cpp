@@ -70,6 +70,28 @@ at::Tensor clone_cpu(const at::Tensor& t) {
 
 at::Tensor max_pool_float(const at::Tensor& x, int dims, int64_t k);
 
+// A convolution (Conv2dImpl or Conv3dImpl) as a layer.
+template <size_t D, typename ConvImpl>
+Layer conv_layer(const ConvImpl& c, const std::string& name) {
+  Layer l;
+  l.dims = static_cast<int>(D);
+  read_conv_options<D>(c.options, name, l);
+  l.weight = clone_cpu(c.weight);
+  l.bias = clone_cpu(c.bias);
+  l.source = name;
+  return l;
+}
+
+template <size_t D, typename Options>
+Layer pool_layer(const Options& o, const std::string& name) {
+  Layer l;
+  l.op = Layer::Op::MaxPool;
+  l.dims = static_cast<int>(D);
+  read_pool_options<D>(o, name, l);
+  l.source = name;
+  return l;
+}
+
 // A 3D max-pool of a quantized tensor. LibTorch has no quantized max_pool3d, so the pool is split:
 // the (H, W) windows by the quantized max_pool2d, with depth slices folded into the batch (a
 // channels-last 3D tensor is a channels-last 2D one of N*D images, no copy), then the depth windows
@@ -171,21 +193,9 @@ std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
     const auto& m = item.value();
     if (!m->children().empty()) continue;  // a container
     if (auto* c = m->as<torch::nn::Conv2dImpl>()) {
-      Layer l;
-      l.dims = 2;
-      read_conv_options<2>(c->options, name, l);
-      l.weight = clone_cpu(c->weight);
-      l.bias = clone_cpu(c->bias);
-      l.source = name;
-      layers.push_back(l);
+      layers.push_back(conv_layer<2>(*c, name));
     } else if (auto* c3 = m->as<torch::nn::Conv3dImpl>()) {
-      Layer l;
-      l.dims = 3;
-      read_conv_options<3>(c3->options, name, l);
-      l.weight = clone_cpu(c3->weight);
-      l.bias = clone_cpu(c3->bias);
-      l.source = name;
-      layers.push_back(l);
+      layers.push_back(conv_layer<3>(*c3, name));
     } else if (m->as<torch::nn::BatchNorm2dImpl>() || m->as<torch::nn::BatchNorm3dImpl>()) {
       Layer& p = previous(layers, name, "BatchNorm");
       MN_CHECK_USAGE(p.op == Layer::Op::Conv && !p.bn_weight.defined() && !p.relu, "BatchNorm ", name,
@@ -210,19 +220,9 @@ std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
       p.dropout = d->options.p();
       p.source += "+" + name;
     } else if (auto* p2 = m->as<torch::nn::MaxPool2dImpl>()) {
-      Layer l;
-      l.op = Layer::Op::MaxPool;
-      l.dims = 2;
-      read_pool_options<2>(p2->options, name, l);
-      l.source = name;
-      layers.push_back(l);
+      layers.push_back(pool_layer<2>(p2->options, name));
     } else if (auto* p3 = m->as<torch::nn::MaxPool3dImpl>()) {
-      Layer l;
-      l.op = Layer::Op::MaxPool;
-      l.dims = 3;
-      read_pool_options<3>(p3->options, name, l);
-      l.source = name;
-      layers.push_back(l);
+      layers.push_back(pool_layer<3>(p3->options, name));
     } else if (m->as<torch::nn::AdaptiveAvgPool2dImpl>() || m->as<torch::nn::AdaptiveAvgPool3dImpl>()) {
       Layer l;
       l.op = Layer::Op::AvgPool;

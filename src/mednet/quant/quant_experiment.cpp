@@ -9,6 +9,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
 #include "mednet/report/plot.h"
 #include "mednet/train/checkpoint.h"
 
@@ -28,12 +29,6 @@ std::string fmt(double v, int decimals) {
   if (!std::isfinite(v)) return "-";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%+.*f", decimals, v);
-  return buf;
-}
-
-std::string plain(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }
 
@@ -108,23 +103,25 @@ std::vector<std::string> target_checks(const std::vector<Row>& rows,
     const Row& r = rows[i + 1];
     const QuantVariant& v = variants[i];
     const double ratio = static_cast<double>(r.file_bytes) / static_cast<double>(fp.file_bytes);
-    line(ratio <= 0.3, r.label + ": file " + plain(ratio, 3) + "x fp32 (target <= 0.3x)");
+    line(ratio <= 0.3, r.label + ": file " + core::format_fixed(ratio, 3) + "x fp32 (target <= 0.3x)");
     const double tol = v.mode == Mode::Dynamic ? 0.02 : 0.01;
     const double drop = fp.test_auc - r.test_auc;
-    line(drop <= tol, r.label + ": test AUC " + plain(r.test_auc, 4) + " vs fp32 " + plain(fp.test_auc, 4) +
-                          " (" + fmt(-drop, 4) + "; target: at most " + plain(tol, 2) + " lower)");
+    line(drop <= tol, r.label + ": test AUC " + core::format_fixed(r.test_auc, 4) + " vs fp32 " +
+                          core::format_fixed(fp.test_auc, 4) + " (" + fmt(-drop, 4) + "; target: at most " +
+                          core::format_fixed(tol, 2) + " lower)");
     if (v.mode != Mode::Dynamic && std::isfinite(r.ms_batch256) && std::isfinite(fp.ms_batch256)) {
       const double speed = fp.ms_batch256 / r.ms_batch256;
-      line(speed >= 4, r.label + ": " + plain(speed, 2) + "x fp32's speed at batch 256 (" +
-                           plain(r.ms_batch256, 1) + " vs " + plain(fp.ms_batch256, 1) +
-                           " ms; target >= 4x)");
+      line(speed >= 4, r.label + ": " + core::format_fixed(speed, 2) + "x fp32's speed at batch 256 (" +
+                           core::format_fixed(r.ms_batch256, 1) + " vs " +
+                           core::format_fixed(fp.ms_batch256, 1) + " ms; target >= 4x)");
     }
     if (v.mode == Mode::Qat) {
       for (size_t k = 0; k < variants.size(); ++k) {
         if (variants[k].mode != Mode::Static || variants[k].observer != v.observer) continue;
         const Row& s = rows[k + 1];
-        line(r.test_auc >= s.test_auc, r.label + ": test AUC " + plain(r.test_auc, 4) + " vs " + s.label +
-                                           " " + plain(s.test_auc, 4) + " (target: QAT at least as good)");
+        line(r.test_auc >= s.test_auc, r.label + ": test AUC " + core::format_fixed(r.test_auc, 4) + " vs " +
+                                           s.label + " " + core::format_fixed(s.test_auc, 4) +
+                                           " (target: QAT at least as good)");
       }
     }
   }
@@ -152,8 +149,8 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
     QuantModelResult res;
     res.entry = m;
     res.rows.push_back(fp32_row(run, e.latency));
-    log("fp32: test AUC " + plain(res.rows[0].test_auc, 4) + ", batch 256 " +
-        plain(res.rows[0].ms_batch256, 1) + " ms");
+    log("fp32: test AUC " + core::format_fixed(res.rows[0].test_auc, 4) + ", batch 256 " +
+        core::format_fixed(res.rows[0].ms_batch256, 1) + " ms");
     for (const auto& v : e.variants) {
       log("-- " + v.label);
       QuantizeOptions o;
@@ -167,8 +164,9 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
       const QuantizeResult q = quantize_run(run, o, out_dir + "/" + m.name + "/" + v.name, &res.rows[0], log);
       res.rows.push_back(q.row);
       res.kernels.push_back(q.kernels);
-      log(v.label + ": test AUC " + plain(q.row.test_auc, 4) + ", agreement " +
-          plain(100 * q.row.agreement, 1) + "%, batch 256 " + plain(q.row.ms_batch256, 1) + " ms");
+      log(v.label + ": test AUC " + core::format_fixed(q.row.test_auc, 4) + ", agreement " +
+          core::format_fixed(100 * q.row.agreement, 1) + "%, batch 256 " +
+          core::format_fixed(q.row.ms_batch256, 1) + " ms");
     }
     md << "## " << m.label << "\n\nRun: `" << m.run << "` (" << run.config.dataset << ", "
        << run.config.model.name << "), " << res.rows[0].threads << " threads.\n\n"
