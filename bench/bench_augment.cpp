@@ -15,7 +15,7 @@
 #include "mednet/augment/augment.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
-#include "mednet/train/experiment.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/train/trainer.h"
 
 using namespace mednet;
@@ -23,9 +23,9 @@ using namespace mednet;
 namespace {
 
 // Seconds for one pass over the training split, as the trainer steps it.
-double epoch_seconds(const train::TrainConfig& c, const data::MedMnist& m, bool with_augment, int epoch) {
+double epoch_seconds(const run::TrainConfig& c, const data::MedMnist& m, bool with_augment, int epoch) {
   torch::manual_seed(static_cast<uint64_t>(epoch));
-  models::Classifier model = models::make_model(c.model, *m.info, c.size);
+  models::Classifier model = models::make_model(c.model, mednet::data::input_shape(*m.info, c.size));
   torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(c.lr));
   model->train();
   const int64_t n = m.train.size();
@@ -42,14 +42,14 @@ double epoch_seconds(const train::TrainConfig& c, const data::MedMnist& m, bool 
       x = data::to_network_input(m.train.images.index_select(0, idx));
     }
     opt.zero_grad();
-    at::Tensor loss = train::task_loss(m.info->task, model->forward(x), m.train.labels.index_select(0, idx));
+    at::Tensor loss = engine::task_loss(m.info->task, model->forward(x), m.train.labels.index_select(0, idx));
     loss.backward();
     opt.step();
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void compare(const std::string& what, const train::TrainConfig& c, int epochs) {
+void compare(const std::string& what, const run::TrainConfig& c, int epochs) {
   const char* root = std::getenv("MEDMNIST_ROOT");
   const auto& info = data::find_dataset(c.dataset);
   const data::MedMnist m = data::open_medmnist(info, c.size, root ? root : "");
@@ -77,11 +77,11 @@ int main(int argc, char** argv) {
   core::keep_freed_memory();
   std::printf("bench_augment: %d threads\n", threads);
   const std::string dir = MEDNET_SOURCE_DIR "/experiments/";
-  const train::ExperimentSpec e = train::load_experiment(dir + "exp2a_cnn2d_retina.json");
-  const train::TrainConfig retina = train::arm_config(e, train::find_arm(e, "augmentation"), 0);
+  const experiments::ExperimentSpec e = experiments::load_experiment(dir + "exp2a_cnn2d_retina.json");
+  const run::TrainConfig retina = experiments::arm_config(e, experiments::find_arm(e, "augmentation"), 0);
   compare("RetinaMNIST 28px, 2D CNN, exp2a augmentation", retina, epochs);
 
-  train::TrainConfig adrenal = train::load_config(dir + "exp1_cnn3d_adrenal.json");
+  run::TrainConfig adrenal = run::load_config(dir + "exp1_cnn3d_adrenal.json");
   adrenal.augment = retina.augment;
   for (auto& t : adrenal.augment)
     if (t.type == "flip") t.axes = {0, 1, 2};

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   const char* root = std::getenv("MEDMNIST_ROOT");
   const auto& info = data::find_dataset("adrenalmnist3d");
   const data::MedMnist m = data::open_medmnist(info, 28, root ? root : "");
-  train::TrainConfig c;  // the defaults are the study's model and batch size
+  run::TrainConfig c;  // the defaults are the study's model and batch size
   c.epochs = epochs;
   c.patience = 0;
   c.schedule = "constant";

@@ -15,7 +15,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/models/registry.h"
-#include "mednet/quant/int8_model.h"
+#include "mednet/quant/int8_net.h"
 #include "mednet/quant/quantize_run.h"
 
 using namespace mednet;
@@ -27,7 +27,7 @@ bool bench_one(const std::string& flag, int repeats) {
   models::ModelSpec spec;
   spec.widths = {32, 64, 128};
   spec.hidden = {256};
-  models::Classifier model = models::make_model(spec, info, 28);
+  models::Classifier model = models::make_model(spec, mednet::data::input_shape(info, 28));
   model->eval();
   torch::NoGradGuard no_grad;
   const bool is3d = info.spatial_dims() == 3;

@@ -15,7 +15,7 @@
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
-#include "mednet/train/experiment.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/train/trainer.h"
 
 using namespace mednet;
@@ -30,9 +30,9 @@ double median(std::vector<double> v) {
 }
 
 // Per-epoch seconds of one arm at one input size (a fresh run directory each time).
-std::vector<double> epochs_of(const train::ExperimentSpec& e, const std::string& arm, int px, int epochs,
-                              const data::MedMnist& m) {
-  train::TrainConfig c = train::arm_config(e, train::find_arm(e, arm), 0);
+std::vector<double> epochs_of(const experiments::ExperimentSpec& e, const std::string& arm, int px,
+                              int epochs, const data::MedMnist& m) {
+  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, arm), 0);
   c.model.input_size = px;
   c.epochs = epochs;
   c.patience = 0;
@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   const int epochs = argc > 1 ? std::atoi(argv[1]) : 3;
   const int threads = core::set_threads(argc > 2 ? std::atoi(argv[2]) : 0);
   const char* root = std::getenv("MEDMNIST_ROOT");
-  const train::ExperimentSpec e =
-      train::load_experiment(std::string(MEDNET_SOURCE_DIR) + "/experiments/exp2b_vgg16_retina.json");
+  const experiments::ExperimentSpec e =
+      experiments::load_experiment(std::string(MEDNET_SOURCE_DIR) + "/experiments/exp2b_vgg16_retina.json");
   const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root ? root : "");
   std::printf(
       "VGG16 on RetinaMNIST (train %lld, val %lld), %d threads, %d epochs per arm; seconds per epoch "

@@ -7,9 +7,9 @@
 #include "mednet/augment/augment.h"
 #include "mednet/core/error.h"
 #include "mednet/data/dataset.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/report/image_grid.h"
 #include "mednet/report/plot.h"
-#include "mednet/train/experiment.h"
 
 namespace mednet::app {
 
@@ -54,22 +54,22 @@ void add_augment(CLI::App& app) {
     std::vector<augment::TransformSpec> transforms;
     std::string source = "a typical set";
     if (!config.empty()) {
-      train::TrainConfig c;
-      if (train::is_experiment_file(config)) {
-        const train::ExperimentSpec e = train::load_experiment(config);
-        const train::ArmSpec* chosen = nullptr;
+      run::TrainConfig c;
+      if (experiments::is_experiment_file(config)) {
+        const experiments::ExperimentSpec e = experiments::load_experiment(config);
+        const experiments::ArmSpec* chosen = nullptr;
         if (!arm.empty()) {
-          chosen = &train::find_arm(e, arm);
+          chosen = &experiments::find_arm(e, arm);
         } else {
           for (const auto& a : e.arms)
-            if (!chosen && !train::arm_config(e, a, 0).augment.empty()) chosen = &a;
+            if (!chosen && !experiments::arm_config(e, a, 0).augment.empty()) chosen = &a;
           MN_CHECK_USAGE(chosen, config, " has no arm with augmentation");
         }
-        c = train::arm_config(e, *chosen, 0);
+        c = experiments::arm_config(e, *chosen, 0);
         source = config + ", arm " + chosen->name;
       } else {
         MN_CHECK_USAGE(arm.empty(), "--arm needs an experiment file with arms");
-        c = train::load_config(config);
+        c = run::load_config(config);
         source = config;
       }
       transforms = c.augment;

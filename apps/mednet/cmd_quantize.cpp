@@ -4,10 +4,11 @@
 #include <iostream>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "console.h"
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
-#include "mednet/quant/quant_experiment.h"
+#include "mednet/experiments/quant_experiment.h"
 #include "mednet/quant/quantize_run.h"
 #include "mednet/report/plot.h"
 
@@ -16,12 +17,12 @@ namespace mednet::app {
 namespace {
 
 struct QuantizeFlags {
-  std::string run, config, out, mode, observer = "minmax", root;
+  std::string run, config, out, mode, observer = "minmax";
   int64_t calib = 512;
   int qat_epochs = 3;
   double qat_lr = 0;
-  int threads = 0;
-  bool skip_md5 = false, no_latency = false;
+  CommonFlags common;
+  bool no_latency = false;
 };
 
 void print_kernels(const std::vector<quant::KernelInfo>& kernels) {
@@ -52,22 +53,21 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--qat-lr", f.qat_lr,
                   "Learning rate of quantization-aware training (default: the run's / 10)");
   cmd->add_option("--out", f.out, "Output directory")->required();
-  cmd->add_option("--root", f.root, "Folder with MedMNIST .npz files (default: the run's own)");
-  cmd->add_option("--threads", f.threads, "CPU threads (default: every core)");
-  cmd->add_flag("--skip-md5", f.skip_md5, "Do not check the file against the official MD5");
+  add_common_flags(*cmd, f.common, "the run's own", /*with_device=*/false);
   cmd->add_flag("--no-latency", f.no_latency, "Skip the latency measurements");
   cmd->callback([] {
     MN_CHECK_USAGE(f.run.empty() != f.config.empty(), "give either --run DIR or --config EXPERIMENT.json");
-    core::set_threads(f.threads);
+    core::set_threads(f.common.thread_count());
     auto log = [](const std::string& s) { std::cout << s << std::endl; };
     if (!f.config.empty()) {
-      quant::QuantExperiment e = quant::load_quant_experiment(f.config);
+      experiments::QuantExperiment e = experiments::load_quant_experiment(f.config);
       if (f.no_latency) e.latency.enabled = false;
-      const auto results = quant::run_quant_experiment(e, f.out, f.root, !f.skip_md5, log);
+      const auto results =
+          experiments::run_quant_experiment(e, f.out, f.common.root, !f.common.skip_md5, log);
       std::cout << "\n";
       for (const auto& r : results) {
         std::cout << "## " << r.entry.label << "\n" << quant::rows_table(r.rows);
-        for (const auto& c : quant::target_checks(r.rows, e.variants)) std::cout << "  " << c << "\n";
+        for (const auto& c : experiments::target_checks(r.rows, e.variants)) std::cout << "  " << c << "\n";
         std::cout << "\n";
       }
       std::cout << "wrote " << f.out << "/summary.md and summary.json";
@@ -80,17 +80,17 @@ void add_quantize(CLI::App& app) {
     }
     MN_CHECK_USAGE(!f.mode.empty(), "--mode is required with --run (dynamic, static or qat)");
     quant::QuantizeOptions o;
-    o.mode = quant::parse_mode(f.mode);
+    o.mode = quant::parse_method(f.mode);
     o.calib = f.calib;
     o.observer = f.observer;
     o.qat_epochs = f.qat_epochs;
     o.qat_lr = f.qat_lr;
     o.latency.enabled = !f.no_latency;
-    MN_CHECK_USAGE(o.mode == quant::Mode::Dynamic || o.calib >= 1, "--calib ", o.calib,
+    MN_CHECK_USAGE(o.mode == quant::Method::Dynamic || o.calib >= 1, "--calib ", o.calib,
                    ": calibration needs at least 1 training sample");
-    quant::LoadedRun run = quant::load_run(f.run, f.root, !f.skip_md5);
+    quant::LoadedRun run = quant::load_run(f.run, f.common.root, !f.common.skip_md5);
     std::cout << f.run << " (" << run.config.model.name << " on " << run.info->display_name << " "
-              << run.config.size << "): " << quant::mode_name(o.mode) << " int8, engine "
+              << run.config.size << "): " << quant::method_name(o.mode) << " int8, engine "
               << quant::quantized_engine() << ", " << at::get_num_threads() << " threads" << std::endl;
     const quant::Row fp32 = quant::fp32_row(run, o.latency);
     const quant::QuantizeResult r = quant::quantize_run(run, o, f.out, &fp32, log);

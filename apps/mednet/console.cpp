@@ -14,10 +14,6 @@ std::string f3(double v) {
 }
 }  // namespace
 
-std::string format_scores(double auc, double acc) {
-  return "AUC " + f3(auc) + " ACC " + f3(acc);
-}
-
 ConsoleObserver::ConsoleObserver() : tty_(core::is_terminal(2)) {}
 
 void ConsoleObserver::on_epoch_begin(int epoch, int epochs, int64_t steps) {
@@ -30,13 +26,13 @@ void ConsoleObserver::on_step(int64_t, double running_loss) {
   if (bar_) bar_->step(1, "loss " + f3(running_loss));
 }
 
-void ConsoleObserver::on_epoch_end(const train::EpochRecord& r, bool improved) {
+void ConsoleObserver::on_epoch_end(const run::EpochRecord& r, bool improved) {
   if (bar_) bar_->finish();
   char line[256];
   std::snprintf(line, sizeof line, "epoch %3d/%d  lr %.1e  train loss %s %s | val loss %s %s  %.1fs%s",
                 r.epoch, epochs_, r.lr, f3(r.train_loss).c_str(),
-                format_scores(r.train_auc, r.train_acc).c_str(), f3(r.val_loss).c_str(),
-                format_scores(r.val_auc, r.val_acc).c_str(), r.seconds, improved ? "  * best" : "");
+                core::format_scores(r.train_auc, r.train_acc).c_str(), f3(r.val_loss).c_str(),
+                core::format_scores(r.val_auc, r.val_acc).c_str(), r.seconds, improved ? "  * best" : "");
   std::cout << line << std::endl;
 }
 

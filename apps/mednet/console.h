@@ -12,7 +12,7 @@ class ConsoleObserver : public train::TrainObserver {
   ConsoleObserver();
   void on_epoch_begin(int epoch, int epochs, int64_t steps) override;
   void on_step(int64_t step, double running_loss) override;
-  void on_epoch_end(const train::EpochRecord& r, bool improved) override;
+  void on_epoch_end(const run::EpochRecord& r, bool improved) override;
   void on_message(const std::string& text) override;
 
  private:
@@ -20,8 +20,5 @@ class ConsoleObserver : public train::TrainObserver {
   int epochs_ = 0;
   std::unique_ptr<core::ProgressBar> bar_;
 };
-
-/// "AUC 0.853 ACC 0.812" with "n/a" for undefined values.
-std::string format_scores(double auc, double acc);
 
 }  // namespace mednet::app

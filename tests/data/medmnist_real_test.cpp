@@ -6,7 +6,7 @@
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
-#include "mednet/train/experiment.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
@@ -42,7 +42,7 @@ TEST(RealData, ShortAdrenalTrainingLearns) {
   core::set_threads(0);
   const auto& info = data::find_dataset("adrenalmnist3d");
   const data::MedMnist m = data::open_medmnist(info, 28, root());
-  train::TrainConfig c;
+  run::TrainConfig c;
   c.dataset = "adrenalmnist3d";
   c.model.widths = {16, 32, 64};
   c.epochs = 3;
@@ -64,9 +64,9 @@ TEST(RealData, RetinaCnnWithTheExperimentsAugmentationLearns) {
   // multi-class): the augmentation runs on real batches and the model still learns.
   ASSERT_FALSE(root().empty()) << "set MEDMNIST_ROOT to the folder with the official files";
   core::set_threads(0);
-  const train::ExperimentSpec e =
-      train::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
-  train::TrainConfig c = train::arm_config(e, train::find_arm(e, "augmentation"), 0);
+  const experiments::ExperimentSpec e =
+      experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
+  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, "augmentation"), 0);
   ASSERT_FALSE(c.augment.empty());
   c.epochs = 8;
   c.patience = 0;

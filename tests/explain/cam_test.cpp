@@ -104,7 +104,7 @@ TEST_P(CamShapes, MapsHaveTheInputSizeAndStayInRange) {
   models::ModelSpec spec;
   spec.name = c.model;
   spec.widths = c.widths;
-  models::Classifier net = models::make_model(spec, info, 28);
+  models::Classifier net = models::make_model(spec, mednet::data::input_shape(info, 28));
   std::vector<int64_t> shape{3, info.channels};
   for (int i = 0; i < info.spatial_dims(); ++i) shape.push_back(28);
   torch::manual_seed(1);

@@ -65,11 +65,11 @@ TEST(Cnn, BadOptionsAreErrors) {
 
 TEST(Registry, BuildsFromCatalogAndRejectsUnknownNames) {
   const auto& info = mednet::data::find_dataset("chestmnist");
-  Classifier m = make_model(ModelSpec{}, info, 28);
+  Classifier m = make_model(ModelSpec{}, mednet::data::input_shape(info, 28));
   EXPECT_EQ(m->forward(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 14}));
   ModelSpec bad;
   bad.name = "alexnet";
-  EXPECT_THROW(make_model(bad, info, 28), mednet::Error);
+  EXPECT_THROW(make_model(bad, mednet::data::input_shape(info, 28)), mednet::Error);
 }
 
 }  // namespace

@@ -73,7 +73,7 @@ TEST_P(RegistryShapes, LogitsAndFeatureMap) {
   spec.stem = c.stem;
   // narrow stages keep the 3D cases fast; channel counts scale with them
   if (c.model != "cnn" && c.dims == 3) spec.widths = {8, 16, 32, 64};
-  Classifier net = make_model(spec, info, c.size);
+  Classifier net = make_model(spec, mednet::data::input_shape(info, c.size));
   net->eval();
   std::vector<int64_t> shape{2, info.channels};
   for (int i = 0; i < c.dims; ++i) shape.push_back(c.size);
@@ -113,7 +113,7 @@ TEST(Registry, UnknownModelAndBadSpecsAreUsageErrors) {
   ModelSpec s;
   s.name = "resnet19";
   try {
-    make_model(s, info, 28);
+    make_model(s, mednet::data::input_shape(info, 28));
     FAIL() << "resnet19 accepted";
   } catch (const mednet::Error& e) {
     EXPECT_EQ(e.kind(), mednet::ErrorKind::Usage);
@@ -121,10 +121,10 @@ TEST(Registry, UnknownModelAndBadSpecsAreUsageErrors) {
   }
   s.name = "resnet18";
   s.widths = {8, 16};
-  EXPECT_THROW(make_model(s, info, 28), mednet::Error);
+  EXPECT_THROW(make_model(s, mednet::data::input_shape(info, 28)), mednet::Error);
   s.widths = {};
   s.stem = "huge";
-  EXPECT_THROW(make_model(s, info, 28), mednet::Error);
+  EXPECT_THROW(make_model(s, mednet::data::input_shape(info, 28)), mednet::Error);
 }
 
 }  // namespace

@@ -86,9 +86,10 @@ TEST(Vgg16, RegistryBuildsItFor2dOnly) {
   ModelSpec spec;
   spec.name = "vgg16";
   spec.input_size = 32;
-  Classifier m = make_model(spec, mednet::data::find_dataset("retinamnist"), 28);
+  Classifier m = make_model(spec, mednet::data::input_shape(mednet::data::find_dataset("retinamnist"), 28));
   EXPECT_EQ(m->kind(), "vgg16");
-  EXPECT_THROW(make_model(spec, mednet::data::find_dataset("adrenalmnist3d"), 28), mednet::Error);
+  EXPECT_THROW(make_model(spec, mednet::data::input_shape(mednet::data::find_dataset("adrenalmnist3d"), 28)),
+               mednet::Error);
   spec.input_size = 16;
   EXPECT_THROW(validate(spec), mednet::Error);
 }

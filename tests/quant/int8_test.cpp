@@ -10,10 +10,11 @@
 #include "mednet/core/error.h"
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
+#include "mednet/experiments/quant_experiment.h"
 #include "mednet/models/registry.h"
-#include "mednet/quant/int8_model.h"
+#include "mednet/quant/int8_file.h"
+#include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
-#include "mednet/quant/quant_experiment.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -27,7 +28,7 @@ models::Classifier trained_like_cnn(const std::string& flag, uint64_t seed) {
   models::ModelSpec spec;
   spec.widths = {8, 16};
   spec.hidden = {32};
-  models::Classifier m = models::make_model(spec, data::find_dataset(flag), 28);
+  models::Classifier m = models::make_model(spec, mednet::data::input_shape(data::find_dataset(flag), 28));
   torch::NoGradGuard no_grad;
   for (auto& b : m->named_buffers()) {
     if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
@@ -104,9 +105,9 @@ TEST_P(Int8, FullIntegerAndDynamicStayCloseToFloatAndReloadIdentically) {
   const std::string dir = mednet::testing::temp_dir("int8file");
   for (const auto* net : {&q, &d}) {
     const std::string path = dir + "/m.safetensors";
-    net->save(path, {{"note", "test"}});
+    quant::write_int8_file(path, *net, {{"note", "test"}});
     nlohmann::json info;
-    const quant::Int8Net back = quant::Int8Net::load(path, &info);
+    const quant::Int8Net back = quant::read_int8_file(path, &info);
     EXPECT_EQ(info["note"], "test");
     EXPECT_EQ(back.mode(), net->mode());
     EXPECT_TRUE(torch::equal(back.forward(x), net->forward(x))) << quant::mode_name(net->mode());
@@ -162,7 +163,7 @@ TEST(Int8Errors, UnknownModeCalibrationWithoutSamplesOtherModelsAndBadFiles) {
 
   models::ModelSpec resnet;
   resnet.name = "resnet18";
-  auto r = models::make_model(resnet, data::find_dataset("retinamnist"), 28);
+  auto r = models::make_model(resnet, mednet::data::input_shape(data::find_dataset("retinamnist"), 28));
   try {
     quant::extract_layers(*r);
     ADD_FAILURE() << "a ResNet is not converted";
@@ -172,13 +173,13 @@ TEST(Int8Errors, UnknownModeCalibrationWithoutSamplesOtherModelsAndBadFiles) {
 
   const std::string dir = mednet::testing::temp_dir("int8bad");
   const quant::Int8Net net(folded, quant::Mode::Dynamic, nullptr);
-  net.save(dir + "/m.safetensors", {});
+  quant::write_int8_file(dir + "/m.safetensors", net, {});
   const std::string bytes = mednet::testing::read_file(dir + "/m.safetensors");
   std::ofstream(dir + "/cut.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  EXPECT_THROW(quant::Int8Net::load(dir + "/cut.safetensors"), Error);
+  EXPECT_THROW(quant::read_int8_file(dir + "/cut.safetensors"), Error);
   mednet::testing::write_safetensors(dir + "/plain.safetensors", {{"w", torch::ones({2})}});
   try {
-    quant::Int8Net::load(dir + "/plain.safetensors");
+    quant::read_int8_file(dir + "/plain.safetensors");
     ADD_FAILURE() << "a weights file is not an int8 model";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not a mednet int8 model"), std::string::npos) << e.what();
@@ -231,11 +232,12 @@ TEST(Qat, FineTunesFromTheFloatModelAndConvertsToTheStaticModel) {
     EXPECT_GT(trainable[0].bn_weight.grad().abs().sum().item<double>(), 0);
   }
   quant::QatOptions o;
+  o.run_dir = mednet::testing::temp_dir("qat_run");
   o.epochs = 2;
   o.lr = 1e-3;
   std::vector<int> seen;
-  const quant::QatResult r = quant::train_qat(layers, calib, m, info.task, o,
-                                              [&](const quant::QatEpoch& e) { seen.push_back(e.epoch); });
+  const quant::QatResult r =
+      quant::train_qat(layers, calib, m, o, [&](const quant::QatEpoch& e) { seen.push_back(e.epoch); });
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2}));
   ASSERT_EQ(r.history.size(), 3u);
   EXPECT_GT(r.history[1].train_loss, 0);
@@ -250,7 +252,7 @@ TEST(Qat, FineTunesFromTheFloatModelAndConvertsToTheStaticModel) {
   EXPECT_EQ(net.forward(data::to_network_input(m.test.images)).sizes(), (std::vector<int64_t>{40, 5}));
 
   o.epochs = 0;
-  EXPECT_THROW(quant::train_qat(layers, calib, m, info.task, o), Error);
+  EXPECT_THROW(quant::train_qat(layers, calib, m, o), Error);
 }
 
 TEST(QuantExperiment, TargetsAreCheckedRowByRow) {
@@ -271,11 +273,11 @@ TEST(QuantExperiment, TargetsAreCheckedRowByRow) {
   dyn.label = "dynamic";
   dyn.file_bytes = 310;
   dyn.test_auc = 0.79;
-  std::vector<quant::QuantVariant> v(3);
-  v[0].mode = quant::Mode::Static;
-  v[1].mode = quant::Mode::Qat;
-  v[2].mode = quant::Mode::Dynamic;
-  const auto lines = quant::target_checks({fp, st, qat, dyn}, v);
+  std::vector<experiments::QuantVariant> v(3);
+  v[0].mode = quant::Method::Static;
+  v[1].mode = quant::Method::Qat;
+  v[2].mode = quant::Method::Dynamic;
+  const auto lines = experiments::target_checks({fp, st, qat, dyn}, v);
   auto count = [&](const std::string& prefix) {
     int n = 0;
     for (const auto& l : lines) n += l.rfind(prefix, 0) == 0;

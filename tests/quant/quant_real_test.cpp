@@ -8,8 +8,8 @@
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/quant/quantize_run.h"
-#include "mednet/train/experiment.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
@@ -21,9 +21,9 @@ TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
   const char* root = std::getenv("MEDMNIST_ROOT");
   ASSERT_TRUE(root && *root) << "set MEDMNIST_ROOT to the folder with the official files";
   core::set_threads(0);
-  const train::ExperimentSpec e =
-      train::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
-  train::TrainConfig c = train::arm_config(e, train::find_arm(e, "no-augmentation"), 0);
+  const experiments::ExperimentSpec e =
+      experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
+  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, "no-augmentation"), 0);
   c.epochs = 6;
   c.patience = 0;
   c.device = "cpu";
@@ -40,7 +40,7 @@ TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
   no_latency.enabled = false;
   const quant::Row fp32 = quant::fp32_row(run, no_latency);
   quant::QuantizeOptions o;
-  o.mode = quant::Mode::Static;
+  o.mode = quant::Method::Static;
   o.calib = 512;
   o.latency = no_latency;
   const quant::QuantizeResult r =

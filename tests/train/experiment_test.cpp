@@ -2,8 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
-#include "mednet/report/experiment_report.h"
-#include "mednet/train/experiment.h"
+#include "mednet/experiments/experiment_report.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -24,7 +24,7 @@ json two_arms() {
 
 std::string usage_error(const json& j) {
   try {
-    train::experiment_from_json(j);
+    experiments::experiment_from_json(j);
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Usage);
     return e.what();
@@ -34,24 +34,24 @@ std::string usage_error(const json& j) {
 }
 
 TEST(Experiment, ArmsMergeOverTheBase) {
-  const auto e = train::experiment_from_json(two_arms());
+  const auto e = experiments::experiment_from_json(two_arms());
   ASSERT_EQ(e.arms.size(), 3u);
   EXPECT_EQ(e.seeds, (std::vector<uint64_t>{0, 1}));
-  const auto plain = train::arm_config(e, e.arms[0], 1);
+  const auto plain = experiments::arm_config(e, e.arms[0], 1);
   EXPECT_EQ(plain.seed, 1u);
   EXPECT_EQ(plain.epochs, 5);
   EXPECT_TRUE(plain.augment.empty());
   EXPECT_EQ(plain.name, "cmp/plain");
-  const auto aug = train::arm_config(e, e.arms[1], 0);
+  const auto aug = experiments::arm_config(e, e.arms[1], 0);
   ASSERT_EQ(aug.augment.size(), 1u);
   EXPECT_EQ(aug.augment[0].type, "flip");
   EXPECT_DOUBLE_EQ(aug.lr, 0.01);
   EXPECT_EQ(aug.model.widths, (std::vector<int64_t>{8, 16}));  // kept from the base
   EXPECT_EQ(e.arms[1].label, "with flips");
-  const auto res = train::arm_config(e, e.arms[2], 0);
+  const auto res = experiments::arm_config(e, e.arms[2], 0);
   EXPECT_EQ(res.model.name, "resnet18");
   EXPECT_TRUE(res.model.widths.empty());  // null removes the base's CNN widths
-  EXPECT_EQ(train::run_dir("/o", "aug", 2), "/o/aug/seed2");
+  EXPECT_EQ(experiments::run_dir("/o", "aug", 2), "/o/aug/seed2");
 }
 
 TEST(Experiment, BadFilesAreUsageErrorsThatSayWhere) {
@@ -75,7 +75,7 @@ TEST(Experiment, BadFilesAreUsageErrorsThatSayWhere) {
   EXPECT_NE(usage_error(j).find("unknown key 'repeats'"), std::string::npos);
   // a single-run config loader refuses an experiment file and says what to run instead
   try {
-    train::config_from_json(two_arms());
+    run::config_from_json(two_arms());
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("mednet experiment"), std::string::npos);
@@ -83,11 +83,11 @@ TEST(Experiment, BadFilesAreUsageErrorsThatSayWhere) {
 }
 
 TEST(ExperimentReport, MeanAndSampleSd) {
-  auto [m, sd] = report::mean_sd({1, 2, 3, 4});
+  auto [m, sd] = experiments::mean_sd({1, 2, 3, 4});
   EXPECT_DOUBLE_EQ(m, 2.5);
   EXPECT_NEAR(sd, 1.2909944487358056, 1e-12);
-  EXPECT_TRUE(std::isnan(report::mean_sd({5}).second));
-  EXPECT_TRUE(std::isnan(report::mean_sd({}).first));
+  EXPECT_TRUE(std::isnan(experiments::mean_sd({5}).second));
+  EXPECT_TRUE(std::isnan(experiments::mean_sd({}).first));
 }
 
 }  // namespace

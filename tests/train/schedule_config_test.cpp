@@ -4,10 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
-#include "mednet/train/config.h"
+#include "mednet/run/config.h"
 #include "mednet/train/schedule.h"
 
 using namespace mednet::train;
+using namespace mednet::run;
 
 TEST(Schedule, StepDropsTenfoldAtHalfAndThreeQuarters) {
   EXPECT_DOUBLE_EQ(lr_at("step", 1e-3, 0, 100), 1e-3);

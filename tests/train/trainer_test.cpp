@@ -12,6 +12,8 @@
 
 using namespace mednet;
 using namespace mednet::train;
+using namespace mednet::run;
+using namespace mednet::engine;
 namespace fs = std::filesystem;
 
 namespace {

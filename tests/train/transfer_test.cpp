@@ -13,13 +13,15 @@
 #include "mednet/data/dataset.h"
 #include "mednet/models/registry.h"
 #include "mednet/models/weights.h"
-#include "mednet/train/checkpoint.h"
-#include "mednet/train/config.h"
+#include "mednet/run/checkpoint.h"
+#include "mednet/run/config.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
 using namespace mednet::train;
+using namespace mednet::run;
+using namespace mednet::engine;
 namespace fs = std::filesystem;
 
 namespace {
@@ -85,7 +87,7 @@ TEST_F(TransferTest, FrozenBackboneKeepsTheFileWeightsAndTrainsTheHeadOnCachedFe
   // A weights file made from another random VGG16.
   torch::manual_seed(99);
   models::ModelSpec spec = vgg(1).model;
-  models::Classifier donor = models::make_model(spec, *data_->info, 28);
+  models::Classifier donor = models::make_model(spec, mednet::data::input_shape(*data_->info, 28));
   const std::string file = dir_ + "/donor.safetensors";
   mednet::testing::write_safetensors(file, models::state_dict(*donor));
 
@@ -152,7 +154,7 @@ TEST_F(TransferTest, InitFromAnotherRunCopiesItsWeights) {
     Notes n;
     t.run(n);
   }
-  models::Classifier best = models::make_model(a.model, *data_->info, 28);
+  models::Classifier best = models::make_model(a.model, mednet::data::input_shape(*data_->info, 28));
   load_module(*best, RunFiles(run_a).best(), torch::kCPU);
 
   TrainConfig b = vgg(1);

@@ -107,10 +107,7 @@ TransformSpec transform_from_json(const json& j) {
   std::set<std::string> known = keys_of(t.type);
   known.insert("type");
   known.insert("p");
-  for (const auto& item : j.items()) {
-    MN_CHECK_USAGE(known.count(item.key()), "unknown key '", item.key(), "' in augmentation '", t.type,
-                   "' (valid: ", core::join(known, ", "), ")");
-  }
+  core::reject_unknown_keys(j, known, "augmentation '" + t.type + "'");
   take(j, "p", t.p);
   take(j, "degrees", t.degrees);
   take(j, "axes", t.axes);

@@ -1,6 +1,7 @@
 #pragma once
 // Small JSON helpers shared by config readers and report writers.
 #include <cmath>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,5 +26,19 @@ void take(const nlohmann::json& j, const char* key, T& field, const char* what) 
 inline nlohmann::json finite_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
+
+/// A number from j[key], NaN when it is null.
+double number_or_nan(const nlohmann::json& j, const char* key);
+
+/// Parses a JSON file. A file that is missing or not JSON is a usage error naming `what` and the
+/// path (input files a person wrote); with damaged = true it is a runtime error saying the file is
+/// damaged (files mednet wrote itself).
+nlohmann::json read_json_file(const std::string& path, const std::string& what = "file",
+                              bool damaged = false);
+
+/// A usage error for the first key of j that is not in known: "unknown key 'K' in WHERE (valid: ...)".
+/// j must be an object.
+void reject_unknown_keys(const nlohmann::json& j, const std::set<std::string>& known,
+                         const std::string& where);
 
 }  // namespace mednet::core

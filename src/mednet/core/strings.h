@@ -21,12 +21,25 @@ std::string join(const Range& items, const std::string& sep) {
   return os.str();
 }
 
-/// A number with a fixed count of decimals, or "n/a" for NaN and infinities (undefined metrics).
-inline std::string format_fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
+/// A number with a fixed count of decimals, or `undefined` ("n/a") for NaN and infinities.
+inline std::string format_fixed(double v, int digits = 3, const char* undefined = "n/a") {
+  if (!std::isfinite(v)) return undefined;
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+/// A signed number ("+0.0013"), or "n/a".
+inline std::string format_signed(double v, int digits = 3) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.*f", digits, v);
+  return buf;
+}
+
+/// "AUC 0.853 ACC 0.812" with "n/a" for undefined values.
+inline std::string format_scores(double auc, double acc) {
+  return "AUC " + format_fixed(auc) + " ACC " + format_fixed(acc);
 }
 
 }  // namespace mednet::core

@@ -354,4 +354,8 @@ const DatasetInfo& find_dataset(const std::string& flag) {
   return catalog().front();
 }
 
+InputShape input_shape(const DatasetInfo& info, int size) {
+  return InputShape{info.channels, info.spatial_dims(), size, info.num_outputs()};
+}
+
 }  // namespace mednet::data

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "mednet/data/input_shape.h"
+
 namespace mednet::data {
 
 /// The four task types of the official evaluator.
@@ -47,6 +49,9 @@ struct DatasetInfo {
   std::string file_name(int size) const;
   std::string url(int size) const;
 };
+
+/// The network input and output of a dataset at a size.
+InputShape input_shape(const DatasetInfo& info, int size);
 
 /// All 18 datasets, in the official order.
 const std::vector<DatasetInfo>& catalog();

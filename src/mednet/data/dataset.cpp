@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/data/download.h"
 #include "mednet/data/npy.h"
 
@@ -42,12 +43,6 @@ std::string locate_file(const DatasetInfo& info, int size, const std::string& cl
   return {};
 }
 
-std::string cache_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/mednet";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/mednet";
-  return "/tmp/mednet-cache";
-}
-
 namespace {
 std::string file_stamp(const std::string& path) {
   struct stat st {};
@@ -60,7 +55,7 @@ std::string file_stamp(const std::string& path) {
 }  // namespace
 
 Md5Status verify_md5(const std::string& path, const std::string& expected) {
-  const std::string ledger = cache_dir() + "/verified.tsv";
+  const std::string ledger = core::cache_dir() + "/verified.tsv";
   const std::string stamp = file_stamp(path) + '\t' + expected;
   {
     std::ifstream in(ledger);
@@ -73,7 +68,7 @@ Md5Status verify_md5(const std::string& path, const std::string& expected) {
   MN_CHECK(got == expected, path, " has MD5 ", got, " but the official file has ", expected,
            ": the file is damaged or not the official release; download it again (mednet fetch)");
   std::error_code ec;
-  fs::create_directories(cache_dir(), ec);
+  fs::create_directories(core::cache_dir(), ec);
   std::ofstream out(ledger, std::ios::app);  // best effort: a read-only home only costs a re-check
   if (out) out << stamp << '\n';
   return Md5Status::Verified;
@@ -138,7 +133,9 @@ MedMnist open_medmnist(const DatasetInfo& info, int size, const std::string& cli
   const std::string path = locate_file(info, size, cli_root);
   const Md5Status st = check_md5 ? verify_md5(path, info.file(size).md5) : Md5Status::Skipped;
   if (md5) *md5 = st;
-  return load_medmnist(info, size, path);
+  MedMnist m = load_medmnist(info, size, path);
+  m.md5 = st;
+  return m;
 }
 
 std::string md5_status_name(Md5Status s) {

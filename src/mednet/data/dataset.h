@@ -18,9 +18,6 @@ std::vector<std::string> root_candidates(const std::string& cli_root);
 /// folders searched and how to fetch the file.
 std::string locate_file(const DatasetInfo& info, int size, const std::string& cli_root);
 
-/// Folder for caches (~/.cache/mednet, or $XDG_CACHE_HOME/mednet).
-std::string cache_dir();
-
 enum class Md5Status { Verified, Remembered, Unavailable, Skipped };
 /// Checks a file against its official MD5 once; a match is remembered (path, size, mtime) in the cache
 /// folder so later runs skip the hashing. A mismatch is a runtime error.
@@ -40,6 +37,7 @@ struct MedMnist {
   const DatasetInfo* info = nullptr;
   int size = 28;
   std::string path;
+  Md5Status md5 = Md5Status::Skipped;  ///< how open_medmnist checked the file
   SplitData train, val, test;
   const SplitData& split(Split s) const { return s == Split::Train ? train : s == Split::Val ? val : test; }
 };

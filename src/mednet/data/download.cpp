@@ -16,6 +16,7 @@
 #endif
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/core/runtime.h"
 
 namespace mednet::data {
@@ -147,7 +148,7 @@ void download_checked(const std::string& url, const std::string& dest, const Dow
   if (!closed) fail("cannot finish writing " + part);
   const std::string why = check(part, sink.advertised_sha256);
   if (!why.empty()) fail(why);
-  fs::rename(part, dest);
+  core::commit_file(part, dest);
 #else
   (void)progress;
   (void)check;

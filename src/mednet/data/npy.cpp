@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/core/strings.h"
 
 namespace mednet::data {
@@ -346,15 +347,7 @@ std::string npy_bytes(const at::Tensor& t, const std::string& descr_override) {
 }
 
 void save_npy(const std::string& path, const at::Tensor& t) {
-  const std::string bytes = npy_bytes(t);
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    MN_CHECK(out, "cannot write ", tmp);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    MN_CHECK(out.good(), "cannot write ", tmp, " (disk full?)");
-  }
-  MN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+  core::write_file_atomic(path, npy_bytes(t));
 }
 
 }  // namespace mednet::data

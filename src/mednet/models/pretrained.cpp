@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 
 namespace mednet::models {
 
@@ -26,16 +27,8 @@ const PretrainedWeights& find_pretrained(const std::string& model) {
   return pretrained_weights().front();
 }
 
-std::string cache_dir() {
-  if (const char* c = std::getenv("MEDNET_CACHE"); c && *c) return c;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/mednet";
-  const char* home = std::getenv("HOME");
-  MN_CHECK_USAGE(home && *home, "no cache folder: set MEDNET_CACHE or HOME");
-  return std::string(home) + "/.cache/mednet";
-}
-
 std::string cached_weights_path(const std::string& model) {
-  return cache_dir() + "/weights/" + find_pretrained(model).file_name;
+  return core::cache_dir() + "/weights/" + find_pretrained(model).file_name;
 }
 
 std::string resolve_weights(const std::string& weights, const std::string& model) {

@@ -18,9 +18,7 @@ const std::vector<PretrainedWeights>& pretrained_weights();
 /// Looks a model up; unknown names are a usage error listing the known ones.
 const PretrainedWeights& find_pretrained(const std::string& model);
 
-/// $MEDNET_CACHE, else $XDG_CACHE_HOME/mednet, else ~/.cache/mednet.
-std::string cache_dir();
-/// Where `mednet weights fetch MODEL` puts the file.
+/// Where `mednet weights fetch MODEL` puts the file (under core::cache_dir()).
 std::string cached_weights_path(const std::string& model);
 
 /// What transfer.weights names, as a file: "imagenet" -> the cached file of the model (empty when it

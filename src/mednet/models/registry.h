@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "mednet/data/catalog.h"
+#include <functional>
+
+#include "mednet/data/input_shape.h"
 #include "mednet/models/classifier.h"
 
 namespace mednet::models {
@@ -22,13 +24,25 @@ struct ModelSpec {
   bool imagenet_norm = false;  ///< vgg16: ImageNet mean/std normalisation (pretrained backbones)
 };
 
+/// One row of the registry: a new model is one entry in registry.cpp's table.
+struct ModelEntry {
+  std::string name;
+  std::function<Classifier(const ModelSpec&, const data::InputShape&)> build;
+  /// ModelSpec keys the model reads (besides "name"); another key with a non-default value is a
+  /// usage error naming it.
+  std::vector<std::string> option_keys;
+};
+
+/// The registry table, in the order `mednet` lists the models.
+const std::vector<ModelEntry>& model_registry();
+
 /// Names the registry knows.
 std::vector<std::string> model_names();
 
 /// Checks the spec's name and values (a usage error names the field).
 void validate(const ModelSpec& spec);
 
-/// Builds the network for a dataset at a size (channels, outputs and 2D/3D come from the catalog).
-Classifier make_model(const ModelSpec& spec, const data::DatasetInfo& info, int size);
+/// Builds the network for an input shape (data::input_shape makes one from a dataset and size).
+Classifier make_model(const ModelSpec& spec, const data::InputShape& shape);
 
 }  // namespace mednet::models

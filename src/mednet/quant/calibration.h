@@ -10,6 +10,13 @@
 
 namespace mednet::quant {
 
+/// Activations use 8 bits (uint8 0..255) and weights 7 (int8 -63..63). AVX2 int8 kernels without VNNI
+/// add pairs of uint8 x int8 products in int16, which saturates when both use the full range (on this
+/// project's CPU onednn's conv with 8-bit inputs and weights was off by 12 output steps); 255 * 63 * 2
+/// fits in int16. 7-bit weights agreed better with float on the real runs than 7-bit activations.
+constexpr int64_t kActivationQuantMax = 255;
+constexpr int64_t kWeightQuantMax = 63;
+
 /// Weight and bias of a convolution that computes conv followed by BatchNorm in inference mode:
 /// W' = W * gamma / sqrt(var + eps) per output channel, b' = (b - mean) * gamma / sqrt(var + eps) + beta.
 /// bias may be undefined (no bias).

@@ -1,11 +1,11 @@
 #include "mednet/quant/qat.h"
 
-#include <chrono>
 #include <cmath>
 
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/quant/int8_net.h"
 #include "mednet/train/trainer.h"
 
 namespace mednet::quant {
@@ -24,23 +24,16 @@ at::Tensor fake_quant_weight(const at::Tensor& w) {
   return at::fake_quantize_per_channel_affine(w, scale, zero_point, 0, -kWeightQuantMax, kWeightQuantMax);
 }
 
-std::vector<Layer> clone_layers(const std::vector<Layer>& layers, bool trainable) {
-  std::vector<Layer> out = layers;
-  auto copy = [&](at::Tensor& t, bool grad) {
-    if (!t.defined()) return;
-    t = t.detach().clone();
-    if (trainable && grad) t.set_requires_grad(true);
-  };
-  for (auto& l : out) {
-    copy(l.weight, true);
-    copy(l.bias, true);
-    copy(l.bn_weight, true);
-    copy(l.bn_bias, true);
-    copy(l.bn_mean, false);  // frozen statistics
-    copy(l.bn_var, false);
+// Forwards the Trainer's epochs as QAT epochs.
+struct QatObserver : train::TrainObserver {
+  const std::function<void(const QatEpoch&)>* on_epoch = nullptr;
+  void on_initial_score(const engine::Evaluation& val) override {
+    if (*on_epoch) (*on_epoch)({0, std::nan(""), val.scores.auc, val.scores.acc, 0});
   }
-  return out;
-}
+  void on_epoch_end(const run::EpochRecord& r, bool) override {
+    if (*on_epoch) (*on_epoch)({r.epoch, r.train_loss, r.val_auc, r.val_acc, r.seconds});
+  }
+};
 
 }  // namespace
 
@@ -71,73 +64,78 @@ at::Tensor run_fake_quant(const std::vector<Layer>& layers, const Calibration& c
   return h;
 }
 
+FakeQuantNetImpl::FakeQuantNetImpl(const std::vector<Layer>& layers, Calibration calibration)
+    : layers_(layers), calibration_(std::move(calibration)) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& l = layers_[i];
+    const std::string p = "layer" + std::to_string(i) + "_";
+    auto param = [&](at::Tensor& t, const char* name) {
+      if (t.defined()) t = register_parameter(p + name, t.detach().clone());
+    };
+    auto buffer = [&](at::Tensor& t, const char* name) {
+      if (t.defined()) t = register_buffer(p + name, t.detach().clone());
+    };
+    param(l.weight, "weight");
+    param(l.bias, "bias");
+    param(l.bn_weight, "bn_weight");
+    param(l.bn_bias, "bn_bias");
+    buffer(l.bn_mean, "bn_mean");  // frozen statistics
+    buffer(l.bn_var, "bn_var");
+  }
+}
+
+at::Tensor FakeQuantNetImpl::forward(const at::Tensor& x) {
+  return run_fake_quant(layers_, calibration_, x, is_training());
+}
+
+std::pair<at::Tensor, at::Tensor> FakeQuantNetImpl::forward_at(const at::Tensor&, const std::string&) {
+  MN_CHECK_USAGE(false,
+                 "the fake-quantized network of quantization-aware training has no feature maps to explain");
+  return {};
+}
+
+std::vector<Layer> FakeQuantNetImpl::layers() const {
+  std::vector<Layer> out = layers_;
+  for (auto& l : out)
+    for (at::Tensor* t : {&l.weight, &l.bias, &l.bn_weight, &l.bn_bias, &l.bn_mean, &l.bn_var})
+      if (t->defined()) *t = t->detach().to(torch::kCPU).clone();
+  return out;
+}
+
 QatResult train_qat(const std::vector<Layer>& layers, const Calibration& calibration,
-                    const data::MedMnist& data, data::Task task, const QatOptions& options,
+                    const data::MedMnist& data, const QatOptions& options,
                     const std::function<void(const QatEpoch&)>& on_epoch) {
   MN_CHECK_USAGE(options.epochs >= 1, "quantization-aware training needs at least 1 epoch");
   MN_CHECK_USAGE(options.lr > 0, "quantization-aware training needs a learning rate above 0");
-  std::vector<Layer> current = clone_layers(layers, true);
-  std::vector<at::Tensor> params;
-  for (auto& l : current)
-    for (auto* t : {&l.weight, &l.bias, &l.bn_weight, &l.bn_bias})
-      if (t->defined()) params.push_back(*t);
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(options.lr));
-
-  auto validate = [&](QatEpoch& record) {
-    const train::Evaluation e = train::evaluate_batches(
-        task, data.val.labels, options.eval_batch_size, [&](int64_t start, int64_t len) {
-          return run_fake_quant(current, calibration,
-                                data::to_network_input(data.val.images.narrow(0, start, len)), false);
-        });
-    record.val_auc = e.scores.auc;
-    record.val_acc = e.scores.acc;
-  };
-
+  MN_CHECK(!options.run_dir.empty(), "quantization-aware training needs a run folder");
+  run::TrainConfig c;
+  c.name = "quantization-aware training";
+  c.dataset = data.info->flag;
+  c.size = data.size;
+  c.epochs = options.epochs;
+  c.lr = options.lr;
+  c.optimizer = "adam";
+  c.schedule = "constant";
+  c.patience = 0;
+  c.batch_size = options.batch_size;
+  c.eval_batch_size = options.eval_batch_size;
+  c.seed = options.seed;
+  c.device = "cpu";
+  auto net = std::make_shared<FakeQuantNetImpl>(layers, calibration);
+  train::Trainer trainer(c, data, options.run_dir, torch::kCPU, net);
+  trainer.keep_initial_candidate();
+  QatObserver observer;
+  observer.on_epoch = &on_epoch;
+  const train::TrainResult r = trainer.run(observer);
+  MN_CHECK(r.reason != run::StopReason::NanLoss,
+           "quantization-aware training: the loss became non-finite in epoch ", r.epochs_run + 1,
+           " (try a lower --qat-lr)");
   QatResult result;
-  QatEpoch before;
-  validate(before);
-  result.history.push_back(before);
-  result.layers = clone_layers(current, false);
-  double best_auc = before.val_auc;
-  if (on_epoch) on_epoch(before);
-
-  torch::manual_seed(options.seed);
-  const int64_t n = data.train.size();
-  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const at::Tensor order = torch::randperm(n, torch::kLong);
-    double loss_sum = 0;
-    int64_t batches = 0;
-    for (int64_t start = 0; start < n; start += options.batch_size) {
-      const at::Tensor idx = order.narrow(0, start, std::min<int64_t>(options.batch_size, n - start));
-      const at::Tensor x = data::to_network_input(data.train.images.index_select(0, idx));
-      const at::Tensor logits = run_fake_quant(current, calibration, x, true);
-      const at::Tensor loss = train::task_loss(task, logits, data.train.labels.index_select(0, idx));
-      const double value = loss.item<double>();
-      MN_CHECK(std::isfinite(value), "quantization-aware training: the loss became ", value, " in epoch ",
-               epoch, " (try a lower --qat-lr)");
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
-      loss_sum += value;
-      ++batches;
-    }
-    QatEpoch record;
-    record.epoch = epoch;
-    record.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, batches));
-    {
-      torch::NoGradGuard no_grad;
-      validate(record);
-    }
-    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    result.history.push_back(record);
-    if (record.val_auc > best_auc) {
-      best_auc = record.val_auc;
-      result.best_epoch = epoch;
-      result.layers = clone_layers(current, false);
-    }
-    if (on_epoch) on_epoch(record);
-  }
+  result.history.push_back({0, std::nan(""), r.initial_val.scores.auc, r.initial_val.scores.acc, 0});
+  for (const auto& e : r.history)
+    result.history.push_back({e.epoch, e.train_loss, e.val_auc, e.val_acc, e.seconds});
+  result.best_epoch = r.initial_kept ? 0 : r.best_epoch;
+  result.layers = net->layers();
   return result;
 }
 

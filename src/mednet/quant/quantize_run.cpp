@@ -10,9 +10,11 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/core/json.h"
-#include "mednet/models/registry.h"
-#include "mednet/train/checkpoint.h"
+#include "mednet/core/strings.h"
+#include "mednet/quant/int8_file.h"
+#include "mednet/run/open_run.h"
 
 namespace mednet::quant {
 
@@ -51,31 +53,47 @@ void measure(Row& row, const std::function<at::Tensor(const at::Tensor&)>& f, co
 }
 
 std::string fmt(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  return core::format_fixed(v, decimals, "-");
 }
 
 }  // namespace
 
+Method parse_method(const std::string& name) {
+  if (name == "dynamic") return Method::Dynamic;
+  if (name == "static") return Method::Static;
+  if (name == "qat") return Method::Qat;
+  MN_CHECK_USAGE(false, "unknown quantization mode '", name, "' (valid: dynamic, static, qat)");
+  return Method::Static;
+}
+
+std::string method_name(Method method) {
+  switch (method) {
+    case Method::Dynamic:
+      return "dynamic";
+    case Method::Static:
+      return "static";
+    case Method::Qat:
+      return "qat";
+  }
+  return "?";
+}
+
 LoadedRun load_run(const std::string& dir, const std::string& root, bool check_md5) {
-  const train::RunFiles files(dir);
-  MN_CHECK_USAGE(fs::exists(files.config()), dir, " is not a run directory (no config.json)");
+  const run::RunFiles files(dir);
   MN_CHECK_USAGE(!fs::exists(files.int8_model()), dir,
                  " already holds an int8 model; quantize the float run it came from");
-  MN_CHECK_USAGE(fs::exists(files.best()), dir, " has no best.pt (no finished epoch to quantize)");
-  LoadedRun run;
-  run.dir = dir;
-  run.config = train::load_config(files.config());
-  if (!root.empty()) run.config.root = root;
-  run.info = &data::find_dataset(run.config.dataset);
-  run.data = data::open_medmnist(*run.info, run.config.size, run.config.root, nullptr, check_md5);
-  run.model = models::make_model(run.config.model, *run.info, run.config.size);
-  train::load_module(*run.model, files.best(), torch::kCPU);
-  run.model->eval();
-  run.fp32_bytes = static_cast<int64_t>(fs::file_size(files.best()));
-  return run;
+  run::OpenRunOptions o;
+  o.root = root;
+  o.check_md5 = check_md5;
+  run::OpenRun opened = run::open_run(dir, o);
+  LoadedRun r;
+  r.dir = dir;
+  r.config = std::move(opened.config);
+  r.info = opened.info;
+  r.data = std::move(opened.data);
+  r.model = std::move(opened.model);
+  r.fp32_bytes = static_cast<int64_t>(fs::file_size(files.best()));
+  return r;
 }
 
 double median_latency_ms(const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& images_u8,
@@ -101,8 +119,8 @@ Row fp32_row(LoadedRun& run, const LatencyOptions& latency) {
   row.label = "fp32";
   row.file_bytes = run.fp32_bytes;
   const int bs = run.config.eval_batch_size;
-  const auto val = train::evaluate_model(*run.model, run.data.val, run.info->task, torch::kCPU, bs);
-  const auto test = train::evaluate_model(*run.model, run.data.test, run.info->task, torch::kCPU, bs);
+  const auto val = engine::evaluate_model(*run.model, run.data.val, run.info->task, torch::kCPU, bs);
+  const auto test = engine::evaluate_model(*run.model, run.data.test, run.info->task, torch::kCPU, bs);
   row.val_auc = val.scores.auc;
   row.val_acc = val.scores.acc;
   row.test_auc = test.scores.auc;
@@ -118,7 +136,7 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
   auto say = [&](const std::string& s) {
     if (log) log(s);
   };
-  MN_CHECK_USAGE(o.mode == Mode::Dynamic || o.calib >= 1, "--calib ", o.calib,
+  MN_CHECK_USAGE(o.mode == Method::Dynamic || o.calib >= 1, "--calib ", o.calib,
                  ": calibration needs at least 1 training sample");
   Observer check(o.observer);  // an unknown observer fails here, before any work
   QuantizeResult result;
@@ -138,7 +156,7 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
   }
 
   Calibration calib;
-  if (o.mode != Mode::Dynamic) {
+  if (o.mode != Method::Dynamic) {
     const int64_t n = std::min<int64_t>(o.calib, run.data.train.size());
     if (n < o.calib)
       say("calibration: the training split has only " + std::to_string(n) + " samples; using all");
@@ -148,16 +166,17 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
     calib = calibrate(folded, images, o.observer, 64);
     say("calibrated " + std::to_string(n) + " training samples (" + o.observer + " observer)");
   }
-  if (o.mode == Mode::Qat) {
+  if (o.mode == Method::Qat) {
     QatOptions q;
     q.epochs = o.qat_epochs;
     q.lr = o.qat_lr > 0 ? o.qat_lr : run.config.lr * 0.1;
     q.batch_size = run.config.batch_size;
     q.eval_batch_size = run.config.eval_batch_size;
     q.seed = run.config.seed;
+    q.run_dir = out_dir + "/qat";
     say("quantization-aware training: " + std::to_string(q.epochs) + " epochs, lr " + fmt(q.lr, 6) +
         ", BatchNorm folded with frozen statistics");
-    const QatResult qat = train_qat(layers, calib, run.data, task, q, [&](const QatEpoch& e) {
+    const QatResult qat = train_qat(layers, calib, run.data, q, [&](const QatEpoch& e) {
       say("  epoch " + std::to_string(e.epoch) + (e.epoch == 0 ? " (before)" : "") + ": train loss " +
           fmt(e.train_loss, 4) + ", val AUC " + fmt(e.val_auc, 4) + ", val ACC " + fmt(e.val_acc, 4) + " (" +
           fmt(e.seconds, 1) + " s)");
@@ -167,24 +186,24 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
     folded = fold_layers(qat.layers);
     say("kept epoch " + std::to_string(qat.best_epoch) + " (best fake-quantized val AUC)");
   }
-  const Mode net_mode = o.mode == Mode::Dynamic ? Mode::Dynamic : Mode::Static;
-  const Int8Net net(folded, net_mode, o.mode == Mode::Dynamic ? nullptr : &calib);
+  const Mode net_mode = o.mode == Method::Dynamic ? Mode::Dynamic : Mode::Static;
+  const Int8Net net(folded, net_mode, o.mode == Method::Dynamic ? nullptr : &calib);
   result.kernels = net.kernels();
 
   fs::create_directories(out_dir);
-  const train::RunFiles out(out_dir);
-  const std::string label = !o.label.empty()          ? o.label
-                            : o.mode == Mode::Dynamic ? "dynamic"
-                                                      : mode_name(o.mode) + " (" + o.observer + ")";
+  const run::RunFiles out(out_dir);
+  const std::string label = !o.label.empty()            ? o.label
+                            : o.mode == Method::Dynamic ? "dynamic"
+                                                        : method_name(o.mode) + " (" + o.observer + ")";
   nlohmann::json info = {{"source_run", run.dir},         {"label", label},
-                         {"mode", mode_name(o.mode)},     {"engine", result.engine},
+                         {"mode", method_name(o.mode)},   {"engine", result.engine},
                          {"dataset", run.config.dataset}, {"model", run.config.model.name}};
-  if (o.mode != Mode::Dynamic) {
+  if (o.mode != Method::Dynamic) {
     info["observer"] = o.observer;
     info["calib_samples"] = calib.samples;
   }
-  net.save(out.int8_model(), info);
-  train::write_file_atomic(out.config(), train::to_json(run.config).dump(2) + "\n");
+  write_int8_file(out.int8_model(), net, info);
+  core::write_file_atomic(out.config(), run::to_json(run.config).dump(2) + "\n");
   result.model_path = out.int8_model();
 
   Row& row = result.row;
@@ -196,13 +215,13 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
       return net.forward(data::to_network_input(s.images.narrow(0, start, len)));
     };
   };
-  const auto val = train::evaluate_batches(task, run.data.val.labels, bs, logits_of(run.data.val));
-  const auto test = train::evaluate_batches(task, run.data.test.labels, bs, logits_of(run.data.test));
+  const auto val = engine::evaluate_batches(task, run.data.val.labels, bs, logits_of(run.data.val));
+  const auto test = engine::evaluate_batches(task, run.data.test.labels, bs, logits_of(run.data.test));
   row.val_auc = val.scores.auc;
   row.val_acc = val.scores.acc;
   row.test_auc = test.scores.auc;
   row.test_acc = test.scores.acc;
-  const auto ref = train::evaluate_model(*run.model, run.data.test, task, torch::kCPU, bs);
+  const auto ref = engine::evaluate_model(*run.model, run.data.test, task, torch::kCPU, bs);
   row.agreement = agreement(predictions(test.probs, task), predictions(ref.probs, task));
   measure(
       row, [&](const at::Tensor& x) { return net.forward(x); }, run.data.test.images, o.latency);
@@ -222,18 +241,18 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
     q["fp32"] = row_json(*fp32);
     q["size_ratio"] = static_cast<double>(row.file_bytes) / static_cast<double>(fp32->file_bytes);
   }
-  if (o.mode == Mode::Qat) {
+  if (o.mode == Method::Qat) {
     q["qat_history"] = history;
     q["qat_best_epoch"] = result.qat_best_epoch;
   }
-  train::write_file_atomic(out.quant(), q.dump(2) + "\n");
+  core::write_file_atomic(out.quant(), q.dump(2) + "\n");
   return result;
 }
 
-train::Evaluation evaluate_int8(const std::string& model_path, const data::SplitData& split, data::Task task,
-                                int batch_size) {
-  const Int8Net net = Int8Net::load(model_path);
-  return train::evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
+engine::Evaluation evaluate_int8(const std::string& model_path, const data::SplitData& split, data::Task task,
+                                 int batch_size) {
+  const Int8Net net = read_int8_file(model_path);
+  return engine::evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
     return net.forward(data::to_network_input(split.images.narrow(0, start, len)));
   });
 }

@@ -8,17 +8,23 @@
 #include <vector>
 
 #include "mednet/data/dataset.h"
-#include "mednet/quant/int8_model.h"
+#include "mednet/engine/evaluate.h"
+#include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
-#include "mednet/train/config.h"
-#include "mednet/train/trainer.h"
+#include "mednet/run/config.h"
 
 namespace mednet::quant {
+
+/// How a run is quantized: dynamic range, full integer after calibration (static), or
+/// quantization-aware training converted to full integer (qat).
+enum class Method { Dynamic, Static, Qat };
+Method parse_method(const std::string& name);
+std::string method_name(Method method);
 
 /// A trained run opened for quantization: config, data, and the float model on the CPU (eval mode).
 struct LoadedRun {
   std::string dir;
-  train::TrainConfig config;
+  run::TrainConfig config;
   const data::DatasetInfo* info = nullptr;
   data::MedMnist data;
   models::Classifier model;
@@ -47,7 +53,7 @@ struct Row {
 Row fp32_row(LoadedRun& run, const LatencyOptions& latency);
 
 struct QuantizeOptions {
-  Mode mode = Mode::Static;
+  Method mode = Method::Static;
   int64_t calib = 512;  ///< training samples for calibration (static and qat)
   std::string observer = "minmax";
   int qat_epochs = 3;
@@ -73,8 +79,8 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& options, cons
                             const std::function<void(const std::string&)>& log = {});
 
 /// Evaluates an int8 model file on one split (for mednet eval).
-train::Evaluation evaluate_int8(const std::string& model_path, const data::SplitData& split, data::Task task,
-                                int batch_size);
+engine::Evaluation evaluate_int8(const std::string& model_path, const data::SplitData& split, data::Task task,
+                                 int batch_size);
 
 /// Median milliseconds of f on batches of the given size cut from images (repeated to fill the batch).
 double median_latency_ms(const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& images_u8,

@@ -1,0 +1,77 @@
+#include "mednet/engine/evaluate.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+
+namespace mednet::engine {
+
+at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels) {
+  if (task == data::Task::MultiLabel) {
+    return torch::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()));
+  }
+  return torch::cross_entropy_loss(logits, labels.select(1, 0));
+}
+
+Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,
+                            const LogitsFn& logits_of) {
+  MN_CHECK(batch_size >= 1, "evaluation batch size must be >= 1, got ", batch_size);
+  torch::NoGradGuard no_grad;
+  metrics::Accumulator acc(task);
+  double loss_sum = 0;
+  const int64_t n = labels.size(0);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t len = std::min<int64_t>(batch_size, n - start);
+    at::Tensor logits = logits_of(start, len);
+    at::Tensor y = labels.narrow(0, start, len).to(logits.device());
+    loss_sum += task_loss(task, logits, y).item<double>() * static_cast<double>(len);
+    acc.update(y, metrics::probabilities(task, logits));
+  }
+  Evaluation e;
+  e.loss = n > 0 ? loss_sum / static_cast<double>(n) : std::nan("");
+  e.scores = acc.compute();
+  e.probs = acc.probs();
+  return e;
+}
+
+namespace {
+// Runs f in eval mode and restores the model's mode afterwards.
+template <typename F>
+auto in_eval_mode(models::ClassifierImpl& model, F&& f) {
+  const bool was_training = model.is_training();
+  model.eval();
+  auto out = f();
+  model.train(was_training);
+  return out;
+}
+}  // namespace
+
+Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
+                          const c10::Device& device, int batch_size) {
+  return in_eval_mode(model, [&] {
+    return evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
+      return model.forward(data::to_network_input(split.images.narrow(0, start, len)).to(device));
+    });
+  });
+}
+
+at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, data::Task task,
+                   const c10::Device& device, int batch_size) {
+  MN_CHECK(batch_size >= 1, "prediction batch size must be >= 1, got ", batch_size);
+  return in_eval_mode(model, [&] {
+    torch::NoGradGuard no_grad;
+    std::vector<at::Tensor> parts;
+    const int64_t n = images_u8.size(0);
+    for (int64_t start = 0; start < n; start += batch_size) {
+      const int64_t len = std::min<int64_t>(batch_size, n - start);
+      const at::Tensor logits =
+          model.forward(data::to_network_input(images_u8.narrow(0, start, len)).to(device));
+      parts.push_back(metrics::probabilities(task, logits).to(torch::kCPU));
+    }
+    return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
+  });
+}
+
+}  // namespace mednet::engine

@@ -1,0 +1,337 @@
+#include "mednet/experiments/experiment_report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/data/catalog.h"
+#include "mednet/report/benchmarks.h"
+#include "mednet/report/plot.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/run_files.h"
+#include "mednet/run/state.h"
+
+namespace mednet::experiments {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<uint32_t> kColors{0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e, 0x9467bd, 0x8c564b, 0xe377c2};
+
+double get(const json& j, const char* a, const char* b = nullptr) {
+  const json* v = &j;
+  if (!v->contains(a)) return std::nan("");
+  v = &v->at(a);
+  if (b) {
+    if (!v->contains(b)) return std::nan("");
+    v = &v->at(b);
+  }
+  return v->is_number() ? v->get<double>() : std::nan("");
+}
+
+std::string f3(double v) {
+  return core::format_fixed(v, 3);
+}
+
+std::string f1(double v) {
+  return core::format_fixed(v, 1);
+}
+
+std::string mean_sd_text(const std::vector<double>& v) {
+  const auto [m, sd] = mean_sd(v);
+  if (v.empty()) return "n/a";
+  return f3(m) + (std::isfinite(sd) ? " (" + f3(sd) + ")" : "");
+}
+
+// Train AUC minus validation AUC at the chosen epoch: how far the model fits train beyond val.
+double gap_at_best(const SeedRun& r) {
+  const int best = static_cast<int>(get(r.metrics, "best_epoch"));
+  for (const auto& e : r.history)
+    if (e.epoch == best) return e.train_auc - e.val_auc;
+  return std::nan("");
+}
+
+struct ArmStats {
+  std::vector<double> auc, acc, best, epochs, sec, gap, stability, epochs95, seconds95;
+};
+
+ArmStats stats_of(const ArmResult& a) {
+  ArmStats s;
+  for (const auto& r : a.runs) {
+    if (!r.finished) continue;
+    s.auc.push_back(get(r.metrics, "test", "auc"));
+    s.acc.push_back(get(r.metrics, "test", "acc"));
+    s.best.push_back(get(r.metrics, "best_epoch"));
+    s.epochs.push_back(get(r.metrics, "epochs_run"));
+    s.sec.push_back(get(r.metrics, "seconds_per_epoch"));
+    s.gap.push_back(gap_at_best(r));
+    const Dynamics d = training_dynamics(r.history);
+    s.stability.push_back(d.val_auc_sd_last);
+    s.epochs95.push_back(d.epochs_to_fraction);
+    s.seconds95.push_back(d.seconds_to_fraction);
+  }
+  return s;
+}
+
+std::string backbone_of(const ArmResult& a) {
+  std::string out;
+  for (const auto& r : a.runs) {
+    if (!r.finished) continue;
+    const std::string b = r.metrics.value("backbone", "random-init");
+    if (out.find(b) == std::string::npos) out += (out.empty() ? "" : ", ") + b;
+  }
+  return out.empty() ? "n/a" : out;
+}
+
+}  // namespace
+
+Dynamics training_dynamics(const std::vector<run::EpochRecord>& history, double fraction, int last) {
+  Dynamics d;
+  if (history.empty()) return d;
+  double best = -1;
+  for (const auto& r : history)
+    if (std::isfinite(r.val_auc)) best = std::max(best, r.val_auc);
+  double seconds = 0;
+  for (const auto& r : history) {
+    seconds += r.seconds;
+    if (std::isfinite(r.val_auc) && r.val_auc >= fraction * best) {
+      d.epochs_to_fraction = r.epoch;
+      d.seconds_to_fraction = seconds;
+      break;
+    }
+  }
+  std::vector<double> tail;
+  for (size_t i = history.size() > static_cast<size_t>(last) ? history.size() - last : 0; i < history.size();
+       ++i)
+    tail.push_back(history[i].val_auc);
+  d.val_auc_sd_last = mean_sd(tail).second;
+  return d;
+}
+
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  double m = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  if (v.size() < 2) return {m, std::nan("")};
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return {m, std::sqrt(ss / static_cast<double>(v.size() - 1))};
+}
+
+std::vector<ArmResult> collect_results(const ExperimentSpec& e, const std::string& out) {
+  std::vector<ArmResult> arms;
+  for (const auto& arm : e.arms) {
+    ArmResult a;
+    a.arm = &arm;
+    a.config = arm_config(e, arm, e.seeds.front());
+    for (uint64_t seed : e.seeds) {
+      SeedRun r;
+      r.seed = seed;
+      r.dir = run_dir(out, arm.name, seed);
+      const run::RunFiles files(r.dir);
+      if (fs::exists(files.metrics())) {
+        r.metrics = run::read_metrics_json(files.metrics());
+        r.finished = run::metrics_finished(r.metrics);
+      }
+      r.history = run::read_history(files);
+      a.runs.push_back(std::move(r));
+    }
+    arms.push_back(std::move(a));
+  }
+  return arms;
+}
+
+json summary_json(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
+  json j{{"experiment", e.name}, {"description", e.description}, {"seeds", e.seeds}, {"arms", json::array()}};
+  const auto num = core::finite_or_null;
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    json runs = json::array();
+    for (const auto& r : a.runs) {
+      runs.push_back({{"seed", r.seed},
+                      {"dir", r.dir},
+                      {"finished", r.finished},
+                      {"best_epoch", num(get(r.metrics, "best_epoch"))},
+                      {"epochs_run", num(get(r.metrics, "epochs_run"))},
+                      {"val_auc", num(get(r.metrics, "val", "auc"))},
+                      {"test_auc", num(get(r.metrics, "test", "auc"))},
+                      {"test_acc", num(get(r.metrics, "test", "acc"))},
+                      {"train_val_auc_gap", num(r.finished ? gap_at_best(r) : std::nan(""))},
+                      {"seconds_per_epoch", num(get(r.metrics, "seconds_per_epoch"))}});
+    }
+    const auto [auc_m, auc_sd] = mean_sd(s.auc);
+    const auto [acc_m, acc_sd] = mean_sd(s.acc);
+    double params = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished) params = get(r.metrics, "params");
+    j["arms"].push_back({{"name", a.arm->name},
+                         {"label", a.arm->label},
+                         {"dataset", a.config.dataset},
+                         {"model", a.config.model.name},
+                         {"augment", !a.config.augment.empty()},
+                         {"params", num(params)},
+                         {"seeds_finished", s.auc.size()},
+                         {"test_auc_mean", num(auc_m)},
+                         {"test_auc_sd", num(auc_sd)},
+                         {"test_acc_mean", num(acc_m)},
+                         {"test_acc_sd", num(acc_sd)},
+                         {"best_epoch_mean", num(mean_sd(s.best).first)},
+                         {"train_val_auc_gap_mean", num(mean_sd(s.gap).first)},
+                         {"seconds_per_epoch_mean", num(mean_sd(s.sec).first)},
+                         {"val_auc_sd_last5_mean", num(mean_sd(s.stability).first)},
+                         {"epochs_to_95pct_best_val_auc_mean", num(mean_sd(s.epochs95).first)},
+                         {"seconds_to_95pct_best_val_auc_mean", num(mean_sd(s.seconds95).first)},
+                         {"backbone", backbone_of(a)},
+                         {"runs", runs}});
+  }
+  return j;
+}
+
+std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
+  std::ostringstream os;
+  os << "# " << e.name << "\n\n";
+  if (!e.description.empty()) os << e.description << "\n\n";
+  os << "Test AUC and ACC of the checkpoint with the best validation AUC: mean (sample sd) over the finished "
+        "seeds. Gap: train AUC minus validation AUC at that epoch.\n\n";
+  os << "| arm | dataset | model | params | seeds | test AUC | test ACC | best epoch | epochs run | gap | "
+        "s/epoch "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    double params = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished) params = get(r.metrics, "params");
+    os << "| " << a.arm->label << " | " << a.config.dataset << " " << a.config.size << " | "
+       << a.config.model.name << " | "
+       << (std::isfinite(params) ? std::to_string(static_cast<int64_t>(params)) : "n/a") << " | "
+       << s.auc.size() << "/" << a.runs.size() << " | " << mean_sd_text(s.auc) << " | " << mean_sd_text(s.acc)
+       << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first) << " | "
+       << f3(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
+  }
+  os << "\nPer seed (test AUC / ACC):\n\n| seed |";
+  for (const auto& a : arms) os << " " << a.arm->label << " |";
+  const bool two = arms.size() == 2;
+  if (two) os << " AUC change | ACC change |";
+  os << "\n|---|";
+  for (size_t i = 0; i < arms.size() + (two ? 2 : 0); ++i) os << "---|";
+  os << "\n";
+  for (size_t k = 0; k < e.seeds.size(); ++k) {
+    os << "| " << e.seeds[k] << " |";
+    for (const auto& a : arms) {
+      const SeedRun& r = a.runs[k];
+      os << " "
+         << (r.finished ? f3(get(r.metrics, "test", "auc")) + " / " + f3(get(r.metrics, "test", "acc"))
+                        : std::string("not run"))
+         << " |";
+    }
+    if (two) {
+      const SeedRun &r0 = arms[0].runs[k], &r1 = arms[1].runs[k];
+      if (r0.finished && r1.finished) {
+        const double da = get(r1.metrics, "test", "auc") - get(r0.metrics, "test", "auc");
+        const double dc = get(r1.metrics, "test", "acc") - get(r0.metrics, "test", "acc");
+        os << " " << (da >= 0 ? "+" : "") << f3(da) << " | " << (dc >= 0 ? "+" : "") << f3(dc) << " |";
+      } else {
+        os << " | |";
+      }
+    }
+    os << "\n";
+  }
+  if (two) {
+    os << "\nChange: " << arms[1].arm->label << " minus " << arms[0].arm->label << ".\n";
+  }
+  os << "\nTraining dynamics (mean over finished seeds): stability is the sample sd of validation AUC over "
+        "the last 5 epochs; convergence is the first epoch, and the training seconds up to its end, at "
+        "which validation AUC reached 95% of the run's best.\n\n"
+     << "| arm | backbone | trainable params | val AUC sd, last 5 | epochs to 95% | seconds to 95% |\n"
+     << "|---|---|---|---|---|---|\n";
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    double trainable = std::nan("");
+    for (const auto& r : a.runs)
+      if (r.finished && r.metrics.contains("trainable_params"))
+        trainable = get(r.metrics, "trainable_params");
+    os << "| " << a.arm->label << " | " << backbone_of(a) << " | "
+       << (std::isfinite(trainable) ? std::to_string(static_cast<int64_t>(trainable)) : "n/a") << " | "
+       << core::format_fixed(mean_sd(s.stability).first, 4) << " | " << f1(mean_sd(s.epochs95).first) << " | "
+       << f1(mean_sd(s.seconds95).first) << " |\n";
+  }
+  std::vector<std::string> flags;
+  for (const auto& a : arms)
+    if (std::find(flags.begin(), flags.end(), a.config.dataset) == flags.end())
+      flags.push_back(a.config.dataset);
+  for (const auto& flag : flags) {
+    const auto rows = report::medmnist_v2_rows(flag);
+    if (rows.empty()) continue;
+    os << "\nMedMNIST v2, " << data::find_dataset(flag).display_name << " (test AUC / ACC): ";
+    for (size_t i = 0; i < rows.size(); ++i)
+      os << (i ? "; " : "") << rows[i].method << " " << f3(rows[i].auc) << " / " << f3(rows[i].acc);
+    os << ".\n";
+  }
+  return os.str();
+}
+
+std::string write_experiment_report(const ExperimentSpec& e, const std::string& out) {
+  const auto arms = collect_results(e, out);
+  const std::string md = summary_markdown(e, arms);
+  fs::create_directories(out);
+  core::write_file_atomic(out + "/summary.md", md);
+  core::write_file_atomic(out + "/summary.json", summary_json(e, arms).dump(2) + "\n");
+  if (!report::plots_available()) return md;
+
+  report::Panel loss{"Training loss", "epoch", "loss", {}, NAN, ""};
+  report::Panel auc{"Validation AUC", "epoch", "AUC", {}, NAN, ""};
+  for (size_t i = 0; i < arms.size(); ++i) {
+    const uint32_t color = kColors[i % kColors.size()];
+    for (size_t k = 0; k < arms[i].runs.size(); ++k) {
+      const auto& r = arms[i].runs[k];
+      if (r.history.empty()) continue;
+      // One legend entry per arm; its seeds share the colour.
+      report::Series l{k == 0 ? arms[i].arm->label : std::string(), {}, {}, color, false};
+      report::Series v = l;
+      for (const auto& h : r.history) {
+        l.x.push_back(h.epoch);
+        l.y.push_back(h.train_loss);
+        v.x.push_back(h.epoch);
+        v.y.push_back(h.val_auc);
+      }
+      loss.series.push_back(l);
+      auc.series.push_back(v);
+    }
+  }
+  report::save_png({loss, auc}, e.name + ": learning curves, one line per seed", out + "/curves.png", 640,
+                   460);
+
+  if (!e.gradient_flow.empty()) {
+    report::Panel first{"First training step", "depth (weight layer)", "log10 gradient norm", {}, NAN, ""};
+    report::Panel mean{
+        "Epoch 1 (mean over steps)", "depth (weight layer)", "log10 gradient norm", {}, NAN, ""};
+    for (size_t i = 0; i < e.gradient_flow.size(); ++i) {
+      const auto& arm = experiments::find_arm(e, e.gradient_flow[i]);
+      const std::string csv = run::RunFiles(run_dir(out, arm.name, e.seeds.front())).grad_norms();
+      if (!fs::exists(csv)) continue;
+      for (auto [panel, epoch] : {std::pair<report::Panel*, int>{&first, 0}, {&mean, 1}}) {
+        const run::GradNorms g = run::read_grad_norms(csv, epoch);
+        report::Series s{arm.label, {}, {}, kColors[i % kColors.size()], false};
+        for (size_t d = 0; d < g.norms.size(); ++d) {
+          s.x.push_back(static_cast<double>(d + 1));
+          s.y.push_back(g.norms[d] > 0 ? std::log10(g.norms[d]) : std::nan(""));
+        }
+        panel->series.push_back(s);
+      }
+    }
+    report::save_png({first, mean}, e.name + ": gradient norm per layer, input (left) to output (right)",
+                     out + "/gradient_flow.png", 640, 460);
+  }
+  return md;
+}
+
+}  // namespace mednet::experiments

@@ -1,0 +1,91 @@
+#include "mednet/experiments/experiment_spec.h"
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "mednet/core/error.h"
+#include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+
+namespace mednet::experiments {
+
+using nlohmann::json;
+
+ExperimentSpec experiment_from_json(const json& j) {
+  MN_CHECK_USAGE(j.is_object() && j.contains("arms") && j.at("arms").is_array() && !j.at("arms").empty(),
+                 "an experiment file needs a non-empty \"arms\" list");
+  const std::set<std::string> known{"name", "description", "seeds", "base", "arms", "gradient_flow"};
+  core::reject_unknown_keys(j, known, "experiment file");
+  ExperimentSpec e;
+  try {
+    e.name = j.value("name", std::string("experiment"));
+    e.description = j.value("description", std::string());
+    if (j.contains("seeds")) e.seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    if (j.contains("gradient_flow")) e.gradient_flow = j.at("gradient_flow").get<std::vector<std::string>>();
+  } catch (const json::exception& ex) {
+    MN_CHECK_USAGE(false, "experiment file: ", ex.what());
+  }
+  MN_CHECK_USAGE(!e.seeds.empty(), "experiment file: \"seeds\" must not be empty");
+  if (j.contains("base")) {
+    MN_CHECK_USAGE(j.at("base").is_object(), "experiment file: \"base\" must be an object");
+    e.base = j.at("base");
+  }
+  static const std::regex safe("[A-Za-z0-9._-]+");
+  std::set<std::string> names;
+  for (const auto& a : j.at("arms")) {
+    MN_CHECK_USAGE(a.is_object() && a.contains("name") && a.at("name").is_string(),
+                   "each arm needs a \"name\", got ", a.dump());
+    ArmSpec arm;
+    arm.name = a.at("name").get<std::string>();
+    MN_CHECK_USAGE(std::regex_match(arm.name, safe), "arm name '", arm.name,
+                   "' must use letters, digits, '.', '_' or '-' (it names a folder)");
+    MN_CHECK_USAGE(names.insert(arm.name).second, "two arms are named '", arm.name, "'");
+    core::reject_unknown_keys(a, {"name", "label", "config"}, "arm '" + arm.name + "'");
+    arm.label = a.value("label", arm.name);
+    if (a.contains("config")) arm.patch = a.at("config");
+    e.arms.push_back(arm);
+  }
+  for (const auto& g : e.gradient_flow) find_arm(e, g);
+  for (const auto& arm : e.arms) {
+    try {
+      arm_config(e, arm, e.seeds.front()).validate();
+    } catch (const Error& ex) {
+      MN_CHECK_USAGE(false, "arm '", arm.name, "': ", ex.what());
+    }
+  }
+  return e;
+}
+
+ExperimentSpec load_experiment(const std::string& path) {
+  return experiment_from_json(core::read_json_file(path, "experiment file"));
+}
+
+bool is_experiment_file(const std::string& path) {
+  const json j = core::read_json_file(path, "experiment file");
+  return j.is_object() && j.contains("arms");
+}
+
+run::TrainConfig arm_config(const ExperimentSpec& e, const ArmSpec& arm, uint64_t seed) {
+  json merged = e.base;
+  merged.merge_patch(arm.patch);
+  merged["name"] = e.name + "/" + arm.name;
+  merged["seed"] = seed;
+  return run::config_from_json(merged);
+}
+
+const ArmSpec& find_arm(const ExperimentSpec& e, const std::string& name) {
+  for (const auto& a : e.arms)
+    if (a.name == name) return a;
+  std::vector<std::string> names;
+  for (const auto& a : e.arms) names.push_back(a.name);
+  MN_CHECK_USAGE(false, "no arm named '", name, "' in experiment ", e.name,
+                 " (arms: ", core::join(names, ", "), ")");
+  return e.arms.front();
+}
+
+std::string run_dir(const std::string& out, const std::string& arm, uint64_t seed) {
+  return out + "/" + arm + "/seed" + std::to_string(seed);
+}
+
+}  // namespace mednet::experiments

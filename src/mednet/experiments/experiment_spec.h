@@ -1,0 +1,45 @@
+#pragma once
+// An experiment file with several arms (for example with and without augmentation) run over the same
+// seeds. Each arm is the base config with the arm's keys merged over it (JSON merge patch):
+//
+//   {"name": "...", "seeds": [0, 1, 2], "base": {...train config...},
+//    "arms": [{"name": "plain", "config": {}}, {"name": "augmented", "config": {"augment": [...]}}]}
+//
+// Runs go to OUT/<arm>/seed<S>/, each a normal run directory (resumable, evaluable).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mednet/run/config.h"
+
+namespace mednet::experiments {
+
+struct ArmSpec {
+  std::string name;
+  std::string label;  ///< for tables and legends (default: the name)
+  nlohmann::json patch = nlohmann::json::object();
+};
+
+struct ExperimentSpec {
+  std::string name;
+  std::string description;
+  std::vector<uint64_t> seeds{0};
+  nlohmann::json base = nlohmann::json::object();
+  std::vector<ArmSpec> arms;
+  /// Arms whose gradient norms are drawn against depth side by side (may be empty).
+  std::vector<std::string> gradient_flow;
+};
+
+/// Reads and checks an experiment file: every arm's config must be valid (errors name the arm).
+ExperimentSpec experiment_from_json(const nlohmann::json& j);
+ExperimentSpec load_experiment(const std::string& path);
+/// True when the file is an experiment with arms rather than a single train config.
+bool is_experiment_file(const std::string& path);
+
+/// The arm's full config for one seed.
+run::TrainConfig arm_config(const ExperimentSpec& e, const ArmSpec& arm, uint64_t seed);
+const ArmSpec& find_arm(const ExperimentSpec& e, const std::string& name);
+std::string run_dir(const std::string& out, const std::string& arm, uint64_t seed);
+
+}  // namespace mednet::experiments

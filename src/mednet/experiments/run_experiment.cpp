@@ -1,0 +1,58 @@
+#include "mednet/experiments/run_experiment.h"
+
+#include <filesystem>
+
+#include "mednet/experiments/experiment_report.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/run_files.h"
+#include "mednet/train/train_run.h"
+
+namespace mednet::experiments {
+
+namespace fs = std::filesystem;
+
+ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& config_path,
+                                 const std::string& out, const ExperimentRunOptions& o,
+                                 train::TrainObserver& observer) {
+  std::vector<const ArmSpec*> selected;
+  if (o.arms.empty()) {
+    for (const auto& a : e.arms) selected.push_back(&a);
+  } else {
+    for (const auto& name : o.arms) selected.push_back(&find_arm(e, name));
+  }
+  fs::create_directories(out);
+  fs::copy_file(config_path, out + "/experiment.json", fs::copy_options::overwrite_existing);
+
+  ExperimentOutcome outcome;
+  const size_t total = selected.size() * e.seeds.size();
+  size_t index = 0;
+  for (const auto* arm : o.report_only ? std::vector<const ArmSpec*>{} : selected) {
+    for (uint64_t seed : e.seeds) {
+      ++index;
+      const std::string dir = run_dir(out, arm->name, seed);
+      const run::RunFiles files(dir);
+      observer.on_message("\n=== [" + std::to_string(index) + "/" + std::to_string(total) + "] " + e.name +
+                          ": " + arm->label + ", seed " + std::to_string(seed) + " -> " + dir);
+      if (run::run_finished(dir)) {
+        observer.on_message("already finished (metrics.json); skipped");
+        continue;
+      }
+      train::TrainRunOptions t;
+      t.resuming = fs::exists(files.state());
+      t.check_md5 = o.check_md5;
+      run::TrainConfig cfg = t.resuming ? run::load_config(files.config()) : arm_config(e, *arm, seed);
+      if (o.override_config) o.override_config(cfg);
+      const train::TrainResult r = train::train_run(cfg, dir, t, observer);
+      if (r.reason == run::StopReason::Interrupted) {
+        outcome.interrupted = true;
+        outcome.report = write_experiment_report(e, out);
+        return outcome;
+      }
+      outcome.nan_loss = outcome.nan_loss || r.reason == run::StopReason::NanLoss;
+    }
+  }
+  outcome.report = write_experiment_report(e, out);
+  return outcome;
+}
+
+}  // namespace mednet::experiments

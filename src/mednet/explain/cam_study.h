@@ -1,0 +1,39 @@
+#pragma once
+// A CAM study of a trained run: the samples chosen (first, correct, wrong or round robin over the true
+// classes), their Grad-CAM / Grad-CAM++ maps as pictures and raw arrays, and how faithful the maps
+// are (model randomisation, deletion with three fills, where the maps put their mass per class).
+// Writes heatmaps.npy, indices.npy, the pictures, deletion.png and cam.json into `out`.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mednet::explain {
+
+struct CamStudyOptions {
+  std::string run;                   ///< run directory (best.pt)
+  std::string out;                   ///< folder for the results
+  std::string method = "gradcam";    ///< gradcam | gradcampp
+  std::string layer;                 ///< feature map; empty: the last convolutional stage
+  std::string target = "predicted";  ///< predicted | true | a class index
+  std::string select = "per-class";  ///< first | correct | wrong | per-class
+  std::string split = "test";
+  std::string fill = "black";  ///< the deletion fill shown in full: black | blur | mean
+  int samples = 16;
+  int display = 224;  ///< pixels per picture
+  int64_t seed = 0;   ///< of the re-initialised model and the random deletion order
+  std::string root;   ///< empty: the run's own
+  std::string device = "auto";
+  bool check_md5 = true;
+};
+
+struct CamStudyResult {
+  nlohmann::json summary;            ///< cam.json
+  std::string text;                  ///< the report for a console
+  std::vector<std::string> written;  ///< file names in out
+};
+
+CamStudyResult run_cam_study(const CamStudyOptions& options);
+
+}  // namespace mednet::explain

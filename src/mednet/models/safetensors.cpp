@@ -1,0 +1,118 @@
+#include "mednet/models/safetensors.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <tuple>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+
+namespace mednet::models {
+
+namespace {
+
+const std::map<std::string, std::pair<at::ScalarType, size_t>>& safetensors_dtypes() {
+  static const std::map<std::string, std::pair<at::ScalarType, size_t>> dtypes = {
+      {"F32", {at::kFloat, 4}},  {"F16", {at::kHalf, 2}}, {"BF16", {at::kBFloat16, 2}},
+      {"F64", {at::kDouble, 8}}, {"I8", {at::kChar, 1}},  {"U8", {at::kByte, 1}},
+      {"I32", {at::kInt, 4}},    {"I64", {at::kLong, 8}}};
+  return dtypes;
+}
+
+}  // namespace
+
+TensorFile read_safetensors_file(const std::string& path) {
+  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+  const std::string bytes = core::read_file(path);
+  MN_CHECK(bytes.size() >= 8, path, " is not a safetensors file: ", bytes.size(), " bytes");
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+  MN_CHECK(header_len <= bytes.size() - 8, path, " is truncated or not a safetensors file (header of ",
+           header_len, " bytes in a ", bytes.size(), "-byte file)");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(8, header_len));
+  } catch (const nlohmann::json::exception& e) {
+    MN_CHECK(false, path, " has an unreadable safetensors header: ", e.what());
+  }
+  MN_CHECK(header.is_object(), path, ": the safetensors header is not an object");
+  const uint64_t data_start = 8 + header_len;
+  const uint64_t data_len = bytes.size() - data_start;
+  const auto& dtypes = safetensors_dtypes();
+  TensorFile file;
+  // The header is a JSON object (unordered); keep the file's order by data offset.
+  std::vector<std::tuple<uint64_t, std::string, at::Tensor>> entries;
+  for (const auto& item : header.items()) {
+    try {
+      if (item.key() == "__metadata__") {
+        for (const auto& m : item.value().items()) file.metadata[m.key()] = m.value().get<std::string>();
+        continue;
+      }
+      const auto& e = item.value();
+      const std::string dtype = e.at("dtype").get<std::string>();
+      const auto it = dtypes.find(dtype);
+      MN_CHECK(it != dtypes.end(), path, ": tensor '", item.key(), "' has dtype ", dtype,
+               " (F32, F16, BF16, F64, I8, U8, I32 and I64 are read)");
+      const auto shape = e.at("shape").get<std::vector<int64_t>>();
+      const auto offsets = e.at("data_offsets").get<std::vector<uint64_t>>();
+      MN_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], path, ": tensor '", item.key(),
+               "' has bad data_offsets");
+      int64_t numel = 1;
+      for (int64_t d : shape) numel *= d;
+      MN_CHECK(offsets[1] - offsets[0] == static_cast<uint64_t>(numel) * it->second.second, path,
+               ": tensor '", item.key(), "' has ", offsets[1] - offsets[0], " bytes for shape ",
+               shape_string(shape));
+      MN_CHECK(offsets[1] <= data_len, path, " is truncated: tensor '", item.key(), "' ends at byte ",
+               data_start + offsets[1], " of a ", bytes.size(), "-byte file");
+      at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(it->second.first));
+      std::memcpy(t.data_ptr(), bytes.data() + data_start + offsets[0], offsets[1] - offsets[0]);
+      entries.emplace_back(offsets[0], item.key(), t);
+    } catch (const nlohmann::json::exception& ex) {
+      MN_CHECK(false, path, ": bad safetensors entry '", item.key(), "': ", ex.what());
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  for (auto& [offset, name, t] : entries) file.tensors.emplace_back(name, t);
+  return file;
+}
+
+StateDict read_safetensors(const std::string& path) {
+  TensorFile file = read_safetensors_file(path);
+  for (auto& [name, t] : file.tensors) {
+    MN_CHECK(t.is_floating_point(), path, ": tensor '", name, "' has dtype ", t.scalar_type(),
+             " (only F32, F16, BF16 and F64 are read as weights)");
+    t = t.to(at::kFloat);
+  }
+  return std::move(file.tensors);
+}
+
+void write_safetensors(const std::string& path, const StateDict& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  for (const auto& [name, t] : tensors) {
+    const at::Tensor c = t.contiguous().cpu();
+    std::string dtype;
+    for (const auto& [n, d] : safetensors_dtypes())
+      if (d.first == c.scalar_type()) dtype = n;
+    MN_CHECK(!dtype.empty(), "cannot write tensor '", name, "' of dtype ", c.scalar_type(),
+             " as safetensors");
+    const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
+    header[name] = {
+        {"dtype", dtype}, {"shape", c.sizes().vec()}, {"data_offsets", {data.size(), data.size() + bytes}}};
+    data.append(static_cast<const char*>(c.data_ptr()), bytes);
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  const std::string h = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(h.size()) >> (8 * i)) & 0xff);
+  out += h;
+  out += data;
+  core::write_file_atomic(path, out);
+}
+
+}  // namespace mednet::models

@@ -1,0 +1,257 @@
+#include "mednet/models/torch_zip.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+
+namespace mednet::models {
+
+namespace {
+
+// LibTorch's C++ unpickler turns every collections.OrderedDict into None (it only expects one as the
+// unused backward-hooks argument of a tensor), but torch.save(model.state_dict()) pickles an
+// OrderedDict with a _metadata attribute. This pass rewrites the pickle so that OrderedDict() is a
+// plain dict and attribute state (BUILD) is dropped; everything else is copied as it is.
+std::string plain_dict_pickle(const char* data, size_t size, const std::string& path) {
+  // The C++ unpickler also lacks SETITEM (one key-value pair, which Python writes for dicts of one
+  // item) and POP, so a model of the stack keeps where each item's bytes start: SETITEM becomes MARK
+  // (put before the key) ... SETITEMS, and BUILD's state is cut out of the stream.
+  struct Item {
+    size_t start;
+    bool mark;
+  };
+  std::vector<Item> stack;
+  std::string out;
+  out.reserve(size);
+  size_t i = 0;
+  std::vector<uint32_t> ordered_dict_memo;  // memo slots holding the OrderedDict class
+  bool pending_class = false;               // OrderedDict is "on the stack" (emitted as nothing)
+  auto fail = [&](const char* why) { MN_CHECK(false, path, ": data.pkl ", why); };
+  auto need = [&](size_t n) {
+    if (i + n > size) fail("is truncated");
+  };
+  auto le = [&](size_t at, int bytes) {
+    uint32_t v = 0;
+    for (int k = bytes - 1; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(data[at + k]);
+    return v;
+  };
+  auto pop = [&](size_t n) {
+    if (stack.size() < n) fail("pops an empty stack");
+    const size_t start = stack[stack.size() - n].start;
+    for (const Item* it = &stack[stack.size() - n]; it != stack.data() + stack.size(); ++it)
+      if (it->mark) fail("has a MARK where an item was expected");
+    stack.resize(stack.size() - n);
+    return start;
+  };
+  auto pop_to_mark = [&]() {
+    while (!stack.empty() && !stack.back().mark) stack.pop_back();
+    if (stack.empty()) fail("has no MARK to pop to");
+    const size_t start = stack.back().start;
+    stack.pop_back();
+    return start;
+  };
+  // Copies an opcode with an argument of n bytes and pushes its value.
+  auto push_copy = [&](size_t at, size_t n) {
+    need(n);
+    i += n;
+    stack.push_back({out.size(), false});
+    out.append(data + at, i - at);
+  };
+  while (i < size) {
+    const unsigned char op = static_cast<unsigned char>(data[i]);
+    const size_t at = i++;
+    switch (op) {
+      case 0x80:  // PROTO
+        need(1);
+        ++i;
+        out.append(data + at, 2);
+        break;
+      case 'c': {  // GLOBAL module\nname\n
+        const char* end = data + size;
+        const char* a = std::find(data + i, end, '\n');
+        const char* b = a == end ? end : std::find(a + 1, end, '\n');
+        if (b == end) fail("has a bad GLOBAL");
+        const std::string module(data + i, a), name(a + 1, b);
+        i = static_cast<size_t>(b - data) + 1;
+        if (module == "collections" && name == "OrderedDict") {
+          pending_class = true;
+        } else {
+          stack.push_back({out.size(), false});
+          out.append(data + at, i - at);
+        }
+        break;
+      }
+      case 'q':    // BINPUT
+      case 'r': {  // LONG_BINPUT
+        const int n = op == 'q' ? 1 : 4;
+        need(n);
+        if (pending_class) {
+          ordered_dict_memo.push_back(le(i, n));
+        } else {
+          out.append(data + at, 1 + n);
+        }
+        i += n;
+        break;
+      }
+      case 'h':    // BINGET
+      case 'j': {  // LONG_BINGET
+        const int n = op == 'h' ? 1 : 4;
+        need(n);
+        const uint32_t slot = le(i, n);
+        if (std::find(ordered_dict_memo.begin(), ordered_dict_memo.end(), slot) != ordered_dict_memo.end()) {
+          pending_class = true;
+          i += n;
+        } else {
+          push_copy(at, n);
+        }
+        break;
+      }
+      case ')':  // EMPTY_TUPLE
+        if (!pending_class) {
+          stack.push_back({out.size(), false});
+          out += ')';
+        }
+        break;
+      case 'R':               // REDUCE
+        if (pending_class) {  // OrderedDict() -> {}
+          stack.push_back({out.size(), false});
+          out += '}';
+          pending_class = false;
+        } else {
+          stack.push_back({pop(2), false});
+          out += 'R';
+        }
+        break;
+      case 'b':  // BUILD: drop the attribute state (_metadata) by erasing its bytes; keep the object
+        out.resize(pop(1));
+        break;
+      case 's': {  // SETITEM -> MARK before the key, then SETITEMS
+        const size_t key_start = pop(2);
+        out.insert(out.begin() + static_cast<std::ptrdiff_t>(key_start), '(');
+        out += 'u';
+        break;
+      }
+      case 'K':  // BININT1
+        push_copy(at, 1);
+        break;
+      case 'M':  // BININT2
+        push_copy(at, 2);
+        break;
+      case 'J':  // BININT
+        push_copy(at, 4);
+        break;
+      case 'G':  // BINFLOAT
+        push_copy(at, 8);
+        break;
+      case 'U':     // SHORT_BINSTRING
+      case 'C':     // SHORT_BINBYTES
+      case 0x8a: {  // LONG1
+        need(1);
+        push_copy(at, 1 + static_cast<unsigned char>(data[i]));
+        break;
+      }
+      case 'X':    // BINUNICODE
+      case 'T':    // BINSTRING
+      case 'B': {  // BINBYTES
+        need(4);
+        push_copy(at, 4 + static_cast<size_t>(le(i, 4)));
+        break;
+      }
+      case '}':   // EMPTY_DICT
+      case ']':   // EMPTY_LIST
+      case 'N':   // NONE
+      case 0x88:  // NEWTRUE
+      case 0x89:  // NEWFALSE
+        stack.push_back({out.size(), false});
+        out += static_cast<char>(op);
+        break;
+      case '(':  // MARK
+        stack.push_back({out.size(), true});
+        out += '(';
+        break;
+      case 't':  // TUPLE
+        stack.push_back({pop_to_mark(), false});
+        out += 't';
+        break;
+      case 0x85:  // TUPLE1
+      case 0x86:  // TUPLE2
+      case 0x87:  // TUPLE3
+        stack.push_back({pop(static_cast<size_t>(op - 0x84)), false});
+        out += static_cast<char>(op);
+        break;
+      case 'u':  // SETITEMS
+      case 'e':  // APPENDS
+        pop_to_mark();
+        out += static_cast<char>(op);
+        break;
+      case 'a':  // APPEND
+      case '0':  // POP
+        pop(1);
+        out += static_cast<char>(op);
+        break;
+      case 'Q':  // BINPERSID
+        stack.push_back({pop(1), false});
+        out += 'Q';
+        break;
+      case 0x81:  // NEWOBJ
+        stack.push_back({pop(2), false});
+        out += static_cast<char>(op);
+        break;
+      case '.':  // STOP
+        out += '.';
+        return out;
+      default: {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", op);
+        MN_CHECK(false, path, ": data.pkl uses pickle opcode ", hex, ", which this reader does not handle");
+      }
+    }
+    if (pending_class && op != 'c' && op != 'q' && op != 'r' && op != 'h' && op != 'j' && op != ')')
+      fail("uses OrderedDict in an unexpected way");
+  }
+  fail("ends without STOP");
+  return out;
+}
+
+}  // namespace
+
+StateDict read_torch_zip(const std::string& path) {
+  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+  c10::IValue v;
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    const auto [pkl, pkl_size] = reader.getRecord("data.pkl");
+    const std::string pickle = plain_dict_pickle(static_cast<const char*>(pkl.get()), pkl_size, path);
+    size_t pos = 0;
+    auto read = [&](char* buf, size_t n) {
+      const size_t k = std::min(n, pickle.size() - pos);
+      std::memcpy(buf, pickle.data() + pos, k);
+      pos += k;
+      return k;
+    };
+    auto record = [&](const std::string& name) { return std::get<0>(reader.getRecord("data/" + name)); };
+    torch::jit::Unpickler unpickler(read, nullptr, nullptr, record, c10::Device(c10::kCPU));
+    unpickler.set_version(reader.version());
+    v = unpickler.parse_ivalue();
+  } catch (const c10::Error& e) {
+    MN_CHECK(false, path,
+             " is not a readable torch.save file (zip format) or is truncated: ", e.what_without_backtrace());
+  }
+  MN_CHECK(v.isGenericDict(), path, " holds a ", v.tagKind(), ", not a state dict (name -> tensor)");
+  StateDict out;
+  for (const auto& item : v.toGenericDict()) {
+    MN_CHECK(item.key().isString(), path, ": a state dict key is not a string");
+    if (!item.value().isTensor()) continue;
+    out.emplace_back(item.key().toStringRef(), item.value().toTensor().to(at::kFloat));
+  }
+  return out;
+}
+
+}  // namespace mednet::models

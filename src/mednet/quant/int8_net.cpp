@@ -1,0 +1,339 @@
+#include "mednet/quant/int8_net.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "mednet/core/error.h"
+
+namespace mednet::quant {
+
+namespace {
+
+using Conv2dPacked = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
+using Conv3dPacked = c10::intrusive_ptr<ConvPackedParamsBase<3>>;
+using LinearPacked = c10::intrusive_ptr<LinearPackedParamsBase>;
+
+c10::OperatorHandle op(const char* name, const char* overload = "") {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+}
+
+// A 3D max-pool of a quantized tensor. LibTorch has no quantized max_pool3d, so the pool is split:
+// the (H, W) windows by the quantized max_pool2d, with depth slices folded into the batch (a
+// channels-last 3D tensor is a channels-last 2D one of N*D images, no copy), then the depth windows
+// on the stored uint8 values (the affine map is increasing, so the maximum of stored values is the
+// stored value of the maximum; scale and zero point stay those of the input).
+at::Tensor max_pool3d_quantized(const at::Tensor& q, int64_t k) {
+  const int64_t n = q.size(0), c = q.size(1), d = q.size(2), h = q.size(3), w = q.size(4);
+  const at::Tensor cl = q.contiguous(at::MemoryFormat::ChannelsLast3d);
+  const at::Tensor planes = cl.permute({0, 2, 1, 3, 4}).reshape({n * d, c, h, w});
+  const at::Tensor pooled = max_pool(planes, 2, k);  // quantized (H, W) pool
+  const int64_t h2 = pooled.size(2), w2 = pooled.size(3), d2 = d / k;
+  // [N, D, C, H2, W2] stored values; maximum over each run of k depth slices.
+  const at::Tensor u = pooled.int_repr().reshape({n, d, c, h2, w2});
+  at::Tensor m = u.slice(1, 0, d2 * k, k);
+  for (int64_t i = 1; i < k; ++i) m = at::maximum(m, u.slice(1, i, d2 * k, k));
+  const at::Tensor out = m.permute({0, 2, 1, 3, 4}).contiguous(at::MemoryFormat::ChannelsLast3d);
+  return at::_make_per_tensor_quantized_tensor(out, q.q_scale(), q.q_zero_point());
+}
+
+// Float to quint8 with vectorised float operations (LibTorch 1.13's quantize_per_tensor takes a
+// scalar path without fbgemm); rounding is half-to-even, as quantize_per_tensor's.
+at::Tensor quantize_input(const at::Tensor& x, const QParams& p) {
+  const at::Tensor u = (x * static_cast<float>(1.0 / p.scale))
+                           .round_()
+                           .add_(static_cast<double>(p.zero_point))
+                           .clamp_(0, static_cast<double>(kActivationQuantMax))
+                           .to(at::kByte);
+  return at::_make_per_tensor_quantized_tensor(u, p.scale, p.zero_point);
+}
+
+}  // namespace
+
+Mode parse_mode(const std::string& name) {
+  if (name == "dynamic") return Mode::Dynamic;
+  if (name == "static") return Mode::Static;
+  MN_CHECK_USAGE(false, "unknown quantization mode '", name, "' (valid: dynamic, static)");
+  return Mode::Static;
+}
+
+std::string mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::Dynamic:
+      return "dynamic";
+    case Mode::Static:
+      return "static";
+  }
+  return "?";
+}
+
+std::string quantized_engine() {
+  static std::once_flag once;
+  static std::string name;
+  std::call_once(once, [] {
+    const auto engines = at::globalContext().supportedQEngines();
+    auto has = [&](at::QEngine e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
+    std::vector<std::pair<at::QEngine, std::string>> order = {{at::QEngine::ONEDNN, "onednn"}};
+#if TORCH_VERSION_MAJOR >= 2
+    order.emplace_back(at::QEngine::X86, "x86");
+#endif
+    order.emplace_back(at::QEngine::FBGEMM, "fbgemm");
+    order.emplace_back(at::QEngine::QNNPACK, "qnnpack");
+    for (const auto& [e, n] : order) {
+      if (has(e)) {
+        at::globalContext().setQEngine(e);
+        name = n;
+        return;
+      }
+    }
+  });
+  MN_CHECK(!name.empty(), "this LibTorch build has no quantized engine (onednn, x86, fbgemm or qnnpack)");
+  return name;
+}
+
+struct Int8Net::Impl {
+  struct Packed {
+    at::Tensor wfloat;  // dynamic convolution: the int8 weight as float
+    Conv2dPacked conv2;
+    Conv3dPacked conv3;
+    LinearPacked linear;
+  };
+  Int8Parts parts;
+  std::vector<Packed> packed;  // one per layer
+  bool reduce_range = true;    // dynamic linear layers: 7-bit activations (see kActivationQuantMax)
+
+  void pack() {
+    quantized_engine();
+    packed.assign(parts.layers.size(), Packed());
+    for (size_t i = 0; i < parts.layers.size(); ++i) {
+      const Int8Layer& src = parts.layers[i];
+      Packed& q = packed[i];
+      const Layer& l = src.spec;
+      if (l.op == Layer::Op::Conv) {
+        if (parts.mode == Mode::Dynamic) {
+          q.wfloat = src.qweight.dequantize();
+          continue;
+        }
+        const int64_t s = l.stride, p = l.padding;
+        if (l.dims == 2) {
+          q.conv2 = op("quantized::conv2d_prepack")
+                        .typed<Conv2dPacked(at::Tensor, c10::optional<at::Tensor>, torch::List<int64_t>,
+                                            torch::List<int64_t>, torch::List<int64_t>, int64_t)>()
+                        .call(src.qweight, src.bias, {s, s}, {p, p}, {1, 1}, 1);
+        } else {
+          q.conv3 = op("quantized::conv3d_prepack")
+                        .typed<Conv3dPacked(at::Tensor, c10::optional<at::Tensor>, torch::List<int64_t>,
+                                            torch::List<int64_t>, torch::List<int64_t>, int64_t)>()
+                        .call(src.qweight, src.bias, {s, s, s}, {p, p, p}, {1, 1, 1}, 1);
+        }
+      } else if (l.op == Layer::Op::Linear) {
+        q.linear = op("quantized::linear_prepack")
+                       .typed<LinearPacked(at::Tensor, c10::optional<at::Tensor>)>()
+                       .call(src.qweight, src.bias);
+      }
+    }
+  }
+
+  // times (optional) receives the milliseconds of the input quantize, each layer and the dequantize.
+  at::Tensor forward_static(const at::Tensor& x, std::vector<double>* times = nullptr) const {
+    auto t0 = std::chrono::steady_clock::now();
+    auto lap = [&] {
+      if (!times) return;
+      const auto t1 = std::chrono::steady_clock::now();
+      times->push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      t0 = t1;
+    };
+    at::Tensor q = quantize_input(x.contiguous(), parts.input);
+    lap();
+    for (size_t i = 0; i < parts.layers.size(); ++i) {
+      const Int8Layer& ql = parts.layers[i];
+      const Packed& pk = packed[i];
+      lap();
+      const Layer& l = ql.spec;
+      switch (l.op) {
+        case Layer::Op::Conv:
+          if (l.dims == 2) {
+            static const auto conv =
+                op("quantized::conv2d", "new")
+                    .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+            static const auto conv_relu =
+                op("quantized::conv2d_relu", "new")
+                    .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+            q = (l.relu ? conv_relu : conv).call(q, pk.conv2, ql.out.scale, ql.out.zero_point);
+          } else {
+            static const auto conv =
+                op("quantized::conv3d", "new")
+                    .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+            static const auto conv_relu =
+                op("quantized::conv3d_relu", "new")
+                    .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+            q = (l.relu ? conv_relu : conv).call(q, pk.conv3, ql.out.scale, ql.out.zero_point);
+          }
+          break;
+        case Layer::Op::MaxPool:
+          q = l.dims == 2 ? max_pool(q, 2, l.kernel) : max_pool3d_quantized(q, l.kernel);
+          break;
+        case Layer::Op::AvgPool:
+          q = avg_pool(q, l.dims);
+          break;
+        case Layer::Op::Flatten:
+          q = q.contiguous().flatten(1);
+          break;
+        case Layer::Op::Linear: {
+          static const auto linear =
+              op("quantized::linear").typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
+          static const auto linear_relu =
+              op("quantized::linear_relu")
+                  .typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
+          q = (l.relu ? linear_relu : linear).call(q, pk.linear, ql.out.scale, ql.out.zero_point);
+          break;
+        }
+      }
+    }
+    lap();
+    at::Tensor y = q.dequantize();
+    lap();
+    return y;
+  }
+
+  at::Tensor forward_dynamic(const at::Tensor& x) const {
+    at::Tensor h = x;
+    for (size_t i = 0; i < parts.layers.size(); ++i) {
+      const Int8Layer& ql = parts.layers[i];
+      const Packed& pk = packed[i];
+      const Layer& l = ql.spec;
+      if (l.op == Layer::Op::Conv) {
+        // The input rounded to uint8 with this batch's own range, times the int8 weights.
+        const QParams p = uint8_qparams(h.min().item<double>(), h.max().item<double>(), kActivationQuantMax);
+        const at::Tensor hq =
+            at::fake_quantize_per_tensor_affine(h, p.scale, p.zero_point, 0, kActivationQuantMax);
+        h = l.dims == 2 ? at::conv2d(hq, pk.wfloat, ql.bias, l.stride, l.padding)
+                        : at::conv3d(hq, pk.wfloat, ql.bias, l.stride, l.padding);
+        if (l.relu) h = at::relu(h);
+      } else if (l.op == Layer::Op::Linear) {
+        static const auto linear =
+            op("quantized::linear_dynamic").typed<at::Tensor(at::Tensor, const LinearPacked&, bool)>();
+        static const auto linear_relu =
+            op("quantized::linear_relu_dynamic").typed<at::Tensor(at::Tensor, const LinearPacked&, bool)>();
+        h = (l.relu ? linear_relu : linear).call(h.contiguous(), pk.linear, reduce_range);
+      } else {
+        h = apply_float(l, h);
+      }
+    }
+    return h;
+  }
+};
+
+Int8Net::Int8Net(const std::vector<Layer>& folded, Mode mode, const Calibration* calibration)
+    : impl_(std::make_shared<Impl>()) {
+  MN_CHECK(mode == Mode::Dynamic || (calibration && calibration->outputs.size() == folded.size()),
+           "Int8Net: full-integer conversion needs a calibration of every layer");
+  impl_->parts.mode = mode;
+  if (calibration) impl_->parts.input = calibration->input;
+  for (size_t i = 0; i < folded.size(); ++i) {
+    const Layer& l = folded[i];
+    MN_CHECK(!l.bn_weight.defined(), "Int8Net: layer ", l.source, " still has a BatchNorm (fold first)");
+    Int8Layer q;
+    q.spec = l;
+    q.spec.weight = q.spec.bias = at::Tensor();
+    if (has_weights(l.op)) {
+      q.qweight = quantize_weight_per_channel(l.weight, kWeightQuantMax);
+      q.bias = l.bias.defined() ? l.bias.to(torch::kFloat).contiguous() : torch::zeros({l.weight.size(0)});
+    }
+    if (calibration) q.out = calibration->outputs[i];
+    impl_->parts.layers.push_back(std::move(q));
+  }
+  impl_->pack();
+}
+
+Int8Net::Int8Net(Int8Parts parts) : impl_(std::make_shared<Impl>()) {
+  for (const auto& l : parts.layers) {
+    MN_CHECK(l.spec.dims == 2 || l.spec.dims == 3, "int8 layer ", l.spec.source, " has ", l.spec.dims,
+             " dimensions");
+    if (has_weights(l.spec.op))
+      MN_CHECK(l.qweight.defined() && l.bias.defined(), "int8 layer ", l.spec.source, " has no weights");
+  }
+  impl_->parts = std::move(parts);
+  impl_->pack();
+}
+
+const Int8Parts& Int8Net::parts() const {
+  return impl_->parts;
+}
+
+at::Tensor Int8Net::forward(const at::Tensor& x) const {
+  torch::NoGradGuard no_grad;
+  return impl_->parts.mode == Mode::Dynamic ? impl_->forward_dynamic(x) : impl_->forward_static(x);
+}
+
+std::vector<std::pair<std::string, double>> Int8Net::profile(const at::Tensor& x) const {
+  MN_CHECK(impl_->parts.mode == Mode::Static, "profile: only the full-integer model is timed layer by layer");
+  torch::NoGradGuard no_grad;
+  std::vector<double> t;
+  impl_->forward_static(x, &t);
+  // t: quantize, then (a lap before each layer: 0-length except the previous layer's), ...
+  std::vector<std::pair<std::string, double>> out;
+  out.emplace_back("input quantize", t[0]);
+  for (size_t i = 0; i < impl_->parts.layers.size(); ++i)
+    out.emplace_back(impl_->parts.layers[i].spec.source, t[i + 2]);
+  out.emplace_back("output dequantize", t.back());
+  return out;
+}
+
+Mode Int8Net::mode() const {
+  return impl_->parts.mode;
+}
+
+std::vector<KernelInfo> Int8Net::kernels() const {
+  std::vector<KernelInfo> out;
+  const bool dyn = impl_->parts.mode == Mode::Dynamic;
+  if (!dyn) out.push_back({"input", "quantize_per_tensor (float -> quint8)", true});
+  for (const auto& q : impl_->parts.layers) {
+    const Layer& l = q.spec;
+    const std::string d = std::to_string(l.dims) + "d";
+    KernelInfo k{l.source, "", true};
+    switch (l.op) {
+      case Layer::Op::Conv:
+        if (dyn) {
+          k.kernel = "float conv" + d +
+                     " on int8 weights and a per-batch uint8 rounding of its input (LibTorch's "
+                     "quantized::conv" +
+                     d + "_dynamic is not used: it returned wrong values in a check)";
+          k.int8 = false;
+        } else {
+          k.kernel = "quantized::conv" + d + (l.relu ? "_relu" : "") + ".new";
+        }
+        break;
+      case Layer::Op::MaxPool:
+        if (dyn) {
+          k.kernel = "max_pool" + d + " (float)";
+          k.int8 = false;
+        } else {
+          k.kernel = l.dims == 2 ? "max_pool2d on quint8" : "uint8 window maximum (no quantized max_pool3d)";
+        }
+        break;
+      case Layer::Op::AvgPool:
+        k.kernel = "adaptive_avg_pool" + d + (dyn ? " (float)" : " on quint8");
+        k.int8 = !dyn;
+        break;
+      case Layer::Op::Flatten:
+        k.kernel = dyn ? "flatten (float)" : "flatten (quint8)";
+        k.int8 = !dyn;
+        break;
+      case Layer::Op::Linear:
+        k.kernel = dyn ? (l.relu ? "quantized::linear_relu_dynamic" : "quantized::linear_dynamic")
+                       : (l.relu ? "quantized::linear_relu" : "quantized::linear");
+        break;
+    }
+    out.push_back(k);
+  }
+  if (!dyn) out.push_back({"output", "dequantize (quint8 -> float)", true});
+  return out;
+}
+
+}  // namespace mednet::quant

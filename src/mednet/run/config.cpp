@@ -1,0 +1,172 @@
+#include "mednet/run/config.h"
+
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "mednet/core/error.h"
+#include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/data/catalog.h"
+
+namespace mednet::run {
+
+using nlohmann::json;
+
+void TrainConfig::validate() const {
+  const auto& info = data::find_dataset(dataset);
+  info.file(size);
+  MN_CHECK_USAGE(epochs >= 1, "epochs must be >= 1, got ", epochs);
+  MN_CHECK_USAGE(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
+  MN_CHECK_USAGE(eval_batch_size >= 1, "eval_batch_size must be >= 1, got ", eval_batch_size);
+  MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer,
+                 "'");
+  MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
+                 "schedule must be step, cosine or constant, got '", schedule, "'");
+  MN_CHECK_USAGE(lr > 0, "lr must be > 0, got ", lr);
+  MN_CHECK_USAGE(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
+  MN_CHECK_USAGE(patience >= 0, "patience must be >= 0, got ", patience);
+  MN_CHECK_USAGE(grad_norm_epochs >= 0, "grad_norm_epochs must be >= 0, got ", grad_norm_epochs);
+  models::validate(model);
+  MN_CHECK_USAGE(transfer.freeze >= -1, "transfer.freeze must be \"all\", \"none\" or a block count, got ",
+                 transfer.freeze);
+  MN_CHECK_USAGE(transfer.backbone_lr_scale > 0, "transfer.backbone_lr_scale must be > 0, got ",
+                 transfer.backbone_lr_scale);
+  MN_CHECK_USAGE(transfer.weights.empty() || transfer.init_from.empty(),
+                 "transfer.weights and transfer.init_from exclude each other: start from one of them");
+  augment::validate(augment, info.spatial_dims());
+}
+
+json to_json(const TrainConfig& c) {
+  json augment_json = json::array();
+  for (const auto& t : c.augment) augment_json.push_back(augment::to_json(t));
+  return json{{"name", c.name},
+              {"dataset", c.dataset},
+              {"size", c.size},
+              {"root", c.root},
+              {"model",
+               {{"name", c.model.name},
+                {"widths", c.model.widths},
+                {"convs_per_stage", c.model.convs_per_stage},
+                {"hidden", c.model.hidden},
+                {"dropout", c.model.dropout},
+                {"global_pool", c.model.global_pool},
+                {"stem", c.model.stem},
+                {"input_size", c.model.input_size},
+                {"imagenet_norm", c.model.imagenet_norm}}},
+              {"epochs", c.epochs},
+              {"batch_size", c.batch_size},
+              {"eval_batch_size", c.eval_batch_size},
+              {"optimizer", c.optimizer},
+              {"lr", c.lr},
+              {"weight_decay", c.weight_decay},
+              {"momentum", c.momentum},
+              {"schedule", c.schedule},
+              {"patience", c.patience},
+              {"seed", c.seed},
+              {"threads", c.threads},
+              {"device", c.device},
+              {"augment", augment_json},
+              {"grad_norm_epochs", c.grad_norm_epochs},
+              {"transfer",
+               {{"weights", c.transfer.weights},
+                {"init_from", c.transfer.init_from},
+                {"freeze", c.transfer.freeze == -1  ? json("all")
+                           : c.transfer.freeze == 0 ? json("none")
+                                                    : json(c.transfer.freeze)},
+                {"backbone_lr_scale", c.transfer.backbone_lr_scale}}}};
+}
+
+namespace {
+template <typename T>
+void take(const json& j, const char* key, T& field) {
+  core::take(j, key, field, "config key");
+}
+
+}  // namespace
+
+int parse_freeze(const json& v) {
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "all") return -1;
+    if (s == "none") return 0;
+  } else if (v.is_number_integer() && v.get<int>() >= 0) {
+    return v.get<int>();
+  }
+  MN_CHECK_USAGE(false, "transfer.freeze must be \"all\", \"none\" or a number of blocks, got ", v.dump());
+  return 0;
+}
+
+TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
+  MN_CHECK_USAGE(j.is_object(), "a config must be a JSON object");
+  MN_CHECK_USAGE(!j.contains("arms"),
+                 "this is an experiment file with several arms; run it with mednet experiment --config FILE "
+                 "--out DIR");
+  core::reject_unknown_keys(
+      j, {"name",     "description",      "dataset",         "size",      "root",    "model",
+          "epochs",   "batch_size",       "eval_batch_size", "optimizer", "lr",      "weight_decay",
+          "momentum", "schedule",         "patience",        "seed",      "threads", "device",
+          "augment",  "grad_norm_epochs", "transfer"},
+      "config");
+  TrainConfig c = defaults;
+  take(j, "name", c.name);
+  take(j, "dataset", c.dataset);
+  take(j, "size", c.size);
+  take(j, "root", c.root);
+  take(j, "epochs", c.epochs);
+  take(j, "batch_size", c.batch_size);
+  take(j, "eval_batch_size", c.eval_batch_size);
+  take(j, "optimizer", c.optimizer);
+  take(j, "lr", c.lr);
+  take(j, "weight_decay", c.weight_decay);
+  take(j, "momentum", c.momentum);
+  take(j, "schedule", c.schedule);
+  take(j, "patience", c.patience);
+  take(j, "seed", c.seed);
+  take(j, "threads", c.threads);
+  take(j, "device", c.device);
+  take(j, "grad_norm_epochs", c.grad_norm_epochs);
+  if (j.contains("augment")) {
+    const json& a = j.at("augment");
+    MN_CHECK_USAGE(a.is_array(), "config key 'augment' must be a list of transforms");
+    c.augment.clear();
+    for (const auto& t : a) c.augment.push_back(augment::transform_from_json(t));
+  }
+  if (j.contains("model")) {
+    const json& m = j.at("model");
+    MN_CHECK_USAGE(m.is_object(), "config key 'model' must be an object");
+    core::reject_unknown_keys(m,
+                              {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool",
+                               "stem", "input_size", "imagenet_norm"},
+                              "model");
+    take(m, "name", c.model.name);
+    take(m, "widths", c.model.widths);
+    take(m, "convs_per_stage", c.model.convs_per_stage);
+    take(m, "hidden", c.model.hidden);
+    take(m, "dropout", c.model.dropout);
+    take(m, "global_pool", c.model.global_pool);
+    take(m, "stem", c.model.stem);
+    take(m, "input_size", c.model.input_size);
+    take(m, "imagenet_norm", c.model.imagenet_norm);
+  }
+  if (j.contains("transfer")) {
+    const json& t = j.at("transfer");
+    MN_CHECK_USAGE(t.is_object(), "config key 'transfer' must be an object");
+    core::reject_unknown_keys(t, {"weights", "init_from", "freeze", "backbone_lr_scale"}, "transfer");
+    take(t, "weights", c.transfer.weights);
+    take(t, "init_from", c.transfer.init_from);
+    take(t, "backbone_lr_scale", c.transfer.backbone_lr_scale);
+    if (t.contains("freeze")) c.transfer.freeze = parse_freeze(t.at("freeze"));
+    // Pretrained backbones expect the statistics they were trained with.
+    const bool norm_given = j.contains("model") && j.at("model").contains("imagenet_norm");
+    if (!c.transfer.weights.empty() && !norm_given) c.model.imagenet_norm = true;
+  }
+  return c;
+}
+
+TrainConfig load_config(const std::string& path) {
+  return config_from_json(core::read_json_file(path, "config"));
+}
+
+}  // namespace mednet::run

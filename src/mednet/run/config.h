@@ -1,0 +1,64 @@
+#pragma once
+// A training run's configuration. Experiment files hold it as JSON; command-line flags override it;
+// the fully resolved copy goes into every run directory so the run can be repeated from there.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "mednet/augment/augment.h"
+#include "mednet/models/registry.h"
+
+namespace mednet::run {
+
+/// Where a run's starting weights come from and what of them it trains.
+struct TransferSpec {
+  /// "" (none), "imagenet" (the model's ImageNet file from `mednet weights fetch`), or a path to a
+  /// .safetensors / torch.save file.
+  std::string weights;
+  /// Another run directory: start from its best checkpoint (the head too, where the shapes agree).
+  std::string init_from;
+  /// Backbone blocks frozen from the input side: 0 = none, -1 = all ("all" in JSON).
+  int freeze = 0;
+  /// Learning rate of the trainable backbone blocks relative to the head's.
+  double backbone_lr_scale = 1.0;
+  bool active() const { return !weights.empty() || !init_from.empty() || freeze != 0; }
+};
+
+struct TrainConfig {
+  std::string name = "run";
+  std::string dataset = "adrenalmnist3d";
+  int size = 28;
+  std::string root;  ///< folder of the .npz (empty: the default lookup)
+  models::ModelSpec model;
+  int epochs = 100;
+  int batch_size = 32;
+  int eval_batch_size = 256;
+  std::string optimizer = "adam";  ///< adam | sgd
+  double lr = 1e-3;
+  double weight_decay = 0;
+  double momentum = 0.9;          ///< sgd only
+  std::string schedule = "step";  ///< step (x0.1 at 50% and 75%) | cosine | constant
+  int patience = 20;              ///< epochs without a better validation AUC before stopping; 0 = never
+  uint64_t seed = 0;
+  int threads = 0;  ///< 0 = every core
+  std::string device = "auto";
+  /// Training-time augmentation (never applied to validation or test); empty = none.
+  std::vector<augment::TransformSpec> augment;
+  /// Record per-layer gradient norms during the first this many epochs (grad_norms.csv); 0 = off.
+  int grad_norm_epochs = 0;
+  TransferSpec transfer;
+
+  /// Checks every field; a bad value is a usage error naming it.
+  void validate() const;
+};
+
+nlohmann::json to_json(const TrainConfig& c);
+/// Reads a config; unknown keys are an error (a typo must not silently fall back to a default).
+TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& defaults = TrainConfig());
+TrainConfig load_config(const std::string& path);
+/// "all" -> -1, "none" -> 0, N -> N (a usage error otherwise).
+int parse_freeze(const nlohmann::json& v);
+
+}  // namespace mednet::run

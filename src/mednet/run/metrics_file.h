@@ -1,0 +1,55 @@
+#pragma once
+// metrics.json: how a run ended and the scores of its best-validation checkpoint. The Trainer writes
+// it when it stops (also when interrupted); a run is finished when it holds test scores and did not
+// stop by an interrupt.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace mednet::run {
+
+/// How a run ended.
+enum class StopReason { Completed, EarlyStopped, Interrupted, NanLoss };
+std::string stop_reason_name(StopReason r);
+
+/// Scores of one split as metrics.json holds them.
+struct SplitMetrics {
+  double auc = 0, acc = 0, loss = 0;
+  std::vector<std::string> warnings;
+};
+
+struct RunMetrics {
+  std::string dataset;
+  int size = 28;
+  std::string model;
+  uint64_t seed = 0;
+  int epochs_run = 0;
+  int best_epoch = 0;
+  int64_t params = 0;
+  double train_seconds = 0;
+  std::string stop_reason = "completed";
+  int threads = 0;
+  std::string device;
+  std::string data_file;
+  std::string md5;
+  std::string backbone = "random-init";
+  int64_t trainable_params = 0;
+  bool feature_cache = false;
+  std::optional<SplitMetrics> val, test;  ///< of the best-validation checkpoint; absent without one
+};
+
+nlohmann::json metrics_json(const RunMetrics& m);
+RunMetrics metrics_from_json(const nlohmann::json& j);
+/// Writes metrics.json atomically.
+void write_metrics(const std::string& path, const RunMetrics& m);
+/// metrics.json as JSON; a damaged file is an error naming it.
+nlohmann::json read_metrics_json(const std::string& path);
+/// True when the JSON of a metrics.json has test scores and the run was not interrupted.
+bool metrics_finished(const nlohmann::json& metrics);
+/// True when the run directory holds a finished run.
+bool run_finished(const std::string& dir);
+
+}  // namespace mednet::run

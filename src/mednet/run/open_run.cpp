@@ -1,0 +1,29 @@
+#include "mednet/run/open_run.h"
+
+#include <filesystem>
+
+#include "mednet/core/error.h"
+#include "mednet/models/registry.h"
+#include "mednet/run/checkpoint.h"
+
+namespace mednet::run {
+
+OpenRun open_run(const std::string& dir, const OpenRunOptions& o) {
+  OpenRun r(dir);
+  MN_CHECK_USAGE(std::filesystem::exists(r.files.config()), dir, " is not a run directory (no config.json)");
+  if (o.load_model)
+    MN_CHECK_USAGE(std::filesystem::exists(r.files.best()), dir, " has no best.pt (no epoch finished)");
+  r.config = load_config(r.files.config());
+  if (!o.root.empty()) r.config.root = o.root;
+  r.info = &data::find_dataset(r.config.dataset);
+  if (o.load_data) r.data = data::open_medmnist(*r.info, r.config.size, r.config.root, nullptr, o.check_md5);
+  if (o.load_model) {
+    r.model = models::make_model(r.config.model, data::input_shape(*r.info, r.config.size));
+    r.model->to(o.device);
+    load_module(*r.model, r.files.best(), o.device);
+    r.model->eval();
+  }
+  return r;
+}
+
+}  // namespace mednet::run

@@ -1,0 +1,35 @@
+#pragma once
+// Opening a run directory: its config.json, its dataset, and the model with best.pt loaded. The one
+// sequence that `mednet eval`, `mednet cam`, `mednet quantize` and transfer from another run share.
+#include <string>
+
+#include <c10/core/Device.h>
+
+#include "mednet/data/dataset.h"
+#include "mednet/models/classifier.h"
+#include "mednet/run/config.h"
+#include "mednet/run/run_files.h"
+
+namespace mednet::run {
+
+struct OpenRunOptions {
+  std::string root;        ///< folder of the .npz files; empty: the run's own (config.json's root)
+  bool check_md5 = true;   ///< false for own files in the official format
+  bool load_data = true;   ///< open the dataset file
+  bool load_model = true;  ///< build the model and load best.pt (an error when there is none)
+  c10::Device device = c10::kCPU;
+};
+
+struct OpenRun {
+  explicit OpenRun(const std::string& dir) : files(dir) {}
+  RunFiles files;
+  TrainConfig config;
+  const data::DatasetInfo* info = nullptr;
+  data::MedMnist data;       ///< empty unless load_data
+  models::Classifier model;  ///< best.pt on the device, eval mode; null unless load_model
+};
+
+/// A usage error names the folder when it is not a run directory or has no best.pt.
+OpenRun open_run(const std::string& dir, const OpenRunOptions& options = {});
+
+}  // namespace mednet::run

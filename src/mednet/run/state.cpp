@@ -1,0 +1,54 @@
+#include "mednet/run/state.h"
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/json.h"
+
+namespace mednet::run {
+
+using nlohmann::json;
+
+void write_state(const RunFiles& files, const RunState& state) {
+  json hist = json::array();
+  for (const auto& r : state.history) hist.push_back(record_json(r));
+  const json s{{"epochs_done", state.epochs_done()},
+               {"best_epoch", state.best_epoch},
+               {"best_val_auc", state.best_val_auc},
+               {"bad_epochs", state.bad_epochs},
+               {"train_seconds", state.train_seconds},
+               {"backbone", state.backbone},
+               {"history", hist}};
+  core::write_file_atomic(files.state(), s.dump(1));
+  core::write_file_atomic(files.history(), history_csv(state.history));
+}
+
+RunState read_state(const RunFiles& files) {
+  MN_CHECK(std::filesystem::exists(files.state()), "cannot resume: ", files.state(),
+           " is missing (no epoch of this run finished)");
+  const json s = core::read_json_file(files.state(), "state", /*damaged=*/true);
+  RunState state;
+  try {
+    state.best_epoch = s.at("best_epoch").get<int>();
+    state.best_val_auc = s.at("best_val_auc").get<double>();
+    state.bad_epochs = s.at("bad_epochs").get<int>();
+    state.train_seconds = s.at("train_seconds").get<double>();
+    state.backbone = s.value("backbone", state.backbone);
+    for (const auto& r : s.at("history")) state.history.push_back(record_from_json(r));
+    MN_CHECK(s.at("epochs_done").get<int>() == state.epochs_done(), files.state(), " says ",
+             s.at("epochs_done").get<int>(), " epochs done but holds ", state.epochs_done(), " history rows");
+  } catch (const json::exception& e) {
+    MN_CHECK(false, files.state(), " is damaged: ", e.what());
+  }
+  return state;
+}
+
+std::vector<EpochRecord> read_history(const RunFiles& files) {
+  if (!std::filesystem::exists(files.state())) return {};
+  return read_state(files).history;
+}
+
+}  // namespace mednet::run

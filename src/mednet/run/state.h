@@ -1,0 +1,30 @@
+#pragma once
+// state.json: what resuming a run needs besides its checkpoints (epochs done, the best epoch so far,
+// the early-stopping count, the history). Written after every epoch together with history.csv.
+#include <string>
+#include <vector>
+
+#include "mednet/run/history.h"
+#include "mednet/run/run_files.h"
+
+namespace mednet::run {
+
+struct RunState {
+  int best_epoch = 0;  ///< 0: none yet
+  double best_val_auc = -1;
+  int bad_epochs = 0;
+  double train_seconds = 0;
+  /// Where the starting weights came from: "random-init", "pretrained: FILE" or "init-from: RUN".
+  std::string backbone = "random-init";
+  std::vector<EpochRecord> history;
+  int epochs_done() const { return static_cast<int>(history.size()); }
+};
+
+/// Writes state.json and history.csv (each atomically).
+void write_state(const RunFiles& files, const RunState& state);
+/// Reads state.json; a missing file is an error saying no epoch of the run finished.
+RunState read_state(const RunFiles& files);
+/// The finished epochs recorded in state.json (empty when there is none).
+std::vector<EpochRecord> read_history(const RunFiles& files);
+
+}  // namespace mednet::run

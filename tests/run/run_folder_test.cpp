@@ -1,0 +1,108 @@
+// The run folder's formats: each writer and its reader as a round trip, and damaged files named.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/run/grad_norms.h"
+#include "mednet/run/history.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/state.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+
+namespace {
+std::vector<run::EpochRecord> two_epochs() {
+  run::EpochRecord a{1, 0.001, 0.69, 0.5, 0.4, 0.7, 0.55, 0.45, 1.5};
+  run::EpochRecord b{2, 0.0001, 0.6, std::nan(""), 0.6, 0.65, 0.61, 0.5, 1.25};
+  return {a, b};
+}
+}  // namespace
+
+TEST(RunFolder, HistoryCsvRoundTrip) {
+  const auto h = two_epochs();
+  const auto back = run::parse_history_csv(run::history_csv(h));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].epoch, 2);
+  EXPECT_DOUBLE_EQ(back[0].val_auc, 0.55);
+  EXPECT_DOUBLE_EQ(back[1].lr, 0.0001);
+  EXPECT_TRUE(std::isnan(back[1].train_auc));
+  EXPECT_THROW(run::parse_history_csv("epoch,lr\n1,2\n"), Error);
+  EXPECT_THROW(run::parse_history_csv(run::history_csv(h) + "3,x,1,1,1,1,1,1,1\n"), Error);
+}
+
+TEST(RunFolder, StateRoundTripAndMissingState) {
+  const run::RunFiles files(testing::temp_dir("run_state"));
+  EXPECT_THROW(run::read_state(files), Error);
+  EXPECT_TRUE(run::read_history(files).empty());
+  run::RunState s;
+  s.best_epoch = 2;
+  s.best_val_auc = 0.61;
+  s.bad_epochs = 0;
+  s.train_seconds = 2.75;
+  s.backbone = "init-from: elsewhere";
+  s.history = two_epochs();
+  run::write_state(files, s);
+  const run::RunState back = run::read_state(files);
+  EXPECT_EQ(back.epochs_done(), 2);
+  EXPECT_EQ(back.best_epoch, 2);
+  EXPECT_DOUBLE_EQ(back.best_val_auc, 0.61);
+  EXPECT_EQ(back.backbone, "init-from: elsewhere");
+  EXPECT_TRUE(std::isnan(back.history[1].train_auc));
+  EXPECT_EQ(run::read_history_csv(files.history()).size(), 2u);  // history.csv beside it
+  std::ofstream(files.state()) << "{\"epochs_done\": 1";
+  EXPECT_THROW(run::read_state(files), Error);
+}
+
+TEST(RunFolder, MetricsRoundTripAndFinished) {
+  const std::string dir = testing::temp_dir("run_metrics");
+  run::RunMetrics m;
+  m.dataset = "retinamnist";
+  m.model = "cnn";
+  m.seed = 3;
+  m.epochs_run = 4;
+  m.best_epoch = 2;
+  m.params = 1000;
+  m.trainable_params = 10;
+  m.train_seconds = 8;
+  m.stop_reason = run::stop_reason_name(run::StopReason::EarlyStopped);
+  m.test = run::SplitMetrics{0.75, std::nan(""), 1.1, {"one class"}};
+  m.val = run::SplitMetrics{0.8, 0.6, 1.0, {}};
+  run::write_metrics(run::RunFiles(dir).metrics(), m);
+  const nlohmann::json j = run::read_metrics_json(run::RunFiles(dir).metrics());
+  EXPECT_DOUBLE_EQ(j.at("seconds_per_epoch").get<double>(), 2.0);
+  EXPECT_TRUE(j.at("test").at("acc").is_null());
+  const run::RunMetrics back = run::metrics_from_json(j);
+  EXPECT_EQ(back.stop_reason, "early-stopped");
+  EXPECT_EQ(back.trainable_params, 10);
+  ASSERT_TRUE(back.test.has_value());
+  EXPECT_DOUBLE_EQ(back.test->auc, 0.75);
+  EXPECT_TRUE(std::isnan(back.test->acc));
+  EXPECT_EQ(back.test->warnings, std::vector<std::string>{"one class"});
+  EXPECT_TRUE(run::run_finished(dir));
+  m.stop_reason = "interrupted";
+  run::write_metrics(run::RunFiles(dir).metrics(), m);
+  EXPECT_FALSE(run::run_finished(dir));
+  m.stop_reason = "completed";
+  m.test.reset();
+  run::write_metrics(run::RunFiles(dir).metrics(), m);
+  EXPECT_FALSE(run::run_finished(dir));
+  EXPECT_FALSE(run::run_finished(testing::temp_dir("run_empty")));
+}
+
+TEST(RunFolder, GradNormsRoundTrip) {
+  const std::string path = testing::temp_dir("run_grad") + "/grad_norms.csv";
+  run::append_grad_norms(path, 0, {{"a.weight", "b.weight"}, {0.5, 2.0}});
+  run::append_grad_norms(path, 1, {{"a.weight", "b.weight"}, {0.25, 1.5}});
+  const run::GradNorms e1 = run::read_grad_norms(path, 1);
+  EXPECT_EQ(e1.layers, (std::vector<std::string>{"a.weight", "b.weight"}));
+  EXPECT_EQ(e1.norms, (std::vector<double>{0.25, 1.5}));
+  EXPECT_EQ(run::read_grad_norms(path, 0).norms, (std::vector<double>{0.5, 2.0}));
+  core::write_file_atomic(path, "not,a,grad,file\n");
+  EXPECT_THROW(run::read_grad_norms(path, 0), Error);
+}
