@@ -14,7 +14,7 @@
 using namespace mednet;
 
 TEST(CoreFs, WriteFileAtomicReplacesAndLeavesNoTemporary) {
-  const std::string dir = testing::temp_dir("core_fs");
+  const std::string dir = mednet::testing::temp_dir("core_fs");
   const std::string path = dir + "/a.txt";
   core::write_file_atomic(path, "first");
   core::write_file_atomic(path, std::string("se\0cond", 7));
@@ -34,7 +34,7 @@ TEST(CoreFs, CacheDirHonoursMednetCacheThenXdg) {
 }
 
 TEST(CoreJson, ReadJsonFileAndUnknownKeys) {
-  const std::string dir = testing::temp_dir("core_json");
+  const std::string dir = mednet::testing::temp_dir("core_json");
   std::ofstream(dir + "/ok.json") << R"({"a": 1, "b": null})";
   std::ofstream(dir + "/bad.json") << "{not json";
   const auto j = core::read_json_file(dir + "/ok.json", "config");

@@ -37,7 +37,7 @@ TEST(RunFolder, HistoryCsvRoundTrip) {
 }
 
 TEST(RunFolder, StateRoundTripAndMissingState) {
-  const run::RunFiles files(testing::temp_dir("run_state"));
+  const run::RunFiles files(mednet::testing::temp_dir("run_state"));
   EXPECT_THROW(run::read_state(files), Error);
   EXPECT_TRUE(run::read_history(files).empty());
   run::RunState s;
@@ -60,7 +60,7 @@ TEST(RunFolder, StateRoundTripAndMissingState) {
 }
 
 TEST(RunFolder, MetricsRoundTripAndFinished) {
-  const std::string dir = testing::temp_dir("run_metrics");
+  const std::string dir = mednet::testing::temp_dir("run_metrics");
   run::RunMetrics m;
   m.dataset = "retinamnist";
   m.model = "cnn";
@@ -92,11 +92,11 @@ TEST(RunFolder, MetricsRoundTripAndFinished) {
   m.test.reset();
   run::write_metrics(run::RunFiles(dir).metrics(), m);
   EXPECT_FALSE(run::run_finished(dir));
-  EXPECT_FALSE(run::run_finished(testing::temp_dir("run_empty")));
+  EXPECT_FALSE(run::run_finished(mednet::testing::temp_dir("run_empty")));
 }
 
 TEST(RunFolder, GradNormsRoundTrip) {
-  const std::string path = testing::temp_dir("run_grad") + "/grad_norms.csv";
+  const std::string path = mednet::testing::temp_dir("run_grad") + "/grad_norms.csv";
   run::append_grad_norms(path, 0, {{"a.weight", "b.weight"}, {0.5, 2.0}});
   run::append_grad_norms(path, 1, {{"a.weight", "b.weight"}, {0.25, 1.5}});
   const run::GradNorms e1 = run::read_grad_norms(path, 1);
