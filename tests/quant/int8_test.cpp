@@ -15,6 +15,7 @@
 #include "mednet/quant/int8_file.h"
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
+#include "mednet/quant/quantize_run.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -144,9 +145,9 @@ TEST(Int8Ops, QuantizedMaxPool3dEqualsTheFloatPoolOnOddSizes) {
 }
 
 TEST(Int8Errors, UnknownModeCalibrationWithoutSamplesOtherModelsAndBadFiles) {
-  EXPECT_THROW(quant::parse_mode("int4"), Error);
+  EXPECT_THROW(quant::parse_method("int4"), Error);
   try {
-    quant::parse_mode("int4");
+    quant::parse_method("int4");
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("valid: dynamic, static, qat"), std::string::npos);
     EXPECT_EQ(e.kind(), ErrorKind::Usage);
