@@ -43,7 +43,7 @@ class ClassifierImpl : public torch::nn::Module {
 
 using Classifier = std::shared_ptr<ClassifierImpl>;
 
-/// Number of trainable parameters.
-int64_t count_parameters(const torch::nn::Module& m);
+/// Number of parameters: only the trainable ones (requires_grad), or all with trainable_only = false.
+int64_t count_parameters(const torch::nn::Module& m, bool trainable_only = true);
 
 }  // namespace mednet::models

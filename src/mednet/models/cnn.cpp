@@ -29,10 +29,10 @@ at::Tensor ClassifierImpl::classify(const at::Tensor&) {
   return {};
 }
 
-int64_t count_parameters(const torch::nn::Module& m) {
+int64_t count_parameters(const torch::nn::Module& m, bool trainable_only) {
   int64_t n = 0;
   for (const auto& p : m.parameters())
-    if (p.requires_grad()) n += p.numel();
+    if (p.requires_grad() || !trainable_only) n += p.numel();
   return n;
 }
 

@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
-#include "mednet/quant/int8_net.h"
 #include "mednet/train/trainer.h"
 
 namespace mednet::quant {
@@ -24,14 +23,19 @@ at::Tensor fake_quant_weight(const at::Tensor& w) {
   return at::fake_quantize_per_channel_affine(w, scale, zero_point, 0, -kWeightQuantMax, kWeightQuantMax);
 }
 
-// Forwards the Trainer's epochs as QAT epochs.
+// Records the Trainer's epochs as QAT epochs (the starting model as epoch 0) and passes each on.
 struct QatObserver : train::TrainObserver {
   const std::function<void(const QatEpoch&)>* on_epoch = nullptr;
+  std::vector<QatEpoch> history;
+  void add(const QatEpoch& e) {
+    history.push_back(e);
+    if (*on_epoch) (*on_epoch)(e);
+  }
   void on_initial_score(const engine::Evaluation& val) override {
-    if (*on_epoch) (*on_epoch)({0, std::nan(""), val.scores.auc, val.scores.acc, 0});
+    add({0, std::nan(""), val.scores.auc, val.scores.acc, 0});
   }
   void on_epoch_end(const run::EpochRecord& r, bool) override {
-    if (*on_epoch) (*on_epoch)({r.epoch, r.train_loss, r.val_auc, r.val_acc, r.seconds});
+    add({r.epoch, r.train_loss, r.val_auc, r.val_acc, r.seconds});
   }
 };
 
@@ -131,9 +135,7 @@ QatResult train_qat(const std::vector<Layer>& layers, const Calibration& calibra
            "quantization-aware training: the loss became non-finite in epoch ", r.epochs_run + 1,
            " (try a lower --qat-lr)");
   QatResult result;
-  result.history.push_back({0, std::nan(""), r.initial_val.scores.auc, r.initial_val.scores.acc, 0});
-  for (const auto& e : r.history)
-    result.history.push_back({e.epoch, e.train_loss, e.val_auc, e.val_acc, e.seconds});
+  result.history = std::move(observer.history);
   result.best_epoch = r.initial_kept ? 0 : r.best_epoch;
   result.layers = net->layers();
   return result;

@@ -203,7 +203,7 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
     info["calib_samples"] = calib.samples;
   }
   write_int8_file(out.int8_model(), net, info);
-  core::write_file_atomic(out.config(), run::to_json(run.config).dump(2) + "\n");
+  run::write_config(out.config(), run.config);
   result.model_path = out.int8_model();
 
   Row& row = result.row;

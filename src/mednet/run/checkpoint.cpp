@@ -1,8 +1,6 @@
 #include "mednet/run/checkpoint.h"
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include <torch/serialize.h>
 
@@ -11,12 +9,19 @@
 
 namespace mednet::run {
 
-void save_module(const torch::nn::Module& m, const std::string& path) {
-  torch::serialize::OutputArchive ar;
-  m.save(ar);
+namespace {
+// Writes the archive beside path and renames it over path.
+void save_archive(torch::serialize::OutputArchive& ar, const std::string& path) {
   const std::string tmp = path + ".tmp";
   ar.save_to(tmp);
   core::commit_file(tmp, path);
+}
+}  // namespace
+
+void save_module(const torch::nn::Module& m, const std::string& path) {
+  torch::serialize::OutputArchive ar;
+  m.save(ar);
+  save_archive(ar, path);
 }
 
 void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
@@ -34,9 +39,7 @@ void load_module(torch::nn::Module& m, const std::string& path, const c10::Devic
 void save_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
   torch::serialize::OutputArchive ar;
   opt.save(ar);
-  const std::string tmp = path + ".tmp";
-  ar.save_to(tmp);
-  core::commit_file(tmp, path);
+  save_archive(ar, path);
 }
 
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
@@ -167,6 +168,10 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
 
 TrainConfig load_config(const std::string& path) {
   return config_from_json(core::read_json_file(path, "config"));
+}
+
+void write_config(const std::string& path, const TrainConfig& c) {
+  core::write_file_atomic(path, to_json(c).dump(2) + "\n");
 }
 
 }  // namespace mednet::run

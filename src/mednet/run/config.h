@@ -58,6 +58,8 @@ nlohmann::json to_json(const TrainConfig& c);
 /// Reads a config; unknown keys are an error (a typo must not silently fall back to a default).
 TrainConfig config_from_json(const nlohmann::json& j, const TrainConfig& defaults = TrainConfig());
 TrainConfig load_config(const std::string& path);
+/// Writes config.json (the fully resolved config) atomically; load_config reads it back.
+void write_config(const std::string& path, const TrainConfig& c);
 /// "all" -> -1, "none" -> 0, N -> N (a usage error otherwise).
 int parse_freeze(const nlohmann::json& v);
 

@@ -55,8 +55,7 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
   cfg.root = fs::absolute(fs::path(data.path).parent_path()).string();
 
   Trainer trainer(cfg, data, out, device);
-  int64_t params = 0;
-  for (const auto& p : trainer.model().parameters()) params += p.numel();
+  const int64_t params = models::count_parameters(trainer.model(), /*trainable_only=*/false);
   const int64_t trainable = models::count_parameters(trainer.model());
   std::ostringstream head;
   head << (o.resuming ? "resuming " : "training ") << cfg.model.name << " (" << params << " parameters"

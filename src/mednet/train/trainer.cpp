@@ -106,11 +106,15 @@ void Trainer::apply_transfer() {
                      " of the file's tensors not used, the head starts fresh)");
     state_.backbone = "pretrained: " + path;
   } else if (!t.init_from.empty()) {
-    MN_CHECK_USAGE(std::filesystem::exists(run::RunFiles(t.init_from).config()),
-                   "transfer.init_from: ", t.init_from, " is not a run directory (no config.json)");
     run::OpenRunOptions from;
     from.load_data = false;
-    const run::OpenRun source = run::open_run(t.init_from, from);
+    const run::OpenRun source = [&] {
+      try {
+        return run::open_run(t.init_from, from);
+      } catch (const Error& e) {  // say which setting named the folder
+        throw Error("transfer.init_from: " + std::string(e.what()), e.kind());
+      }
+    }();
     const std::string src_best = source.files.best();
     const models::LoadReport r =
         models::load_weights(*model_, models::state_dict(*source.model), head, /*load_head=*/true, src_best);
@@ -256,7 +260,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
     for (const auto& t : config_.augment) names += (names.empty() ? "" : ", ") + t.type;
     observer.on_message("augmenting training batches: " + names);
   }
-  core::write_file_atomic(files_.config(), run::to_json(config_).dump(2) + "\n");
+  run::write_config(files_.config(), config_);
   for (const auto& note : notes_) observer.on_message(note);
   notes_.clear();
 
@@ -359,7 +363,7 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
   result.train_seconds = state_.train_seconds;
   result.backbone = state_.backbone;
   result.trainable_params = models::count_parameters(*model_);
-  for (const auto& p : model_->parameters()) result.params += p.numel();
+  result.params = models::count_parameters(*model_, /*trainable_only=*/false);
   if (result.has_best()) {
     observer.on_message(
         "restoring the best checkpoint (" +
