@@ -295,7 +295,8 @@ std::string write_experiment_report(const ExperimentSpec& e, const std::string& 
       const auto& r = arms[i].runs[k];
       if (r.history.empty()) continue;
       // One legend entry per arm; its seeds share the colour.
-      report::Series l{k == 0 ? arms[i].arm->label : std::string(), {}, {}, color, false};
+      report::Series l =
+          report::line_series(k == 0 ? arms[i].arm->label : std::string(), {}, {}, color, false);
       report::Series v = l;
       for (const auto& h : r.history) {
         l.x.push_back(h.epoch);
@@ -320,7 +321,7 @@ std::string write_experiment_report(const ExperimentSpec& e, const std::string& 
       if (!fs::exists(csv)) continue;
       for (auto [panel, epoch] : {std::pair<report::Panel*, int>{&first, 0}, {&mean, 1}}) {
         const run::GradNorms g = run::read_grad_norms(csv, epoch);
-        report::Series s{arm.label, {}, {}, kColors[i % kColors.size()], false};
+        report::Series s = report::line_series(arm.label, {}, {}, kColors[i % kColors.size()], false);
         for (size_t d = 0; d < g.norms.size(); ++d) {
           s.x.push_back(static_cast<double>(d + 1));
           s.y.push_back(g.norms[d] > 0 ? std::log10(g.norms[d]) : std::nan(""));

@@ -264,8 +264,8 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                               {"random", d.random}};
   }
   if (report::plots_available()) {
-    report::Series a{f.method, fractions, del.by_map, 0xd62728, false};
-    report::Series b{"random", fractions, del.random, 0x1f77b4, true};
+    const report::Series a = report::line_series(f.method, fractions, del.by_map, 0xd62728, false);
+    const report::Series b = report::line_series("random", fractions, del.random, 0x1f77b4, true);
     report::save_png(
         {report::Panel{"Deletion", "share of positions blanked", "target probability", {a, b}, NAN, ""}},
         info.display_name + ": " + cfg.model.name + ", " + f.method, f.out + "/deletion.png");

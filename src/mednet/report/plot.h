@@ -18,6 +18,18 @@ struct Series {
   std::vector<std::string> labels;  ///< text beside each point (optional)
 };
 
+/// A plain line series (no markers or point labels).
+inline Series line_series(std::string name, std::vector<double> x, std::vector<double> y, uint32_t rgb,
+                          bool dashed) {
+  Series s;
+  s.name = std::move(name);
+  s.x = std::move(x);
+  s.y = std::move(y);
+  s.rgb = rgb;
+  s.dashed = dashed;
+  return s;
+}
+
 struct Panel {
   std::string title, xlabel, ylabel;
   std::vector<Series> series;

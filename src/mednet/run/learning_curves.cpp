@@ -8,9 +8,12 @@ namespace mednet::run {
 
 void write_learning_curves(const std::vector<EpochRecord>& history, int best_epoch, const std::string& title,
                            const std::string& path) {
-  report::Series tl{"train loss", {}, {}, 0x1f77b4, false}, vl{"val loss", {}, {}, 0xd62728, false};
-  report::Series ta{"train AUC", {}, {}, 0x1f77b4, false}, va{"val AUC", {}, {}, 0xd62728, false};
-  report::Series tc{"train ACC", {}, {}, 0x1f77b4, true}, vc{"val ACC", {}, {}, 0xd62728, true};
+  report::Series tl = report::line_series("train loss", {}, {}, 0x1f77b4, false);
+  report::Series vl = report::line_series("val loss", {}, {}, 0xd62728, false);
+  report::Series ta = report::line_series("train AUC", {}, {}, 0x1f77b4, false);
+  report::Series va = report::line_series("val AUC", {}, {}, 0xd62728, false);
+  report::Series tc = report::line_series("train ACC", {}, {}, 0x1f77b4, true);
+  report::Series vc = report::line_series("val ACC", {}, {}, 0xd62728, true);
   for (const auto& r : history) {
     const double e = r.epoch;
     for (report::Series* s : {&tl, &vl, &ta, &va, &tc, &vc}) s->x.push_back(e);
