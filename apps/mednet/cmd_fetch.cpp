@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "console.h"
 #include "mednet/core/error.h"
-#include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
@@ -40,20 +40,9 @@ void add_fetch(CLI::App& app) {
     }
     core::install_interrupt_handler();
     std::cout << "downloading " << from << "\n  to " << dest << "\n";
-    core::ProgressBar* bar = nullptr;
-    std::unique_ptr<core::ProgressBar> holder;
-    const bool tty = core::is_terminal(2);
-    data::download_file(from, dest, file.md5, [&](uint64_t now, uint64_t total) {
-      if (total == 0) return;
-      if (!bar) {
-        holder = std::make_unique<core::ProgressBar>(std::cerr, "fetch", static_cast<int64_t>(total), tty);
-        bar = holder.get();
-      }
-      static uint64_t last = 0;
-      if (now > last) bar->step(static_cast<int64_t>(now - last));
-      last = now;
-    });
-    if (bar) bar->finish();
+    DownloadBar bar;
+    data::download_file(from, dest, file.md5, bar.progress_fn());
+    bar.finish();
     std::cout << "saved " << dest << " (MD5 " << file.md5 << " verified)\n";
   });
 }

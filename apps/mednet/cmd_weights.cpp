@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "console.h"
 #include "mednet/core/error.h"
-#include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/download.h"
 #include "mednet/models/pretrained.h"
@@ -32,18 +32,10 @@ void fetch(const std::string& model, const std::string& url_flag, const std::str
   }
   core::install_interrupt_handler();
   std::cout << "downloading " << w.source << "\n  from " << url << "\n  to " << dest << std::endl;
-  std::unique_ptr<core::ProgressBar> bar;
-  uint64_t last = 0;
-  const std::string digest = data::download_file_sha256(
-      url, dest, sha256.empty() ? w.sha256 : sha256, [&](uint64_t now, uint64_t total) {
-        if (total == 0) return;
-        if (!bar)
-          bar = std::make_unique<core::ProgressBar>(std::cerr, "fetch", static_cast<int64_t>(total),
-                                                    core::is_terminal(2));
-        if (now > last) bar->step(static_cast<int64_t>(now - last));
-        last = now;
-      });
-  if (bar) bar->finish();
+  DownloadBar bar;
+  const std::string digest =
+      data::download_file_sha256(url, dest, sha256.empty() ? w.sha256 : sha256, bar.progress_fn());
+  bar.finish();
   // A file that downloads but does not read as weights must not stay in the cache.
   try {
     const auto sd = models::read_state_dict(dest);

@@ -41,4 +41,19 @@ void ConsoleObserver::on_message(const std::string& text) {
   std::cout << text << std::endl;
 }
 
+std::function<void(uint64_t, uint64_t)> DownloadBar::progress_fn() {
+  return [this](uint64_t now, uint64_t total) {
+    if (total == 0) return;
+    if (!bar_)
+      bar_ = std::make_unique<core::ProgressBar>(std::cerr, "fetch", static_cast<int64_t>(total),
+                                                 core::is_terminal(2));
+    if (now > last_) bar_->step(static_cast<int64_t>(now - last_));
+    last_ = now;
+  };
+}
+
+void DownloadBar::finish() {
+  if (bar_) bar_->finish();
+}
+
 }  // namespace mednet::app
