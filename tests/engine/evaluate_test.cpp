@@ -46,3 +46,13 @@ TEST(Engine, TaskLossByTask) {
       (std::log(1 + std::exp(-2.0)) + std::log(2.0) + std::log(2.0) + std::log(1 + std::exp(-1.0))) / 4;
   EXPECT_NEAR(bce, expect, 1e-6);
 }
+
+TEST(TaskLoss, CrossEntropyAndBce) {
+  at::Tensor logits = torch::tensor({{0.0, 0.0}});
+  EXPECT_NEAR(
+      engine::task_loss(data::Task::BinaryClass, logits, torch::tensor({{1}}, torch::kLong)).item<double>(),
+      std::log(2.0), 1e-6);
+  EXPECT_NEAR(
+      engine::task_loss(data::Task::MultiLabel, logits, torch::tensor({{1, 0}}, torch::kLong)).item<double>(),
+      std::log(2.0), 1e-6);
+}

@@ -7,6 +7,7 @@
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
+#include "mednet/run/metrics_file.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
@@ -81,6 +82,16 @@ TEST_F(TrainerTest, TrainsAndWritesEveryOutput) {
   const std::string csv = mednet::testing::read_file(out + "/history.csv");
   EXPECT_EQ(csv.rfind("epoch,lr,train_loss,train_auc,train_acc,val_loss,val_auc,val_acc,seconds\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+  // The Trainer writes metrics.json itself: a library user gets the same finished folder as the CLI.
+  EXPECT_TRUE(run_finished(out));
+  const RunMetrics m = metrics_from_json(read_metrics_json(out + "/metrics.json"));
+  EXPECT_EQ(m.best_epoch, r.best_epoch);
+  EXPECT_EQ(m.epochs_run, 3);
+  EXPECT_EQ(m.stop_reason, "completed");
+  ASSERT_TRUE(m.test.has_value());
+  EXPECT_NEAR(m.test->auc, r.test.scores.auc, 1e-12);
+  EXPECT_EQ(m.trainable_params, r.trainable_params);
+  EXPECT_EQ(m.dataset, "nodulemnist3d");
 }
 
 TEST_F(TrainerTest, SameSeedSameNumbers) {
@@ -114,6 +125,9 @@ TEST_F(TrainerTest, InterruptKeepsLastCheckpointAndResumeMatchesUninterrupted) {
   EXPECT_EQ(first.reason, StopReason::Interrupted);
   EXPECT_EQ(first.epochs_run, 2);  // the unfinished third epoch is discarded
   EXPECT_TRUE(fs::exists(out + "/last.pt"));
+  // metrics.json says the run was interrupted, so it does not count as finished.
+  EXPECT_EQ(read_metrics_json(out + "/metrics.json").at("stop_reason"), "interrupted");
+  EXPECT_FALSE(run_finished(out));
 
   Trainer again(tiny(4), *data_, out, c10::Device(c10::kCPU));
   again.resume();
@@ -124,6 +138,7 @@ TEST_F(TrainerTest, InterruptKeepsLastCheckpointAndResumeMatchesUninterrupted) {
     EXPECT_NEAR(rest.history[i].val_auc, ref.history[i].val_auc, 1e-9) << "epoch " << i + 1;
   }
   EXPECT_EQ(rest.best_epoch, ref.best_epoch);
+  EXPECT_TRUE(run_finished(out));
 }
 
 TEST_F(TrainerTest, NanLossStopsAndKeepsTheBestCheckpoint) {
@@ -177,14 +192,6 @@ TEST_F(TrainerTest, GradientNormsPerLayerForTheFirstEpochs) {
   EXPECT_NE(csv.find("2,4,head.4.weight,"), std::string::npos) << csv;
   EXPECT_EQ(csv.find("\n3,"), std::string::npos) << csv;
   EXPECT_EQ(csv.find("nan"), std::string::npos) << csv;
-}
-
-TEST(TaskLoss, CrossEntropyAndBce) {
-  at::Tensor logits = torch::tensor({{0.0, 0.0}});
-  EXPECT_NEAR(task_loss(data::Task::BinaryClass, logits, torch::tensor({{1}}, torch::kLong)).item<double>(),
-              std::log(2.0), 1e-6);
-  EXPECT_NEAR(task_loss(data::Task::MultiLabel, logits, torch::tensor({{1, 0}}, torch::kLong)).item<double>(),
-              std::log(2.0), 1e-6);
 }
 
 }  // namespace

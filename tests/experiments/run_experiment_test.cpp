@@ -1,0 +1,71 @@
+// The experiment runner as a library call: every arm over the seeds, the report, finished runs
+// skipped on a second call, and the overrides applied to every run.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/experiments/run_experiment.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/state.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+namespace fs = std::filesystem;
+
+namespace {
+struct Messages : train::TrainObserver {
+  std::vector<std::string> lines;
+  void on_message(const std::string& text) override { lines.push_back(text); }
+  int count(const std::string& part) const {
+    int n = 0;
+    for (const auto& l : lines) n += l.find(part) != std::string::npos;
+    return n;
+  }
+};
+}  // namespace
+
+TEST(RunExperiment, RunsEveryArmThenSkipsFinishedRuns) {
+  core::set_threads(2);
+  const std::string root = mednet::testing::temp_dir("runexp_root");
+  mednet::testing::write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 60, 20, 20);
+  const std::string dir = mednet::testing::temp_dir("runexp");
+  const std::string config = dir + "/exp.json";
+  std::ofstream(config) << R"({"name": "t", "seeds": [0],
+    "base": {"dataset": "retinamnist", "epochs": 5, "batch_size": 16, "device": "cpu", "patience": 0,
+             "model": {"name": "cnn", "widths": [4, 8], "hidden": [8]}},
+    "arms": [{"name": "a", "label": "arm A"}, {"name": "b", "label": "arm B", "config": {"lr": 0.003}}]})";
+  const experiments::ExperimentSpec e = experiments::load_experiment(config);
+  experiments::ExperimentRunOptions o;
+  o.check_md5 = false;
+  o.override_config = [&](run::TrainConfig& c) {
+    c.epochs = 2;  // as --epochs 2 would
+    c.root = root;
+  };
+  const std::string out = dir + "/out";
+  Messages first;
+  const experiments::ExperimentOutcome r = experiments::run_experiment(e, config, out, o, first);
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_FALSE(r.nan_loss);
+  for (const char* arm : {"a", "b"}) {
+    const std::string run_dir = experiments::run_dir(out, arm, 0);
+    EXPECT_TRUE(run::run_finished(run_dir)) << run_dir;
+    EXPECT_EQ(run::read_history(run::RunFiles(run_dir)).size(), 2u);  // the override, not the file's 5
+  }
+  EXPECT_NE(r.report.find("arm A"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("arm B"), std::string::npos) << r.report;
+  EXPECT_TRUE(fs::exists(out + "/summary.md"));
+  EXPECT_TRUE(fs::exists(out + "/summary.json"));
+  EXPECT_TRUE(fs::exists(out + "/experiment.json"));
+  EXPECT_EQ(first.count("=== [1/2]"), 1);
+  EXPECT_EQ(first.count("already finished"), 0);
+
+  Messages second;
+  experiments::run_experiment(e, config, out, o, second);
+  EXPECT_EQ(second.count("already finished"), 2);
+
+  o.arms = {"nope"};
+  EXPECT_THROW(experiments::run_experiment(e, config, out, o, second), Error);
+}

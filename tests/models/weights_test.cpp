@@ -1,0 +1,148 @@
+// Weight files: safetensors (written and read back), torch.save zip state dicts, load_weights' checks,
+// and torchvision's VGG16 loaded to the same output.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+#include "mednet/data/catalog.h"
+#include "mednet/models/registry.h"
+#include "mednet/models/vgg.h"
+#include "mednet/models/weights.h"
+#include "support/fixtures.h"
+
+using namespace mednet::models;
+namespace fs = std::filesystem;
+
+namespace {
+
+TEST(Weights, SafetensorsRoundTripInFloat32AndFloat16) {
+  const std::string dir = mednet::testing::temp_dir("st");
+  const at::Tensor a = torch::arange(6, torch::kFloat).view({2, 3}) / 4;
+  const at::Tensor b = torch::tensor({1.5f, -2.0f});
+  for (bool half : {false, true}) {
+    const std::string path = dir + (half ? "/h.safetensors" : "/f.safetensors");
+    mednet::testing::write_safetensors(path, {{"layer.weight", a}, {"layer.bias", b}}, half);
+    const StateDict sd = read_state_dict(path);
+    ASSERT_EQ(sd.size(), 2u);
+    EXPECT_EQ(sd[0].first, "layer.weight");
+    EXPECT_TRUE(torch::equal(sd[0].second, a));  // quarters are exact in float16 too
+    EXPECT_TRUE(torch::equal(sd[1].second, b));
+  }
+}
+
+TEST(Weights, TruncatedSafetensorsIsAClearError) {
+  const std::string dir = mednet::testing::temp_dir("st");
+  mednet::testing::write_safetensors(dir + "/w.safetensors", {{"w", torch::ones({100})}});
+  const std::string full = mednet::testing::read_file(dir + "/w.safetensors");
+  std::ofstream(dir + "/cut.safetensors", std::ios::binary) << full.substr(0, full.size() - 10);
+  try {
+    read_safetensors(dir + "/cut.safetensors");
+    FAIL() << "no error";
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir + "/tiny.safetensors", std::ios::binary) << "abc";
+  EXPECT_THROW(read_safetensors(dir + "/tiny.safetensors"), mednet::Error);
+  EXPECT_THROW(read_state_dict(dir + "/missing.safetensors"), mednet::Error);
+}
+
+TEST(Weights, TorchZipStateDictIsRead) {
+  const std::string dir = mednet::testing::temp_dir("pt");
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  dict.insert("features.0.weight", torch::full({2, 2}, 3.0));
+  dict.insert("features.0.bias", torch::tensor({1.0, 2.0}).to(torch::kFloat));
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  std::ofstream(dir + "/w.pt", std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const StateDict sd = read_state_dict(dir + "/w.pt");
+  ASSERT_EQ(sd.size(), 2u);
+  EXPECT_EQ(sd[0].first, "features.0.weight");
+  EXPECT_TRUE(torch::equal(sd[0].second, torch::full({2, 2}, 3.0f)));
+  std::ofstream(dir + "/cut.pt", std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  EXPECT_THROW(read_state_dict(dir + "/cut.pt"), mednet::Error);
+}
+
+TEST(Weights, MismatchNamesTheKeyAndChangesNothing) {
+  torch::manual_seed(0);
+  Vgg net(VggOptions(2));
+  StateDict sd = state_dict(*net);
+  const at::Tensor before = net->named_parameters()["features.0.weight"].clone();
+  for (auto& [name, t] : sd) t = torch::zeros_like(t);
+
+  StateDict missing;
+  for (const auto& e : sd)
+    if (e.first != "features.26.bias") missing.push_back(e);
+  try {
+    load_weights(*net, missing, "head.", false, "file.safetensors");
+    FAIL() << "no error";
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'features.26.bias' is missing from file.safetensors"),
+              std::string::npos)
+        << e.what();
+  }
+  StateDict wrong = sd;
+  for (auto& [name, t] : wrong)
+    if (name == "features.7.weight") t = torch::zeros({128, 64, 5, 5});
+  try {
+    load_weights(*net, wrong, "head.", false, "file.safetensors");
+    FAIL() << "no error";
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'features.7.weight' has shape [128, 64, 5, 5]"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(torch::equal(net->named_parameters()["features.0.weight"], before));
+
+  // A good file loads the backbone; the head stays as it was unless asked for.
+  const at::Tensor head_before = net->named_parameters()["head.0.weight"].clone();
+  sd.emplace_back("classifier.6.weight", torch::zeros({1000, 4096}));
+  const LoadReport r = load_weights(*net, sd, "head.", false, "file.safetensors");
+  EXPECT_EQ(r.loaded.size(), 26u);
+  EXPECT_EQ(r.ignored, std::vector<std::string>{"classifier.6.weight"});
+  EXPECT_EQ(net->named_parameters()["features.0.weight"].abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(torch::equal(net->named_parameters()["head.0.weight"], head_before));
+}
+
+// The loader against torchvision itself: a random torchvision VGG16 saved in both formats must give
+// the same pooled backbone output in mednet.
+TEST(Weights, TorchvisionVgg16LoadsToTheSameOutput) {
+  const std::string dir = mednet::testing::temp_dir("tv");
+  const std::string script = std::string(MEDNET_SOURCE_DIR) + "/tests/models/torchvision_vgg16_reference.py";
+  const auto [probe, why] = mednet::testing::run_command("/usr/bin/python3 -c 'import torchvision' 2>&1");
+  if (probe != 0) {
+    GTEST_SKIP() << "SKIPPED: python3-torchvision is not installed (apt-get install python3-torchvision); "
+                    "the loader is not checked against torchvision here";
+  }
+  const auto [rc, out] = mednet::testing::run_command("/usr/bin/python3 " + script + " " + dir + " 2>&1");
+  ASSERT_EQ(rc, 0) << out;
+  auto read_floats = [&](const std::string& name, std::vector<int64_t> shape) {
+    const std::string bytes = mednet::testing::read_file(dir + "/" + name);
+    at::Tensor t = torch::empty(shape, torch::kFloat);
+    EXPECT_EQ(bytes.size(), static_cast<size_t>(t.numel()) * 4);
+    std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+    return t;
+  };
+  const at::Tensor x = read_floats("input.f32", {2, 3, 32, 32});
+  const at::Tensor expected = read_floats("pooled.f32", {2, 512});
+  for (const char* file : {"vgg16.pt", "vgg16.safetensors"}) {
+    Vgg net(VggOptions(7).input_size(32));
+    net->eval();
+    const LoadReport r = load_weights(*net, read_state_dict(dir + "/" + file), "head.", false, file);
+    EXPECT_EQ(r.loaded.size(), 26u) << file;
+    EXPECT_EQ(r.ignored.size(), 6u) << file;  // torchvision's classifier.{0,3,6}.{weight,bias}
+    torch::NoGradGuard ng;
+    const at::Tensor got = net->embed(x);
+    const double rel = ((got - expected).abs().max() / expected.abs().max()).item<double>();
+    std::printf("%s: max |mednet - torchvision| / max |torchvision| = %.3g\n", file, rel);
+    EXPECT_LT(rel, 1e-4) << file;
+  }
+  fs::remove_all(dir);  // two 553 MB files
+}
+
+}  // namespace
