@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "mednet/augment/augment.h"
 #include "mednet/core/error.h"
 #include "mednet/data/dataset.h"
@@ -34,22 +35,21 @@ std::vector<augment::TransformSpec> default_transforms(int dims) {
 
 void add_augment(CLI::App& app) {
   auto* cmd = app.add_subcommand("augment", "Write a grid of images beside their augmented versions");
-  static std::string dataset, config, arm, root, out;
+  static std::string dataset, config, arm, out;
+  static CommonFlags data_flags;
   static int size = 28, n = 16, scale = 4;
   static int64_t seed = 0;
-  static bool skip_md5 = false;
   cmd->add_option("--dataset", dataset, "Dataset flag (default: the config's)");
   cmd->add_option("--config", config,
                   "Train config or experiment file whose \"augment\" list to show (default: a typical set)");
   cmd->add_option("--arm", arm, "With an experiment file: the arm whose transforms to show");
   cmd->add_option("--size", size, "Image size");
-  cmd->add_option("--root", root, "Folder with MedMNIST .npz files");
+  add_data_flags(*cmd, data_flags, "$MEDMNIST_ROOT, then ~/.medmnist");
   cmd->add_option("--n", n, "Number of training images")->check(CLI::Range(1, 256));
   cmd->add_option("--seed", seed, "Seed of the augmentation draw");
   cmd->add_option("--scale", scale, "Enlargement of each image (nearest neighbour)")
       ->check(CLI::Range(1, 16));
   cmd->add_option("--out", out, "PNG file to write")->required();
-  cmd->add_flag("--skip-md5", skip_md5, "Do not check the file against the official MD5");
   cmd->callback([cmd] {
     std::vector<augment::TransformSpec> transforms;
     std::string source = "a typical set";
@@ -82,7 +82,7 @@ void add_augment(CLI::App& app) {
     const auto& info = data::find_dataset(dataset);
     if (transforms.empty()) transforms = default_transforms(info.spatial_dims());
     augment::validate(transforms, info.spatial_dims());
-    const data::MedMnist d = data::open_medmnist(info, size, root, nullptr, !skip_md5);
+    const data::MedMnist d = data::open_medmnist(info, size, data_flags.root, nullptr, !data_flags.skip_md5);
     const int64_t count = std::min<int64_t>(n, d.train.size());
     const at::Tensor images = d.train.images.narrow(0, 0, count);
     const at::Tensor unit = data::to_unit(images);

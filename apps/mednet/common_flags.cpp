@@ -2,10 +2,14 @@
 
 namespace mednet::app {
 
-void add_common_flags(CLI::App& cmd, CommonFlags& f, const std::string& root_help, bool with_device) {
+void add_data_flags(CLI::App& cmd, CommonFlags& f, const std::string& root_help) {
   cmd.add_option("--root", f.root, "Folder with MedMNIST .npz files (default: " + root_help + ")");
   cmd.add_flag("--skip-md5", f.skip_md5,
                "Do not check files against the official MD5 (own files in the format)");
+}
+
+void add_common_flags(CLI::App& cmd, CommonFlags& f, const std::string& root_help, bool with_device) {
+  add_data_flags(cmd, f, root_help);
   cmd.add_option("--threads", f.threads, "CPU threads (default: every core)");
   if (with_device) cmd.add_option("--device", f.device, "auto, cpu or cuda");
 }

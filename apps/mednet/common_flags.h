@@ -24,6 +24,8 @@ struct CommonFlags {
 /// Adds --root, --threads, --device (when with_device) and --skip-md5. root_help says where files
 /// are looked for by default.
 void add_common_flags(CLI::App& cmd, CommonFlags& f, const std::string& root_help, bool with_device = true);
+/// Adds only where the data comes from: --root and --skip-md5 (commands that train nothing).
+void add_data_flags(CLI::App& cmd, CommonFlags& f, const std::string& root_help);
 
 /// How long a run goes on: --epochs and --patience.
 struct RunLengthFlags {
