@@ -10,6 +10,7 @@
 #include "mednet/quant/quantize_run.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/run/open_run.h"
+#include "mednet/run/split_results.h"
 
 namespace mednet::app {
 
@@ -38,10 +39,15 @@ void add_eval(CLI::App& app) {
     const engine::Evaluation e =
         int8 ? quant::evaluate_int8(r.files.int8_model(), data, info.task, r.config.eval_batch_size)
              : engine::evaluate_model(*r.model, data, info.task, device, r.config.eval_batch_size);
+    const run::SplitIdentity id{info.flag, r.config.size, split_name, "seed" + std::to_string(r.config.seed)};
+    const run::SplitMetrics m = run::record_split(run_dir, id, info.task, data.labels, e);
     std::cout << run_dir << " (" << r.config.model.name << (int8 ? " int8" : "") << " on "
               << info.display_name << " " << r.config.size << ", seed " << r.config.seed << ")\n"
               << split_name << ": " << core::format_scores(e.scores.auc, e.scores.acc) << "  loss " << e.loss
-              << "  (" << data.size() << " samples)\n";
+              << "  (" << data.size() << " samples)\n"
+              << "95% bootstrap intervals (" << m.ci->resamples
+              << " resamples): " << metrics::format_intervals(*m.ci) << "\nper-sample scores: " << run_dir
+              << "/" << m.result_file << "\n";
     for (const auto& w : e.scores.warnings) std::cout << "warning: " << w << "\n";
     if (split == data::Split::Test) {
       std::cout << "\n"

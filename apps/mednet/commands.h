@@ -8,6 +8,7 @@ void add_info(CLI::App& app);
 void add_fetch(CLI::App& app);
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_evaluate(CLI::App& app);
 void add_experiment(CLI::App& app);
 void add_augment(CLI::App& app);
 void add_cam(CLI::App& app);

@@ -1,5 +1,6 @@
 #include "mednet/run/metrics_file.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -30,8 +31,39 @@ std::string stop_reason_name(StopReason r) {
 namespace {
 const auto num = core::finite_or_null;
 
+json interval_json(const metrics::Interval& i) {
+  return json::array({num(i.lo), num(i.hi)});
+}
+
+metrics::Interval interval_from_json(const json& j) {
+  MN_CHECK(j.is_array() && j.size() == 2, "an interval must be [lo, hi]");
+  auto v = [](const json& x) { return x.is_number() ? x.get<double>() : std::nan(""); };
+  return metrics::Interval{v(j[0]), v(j[1])};
+}
+
 json split_json(const SplitMetrics& s) {
-  return json{{"auc", num(s.auc)}, {"acc", num(s.acc)}, {"loss", num(s.loss)}, {"warnings", s.warnings}};
+  json j{{"auc", num(s.auc)}, {"acc", num(s.acc)}, {"loss", num(s.loss)}, {"warnings", s.warnings}};
+  if (s.ci) {
+    j["ci95"] = {{"auc", interval_json(s.ci->auc)},
+                 {"acc", interval_json(s.ci->acc)},
+                 {"method", "percentile bootstrap of the split's samples"},
+                 {"resamples", s.ci->resamples},
+                 {"undefined_auc_resamples", s.ci->undefined_auc},
+                 {"seed", s.bootstrap_seed}};
+  }
+  if (!s.per_class_auc.empty()) {
+    json pc = json::array();
+    for (double v : s.per_class_auc) pc.push_back(num(v));
+    j["per_class_auc"] = pc;
+  }
+  if (!s.confusion.empty()) j["confusion"] = s.confusion;
+  if (!s.roc.empty()) {
+    json roc = json::array();
+    for (const auto& r : s.roc) roc.push_back({{"name", r.name}, {"fpr", r.fpr}, {"tpr", r.tpr}});
+    j["roc"] = roc;
+  }
+  if (!s.result_file.empty()) j["result_file"] = s.result_file;
+  return j;
 }
 
 SplitMetrics split_from_json(const json& j) {
@@ -40,6 +72,24 @@ SplitMetrics split_from_json(const json& j) {
   s.acc = core::number_or_nan(j, "acc");
   s.loss = core::number_or_nan(j, "loss");
   s.warnings = j.value("warnings", std::vector<std::string>{});
+  if (j.contains("ci95")) {
+    const json& c = j.at("ci95");
+    s.ci = metrics::ScoreIntervals{interval_from_json(c.at("auc")), interval_from_json(c.at("acc")),
+                                   c.at("resamples").get<int>(), c.value("undefined_auc_resamples", 0)};
+    s.bootstrap_seed = c.value("seed", uint64_t{0});
+  }
+  if (j.contains("per_class_auc")) {
+    for (const auto& v : j.at("per_class_auc"))
+      s.per_class_auc.push_back(v.is_number() ? v.get<double>() : std::nan(""));
+  }
+  if (j.contains("confusion")) s.confusion = j.at("confusion").get<std::vector<std::vector<int64_t>>>();
+  if (j.contains("roc")) {
+    for (const auto& r : j.at("roc")) {
+      s.roc.push_back({r.at("name").get<std::string>(), r.at("fpr").get<std::vector<double>>(),
+                       r.at("tpr").get<std::vector<double>>()});
+    }
+  }
+  s.result_file = j.value("result_file", "");
   return s;
 }
 }  // namespace
@@ -90,6 +140,8 @@ RunMetrics metrics_from_json(const json& j) {
     if (j.contains("val")) m.val = split_from_json(j.at("val"));
     if (j.contains("test")) m.test = split_from_json(j.at("test"));
   } catch (const json::exception& e) {
+    MN_CHECK(false, "metrics.json is damaged: ", e.what());
+  } catch (const Error& e) {
     MN_CHECK(false, "metrics.json is damaged: ", e.what());
   }
   return m;

@@ -9,6 +9,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "mednet/metrics/bootstrap.h"
+#include "mednet/metrics/per_class.h"
+
 namespace mednet::run {
 
 /// How a run ended.
@@ -19,6 +22,13 @@ std::string stop_reason_name(StopReason r);
 struct SplitMetrics {
   double auc = 0, acc = 0, loss = 0;
   std::vector<std::string> warnings;
+  /// From the split's per-sample predictions (absent in runs written before they were recorded):
+  std::optional<metrics::ScoreIntervals> ci;  ///< bootstrap 95% intervals
+  uint64_t bootstrap_seed = 0;
+  std::vector<double> per_class_auc;
+  std::vector<std::vector<int64_t>> confusion;  ///< [true][predicted]; empty for multi-label
+  std::vector<metrics::RocCurve> roc;
+  std::string result_file;  ///< the standard result file in the run folder, by name
 };
 
 struct RunMetrics {

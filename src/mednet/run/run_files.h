@@ -7,6 +7,8 @@
 //   metrics.json        written by the Trainer when it stops (run/metrics_file.h); run_finished() reads it
 //   grad_norms.csv      per-layer gradient norms when asked for (run/grad_norms.h)
 //   learning_curves.png (run/learning_curves.h)
+//   {flag}{size_flag}_{split}_[AUC]..._[ACC]...@seed<S>.csv   per-sample scores of the val and test
+//                       splits in the medmnist package's standard result file (run/split_results.h)
 // An int8 model directory (mednet quantize) holds config.json, model_int8.safetensors and quant.json.
 #include <string>
 

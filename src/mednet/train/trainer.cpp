@@ -19,6 +19,7 @@
 #include "mednet/models/weights.h"
 #include "mednet/run/checkpoint.h"
 #include "mednet/run/open_run.h"
+#include "mednet/run/split_results.h"
 #include "mednet/train/grad_norm_recorder.h"
 #include "mednet/train/schedule.h"
 
@@ -395,12 +396,14 @@ void Trainer::write_metrics(const TrainResult& r) const {
   m.backbone = r.backbone;
   m.trainable_params = r.trainable_params;
   m.feature_cache = r.feature_cache;
-  auto split = [](const engine::Evaluation& e) {
-    return run::SplitMetrics{e.scores.auc, e.scores.acc, e.loss, e.scores.warnings};
-  };
   if (r.has_best()) {
-    m.val = split(r.val);
-    m.test = split(r.test);
+    auto record = [&](const char* split, const data::SplitData& d, const engine::Evaluation& e) {
+      const run::SplitIdentity id{config_.dataset, config_.size, split,
+                                  "seed" + std::to_string(config_.seed)};
+      return run::record_split(files_.dir, id, data_.info->task, d.labels, e);
+    };
+    m.val = record("val", data_.val, r.val);
+    m.test = record("test", data_.test, r.test);
   }
   run::write_metrics(files_.metrics(), m);
 }
