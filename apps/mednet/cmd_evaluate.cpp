@@ -11,7 +11,8 @@ namespace mednet::app {
 
 void add_evaluate(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "evaluate", "Score standard result files ({flag}{size_flag}_{split}_...@{run}.csv) against their split");
+      "evaluate",
+      "Score standard result files ({flag}{size_flag}_{split}_...@{run}.csv) against their split");
   static std::vector<std::string> files;
   static CommonFlags common;
   cmd->add_option("files", files, "Result files, one line per sample: index, then one score per class")

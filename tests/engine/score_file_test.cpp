@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/strings.h"
 #include "mednet/metrics/result_file.h"
@@ -66,11 +66,13 @@ TEST(ScoreFile, RowCountAndWidthMustMatchTheSplit) {
 // with scikit-learn (tests/scripts/medmnist_evaluator.py, Debian's python3-sklearn).
 TEST(ScoreFile, MatchesScikitLearnAndTheCommand) {
   const std::string dir = tf::temp_dir("score_file_sklearn");
-  for (const auto& [flag, classes] : std::vector<std::pair<std::string, int>>{{"retinamnist", 5}, {"adrenalmnist3d", 2}}) {
+  for (const auto& [flag, classes] :
+       std::vector<std::pair<std::string, int>>{{"retinamnist", 5}, {"adrenalmnist3d", 2}}) {
     const std::string path = fixture(dir, flag, classes, 80);
     const mednet::engine::FileScore f = mednet::engine::score_result_file(path, dir, false);
-    const auto [rc, out] = tf::run_command("/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/medmnist_evaluator.py '" +
-                                           path + "' '" + dir + "'");
+    const auto [rc, out] =
+        tf::run_command("/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/medmnist_evaluator.py '" +
+                        path + "' '" + dir + "'");
     ASSERT_EQ(rc, 0) << out;
     const nlohmann::json py = nlohmann::json::parse(out);
     EXPECT_NEAR(py.at("auc").get<double>(), f.scores.auc, 1e-12) << flag;
@@ -81,7 +83,8 @@ TEST(ScoreFile, MatchesScikitLearnAndTheCommand) {
     EXPECT_NE(text.find(mednet::core::format_scores(f.scores.auc, f.scores.acc)), std::string::npos) << text;
     EXPECT_NE(text.find("95% bootstrap intervals (1000 resamples)"), std::string::npos) << text;
   }
-  const auto [rc, text] = tf::run_command(std::string(MEDNET_BIN) + " evaluate '" + dir + "/missing_test.csv' --root '" + dir + "'");
+  const auto [rc, text] = tf::run_command(std::string(MEDNET_BIN) + " evaluate '" + dir +
+                                          "/missing_test.csv' --root '" + dir + "'");
   EXPECT_EQ(rc, 1) << text;
   EXPECT_NE(text.find("missing_test.csv"), std::string::npos) << text;
 }

@@ -91,7 +91,8 @@ TEST(Bootstrap, PairedDifferenceSeparatesAClearlyBetterArm) {
   auto [y2, weak] = binary_case(300, 0.05, 4);
   ASSERT_TRUE(torch::equal(y, y2));
   const mn::PairedDifference d = mn::paired_bootstrap(Task::BinaryClass, y, {good}, {weak});
-  const double direct = mn::evaluate(Task::BinaryClass, y, good).auc - mn::evaluate(Task::BinaryClass, y, weak).auc;
+  const double direct =
+      mn::evaluate(Task::BinaryClass, y, good).auc - mn::evaluate(Task::BinaryClass, y, weak).auc;
   EXPECT_NEAR(d.auc, direct, 1e-12);
   EXPECT_GT(d.auc_ci.lo, 0.0);
   EXPECT_FALSE(d.auc_indistinguishable());

@@ -43,7 +43,8 @@ TEST(PerClass, ConfusionMatrixFollowsTheEvaluatorsRule) {
   EXPECT_EQ(mn::confusion_matrix(Task::OrdinalRegression, yc, pc),
             (std::vector<std::vector<int64_t>>{{1, 0, 0}, {1, 0, 0}, {0, 0, 1}}));
   EXPECT_TRUE(mn::confusion_matrix(Task::MultiLabel, torch::zeros({3, 3}, torch::kLong), pc).empty());
-  EXPECT_THROW(mn::confusion_matrix(Task::OrdinalRegression, torch::tensor({{3}, {0}, {1}}), pc), mednet::Error);
+  EXPECT_THROW(mn::confusion_matrix(Task::OrdinalRegression, torch::tensor({{3}, {0}, {1}}), pc),
+               mednet::Error);
 }
 
 TEST(PerClass, RocCurveHasOnePointPerThresholdAndItsAreaIsTheAuc) {

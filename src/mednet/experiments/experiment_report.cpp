@@ -11,6 +11,7 @@
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
+#include "mednet/experiments/arm_comparison.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/report/plot.h"
 #include "mednet/run/metrics_file.h"
@@ -281,10 +282,13 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
 
 std::string write_experiment_report(const ExperimentSpec& e, const std::string& out) {
   const auto arms = collect_results(e, out);
-  const std::string md = summary_markdown(e, arms);
+  const auto comparisons = compare_arms(e, arms);
+  const std::string md = summary_markdown(e, arms) + comparisons_markdown(comparisons);
   fs::create_directories(out);
   core::write_file_atomic(out + "/summary.md", md);
-  core::write_file_atomic(out + "/summary.json", summary_json(e, arms).dump(2) + "\n");
+  json summary = summary_json(e, arms);
+  summary["comparisons"] = comparisons_json(comparisons);
+  core::write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   if (!report::plots_available()) return md;
 
   report::Panel loss{"Training loss", "epoch", "loss", {}, NAN, ""};

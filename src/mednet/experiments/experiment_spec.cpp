@@ -15,7 +15,8 @@ using nlohmann::json;
 ExperimentSpec experiment_from_json(const json& j) {
   MN_CHECK_USAGE(j.is_object() && j.contains("arms") && j.at("arms").is_array() && !j.at("arms").empty(),
                  "an experiment file needs a non-empty \"arms\" list");
-  const std::set<std::string> known{"name", "description", "seeds", "base", "arms", "gradient_flow"};
+  const std::set<std::string> known{"name", "description",   "seeds",      "base",
+                                    "arms", "gradient_flow", "comparisons"};
   core::reject_unknown_keys(j, known, "experiment file");
   ExperimentSpec e;
   try {
@@ -52,6 +53,32 @@ ExperimentSpec experiment_from_json(const json& j) {
       arm_config(e, arm, e.seeds.front()).validate();
     } catch (const Error& ex) {
       MN_CHECK_USAGE(false, "arm '", arm.name, "': ", ex.what());
+    }
+  }
+  if (j.contains("comparisons")) {
+    MN_CHECK_USAGE(j.at("comparisons").is_array(), "experiment file: \"comparisons\" must be a list");
+    for (const auto& c : j.at("comparisons")) {
+      MN_CHECK_USAGE(c.is_object() && c.contains("a") && c.contains("b") && c.at("a").is_string() &&
+                         c.at("b").is_string(),
+                     "each comparison needs arm names \"a\" and \"b\", got ", c.dump());
+      core::reject_unknown_keys(c, {"a", "b"}, "comparison");
+      ComparisonSpec cs{c.at("a").get<std::string>(), c.at("b").get<std::string>()};
+      const run::TrainConfig ca = arm_config(e, find_arm(e, cs.a), e.seeds.front());
+      const run::TrainConfig cb = arm_config(e, find_arm(e, cs.b), e.seeds.front());
+      MN_CHECK_USAGE(ca.dataset == cb.dataset && ca.size == cb.size, "comparison ", cs.a, " against ", cs.b,
+                     ": the arms must share dataset and size (they are scored on the same test images)");
+      e.comparisons.push_back(cs);
+    }
+  } else {
+    for (size_t i = 1; i < e.arms.size(); ++i) {
+      const run::TrainConfig ci = arm_config(e, e.arms[i], e.seeds.front());
+      for (size_t k = 0; k < i; ++k) {
+        const run::TrainConfig ck = arm_config(e, e.arms[k], e.seeds.front());
+        if (ci.dataset == ck.dataset && ci.size == ck.size) {
+          e.comparisons.push_back({e.arms[i].name, e.arms[k].name});
+          break;
+        }
+      }
     }
   }
   return e;

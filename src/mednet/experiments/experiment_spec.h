@@ -21,6 +21,11 @@ struct ArmSpec {
   nlohmann::json patch = nlohmann::json::object();
 };
 
+/// Arm a against arm b (a minus b) on the same test images, with the paired bootstrap.
+struct ComparisonSpec {
+  std::string a, b;
+};
+
 struct ExperimentSpec {
   std::string name;
   std::string description;
@@ -29,6 +34,9 @@ struct ExperimentSpec {
   std::vector<ArmSpec> arms;
   /// Arms whose gradient norms are drawn against depth side by side (may be empty).
   std::vector<std::string> gradient_flow;
+  /// "comparisons": [{"a": ..., "b": ...}]; without the key, every arm against the first arm of the
+  /// same dataset and size.
+  std::vector<ComparisonSpec> comparisons;
 };
 
 /// Reads and checks an experiment file: every arm's config must be valid (errors name the arm).

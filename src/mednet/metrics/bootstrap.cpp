@@ -59,8 +59,8 @@ ScoreIntervals bootstrap_scores(data::Task task, const at::Tensor& labels, const
 }
 
 PairedDifference paired_bootstrap(data::Task task, const at::Tensor& labels_in,
-                                  const std::vector<at::Tensor>& probs_a, const std::vector<at::Tensor>& probs_b,
-                                  const BootstrapOptions& o) {
+                                  const std::vector<at::Tensor>& probs_a,
+                                  const std::vector<at::Tensor>& probs_b, const BootstrapOptions& o) {
   MN_CHECK(!probs_a.empty(), "paired bootstrap: arm a has no runs");
   const at::Tensor labels = labels_in.to(at::kCPU).to(at::kLong);
   const int64_t n = labels.size(0);
@@ -111,7 +111,9 @@ PairedDifference paired_bootstrap(data::Task task, const at::Tensor& labels_in,
 }
 
 std::string format_interval(const Interval& i, bool signed_values, int digits) {
-  auto f = [&](double v) { return signed_values ? core::format_signed(v, digits) : core::format_fixed(v, digits); };
+  auto f = [&](double v) {
+    return signed_values ? core::format_signed(v, digits) : core::format_fixed(v, digits);
+  };
   return f(i.lo) + " to " + f(i.hi);
 }
 

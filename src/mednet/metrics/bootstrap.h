@@ -54,8 +54,8 @@ struct PairedDifference {
 
 /// probs_a / probs_b: one [N, K] tensor per run of each arm, rows matching labels.
 PairedDifference paired_bootstrap(data::Task task, const at::Tensor& labels,
-                                  const std::vector<at::Tensor>& probs_a, const std::vector<at::Tensor>& probs_b,
-                                  const BootstrapOptions& o = {});
+                                  const std::vector<at::Tensor>& probs_a,
+                                  const std::vector<at::Tensor>& probs_b, const BootstrapOptions& o = {});
 
 /// "0.712 to 0.790" ("n/a" for an undefined end); signed: "-0.011 to +0.043".
 std::string format_interval(const Interval& i, bool signed_values = false, int digits = 3);

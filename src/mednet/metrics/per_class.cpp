@@ -40,12 +40,13 @@ std::vector<Column> scored_columns(data::Task task, const at::Tensor& labels_in,
     cols.push_back({"class 1", to_doubles(probs.select(1, probs.size(1) - 1)), to_ints(labels.select(1, 0))});
   } else if (task == data::Task::MultiLabel) {
     for (int64_t c = 0; c < probs.size(1); ++c) {
-      cols.push_back({"label " + std::to_string(c), to_doubles(probs.select(1, c)), to_ints(labels.select(1, c))});
+      cols.push_back(
+          {"label " + std::to_string(c), to_doubles(probs.select(1, c)), to_ints(labels.select(1, c))});
     }
   } else {
     for (int64_t c = 0; c < probs.size(1); ++c) {
-      cols.push_back({"class " + std::to_string(c), to_doubles(probs.select(1, c)),
-                      to_ints(labels.select(1, 0).eq(c))});
+      cols.push_back(
+          {"class " + std::to_string(c), to_doubles(probs.select(1, c)), to_ints(labels.select(1, 0).eq(c))});
     }
   }
   return cols;
@@ -62,8 +63,9 @@ std::vector<double> per_class_auc(data::Task task, const at::Tensor& labels, con
 std::vector<int64_t> predicted_classes(data::Task task, const at::Tensor& probs_in) {
   MN_CHECK(task != data::Task::MultiLabel, "predicted classes are not defined for multi-label tasks");
   const at::Tensor probs = probs_in.detach().to(at::kCPU).to(at::kDouble);
-  const at::Tensor pred = task == data::Task::BinaryClass ? probs.select(1, probs.size(1) - 1).gt(0.5).to(at::kLong)
-                                                          : probs.argmax(1);
+  const at::Tensor pred = task == data::Task::BinaryClass
+                              ? probs.select(1, probs.size(1) - 1).gt(0.5).to(at::kLong)
+                              : probs.argmax(1);
   const at::Tensor c = pred.contiguous();
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
@@ -76,7 +78,8 @@ std::vector<std::vector<int64_t>> confusion_matrix(data::Task task, const at::Te
   MN_CHECK(labels.numel() == static_cast<int64_t>(pred.size()), "confusion matrix: ", labels.numel(),
            " labels for ", pred.size(), " predictions");
   const int64_t k = task == data::Task::BinaryClass ? 2 : probs.size(1);
-  std::vector<std::vector<int64_t>> m(static_cast<size_t>(k), std::vector<int64_t>(static_cast<size_t>(k), 0));
+  std::vector<std::vector<int64_t>> m(static_cast<size_t>(k),
+                                      std::vector<int64_t>(static_cast<size_t>(k), 0));
   const int64_t* y = labels.data_ptr<int64_t>();
   for (size_t i = 0; i < pred.size(); ++i) {
     MN_CHECK(y[i] >= 0 && y[i] < k, "confusion matrix: label ", y[i], " outside 0..", k - 1);
@@ -89,7 +92,8 @@ RocCurve roc_curve(const std::vector<double>& scores, const std::vector<int>& ta
   MN_CHECK(scores.size() == targets.size(), "roc_curve: ", scores.size(), " scores but ", targets.size(),
            " targets");
   RocCurve r;
-  const auto pos = static_cast<double>(std::count_if(targets.begin(), targets.end(), [](int t) { return t != 0; }));
+  const auto pos =
+      static_cast<double>(std::count_if(targets.begin(), targets.end(), [](int t) { return t != 0; }));
   const double neg = static_cast<double>(targets.size()) - pos;
   if (pos == 0 || neg == 0) return r;
   std::vector<size_t> order(scores.size());

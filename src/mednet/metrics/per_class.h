@@ -23,7 +23,7 @@ std::vector<std::vector<int64_t>> confusion_matrix(data::Task task, const at::Te
                                                    const at::Tensor& probs);
 
 struct RocCurve {
-  std::string name;  ///< "class 1", "label 3", ...
+  std::string name;              ///< "class 1", "label 3", ...
   std::vector<double> fpr, tpr;  ///< from (0, 0) to (1, 1), one point per distinct score
 };
 

@@ -46,8 +46,8 @@ std::string split_of(const std::string& part) {
 std::string result_file_name(const ResultFileName& n, double auc, double acc) {
   MN_CHECK(n.run.find_first_of("._@/") == std::string::npos, "result file: run name '", n.run,
            "' must not hold '.', '_', '@' or '/'");
-  MN_CHECK(!n.flag.empty() && n.flag.find('_') == std::string::npos, "result file: bad dataset flag '", n.flag,
-           "'");
+  MN_CHECK(!n.flag.empty() && n.flag.find('_') == std::string::npos, "result file: bad dataset flag '",
+           n.flag, "'");
   const std::string size_flag = n.size == 28 ? "" : "_" + std::to_string(n.size);
   return n.flag + size_flag + "_" + n.split + "_[AUC]" + fixed3(auc) + "_[ACC]" + fixed3(acc) + "@" + n.run +
          ".csv";
@@ -125,16 +125,17 @@ at::Tensor read_result_file(const std::string& path) {
       MN_CHECK(false, "result file ", path, " line ", line_no, ": not an index and finite scores: '",
                line.substr(0, 80), "'");
     }
-    MN_CHECK(width == 0 || values.size() == width, "result file ", path, " line ", line_no, ": ", values.size(),
-             " scores where earlier lines have ", width);
+    MN_CHECK(width == 0 || values.size() == width, "result file ", path, " line ", line_no, ": ",
+             values.size(), " scores where earlier lines have ", width);
     width = values.size();
-    MN_CHECK(rows.emplace(index, std::move(values)).second, "result file ", path, " line ", line_no, ": index ",
-             index, " appears twice");
+    MN_CHECK(rows.emplace(index, std::move(values)).second, "result file ", path, " line ", line_no,
+             ": index ", index, " appears twice");
   }
   MN_CHECK(!rows.empty(), "result file ", path, " holds no rows");
-  MN_CHECK(rows.rbegin()->first == static_cast<int64_t>(rows.size()) - 1, "result file ", path, ": indices are not 0..",
-           rows.size() - 1, " (largest is ", rows.rbegin()->first, ")");
-  at::Tensor out = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)}, torch::kDouble);
+  MN_CHECK(rows.rbegin()->first == static_cast<int64_t>(rows.size()) - 1, "result file ", path,
+           ": indices are not 0..", rows.size() - 1, " (largest is ", rows.rbegin()->first, ")");
+  at::Tensor out =
+      torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(width)}, torch::kDouble);
   double* o = out.data_ptr<double>();
   for (const auto& [i, v] : rows) std::copy(v.begin(), v.end(), o + i * static_cast<int64_t>(width));
   return out;

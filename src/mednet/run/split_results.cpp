@@ -27,7 +27,8 @@ SplitMetrics record_split(const std::string& dir, const SplitIdentity& id, data:
   s.roc = metrics::roc_curves(task, labels, e.probs);
 
   const metrics::ResultFileName name{id.dataset, id.size, id.split, id.run};
-  const std::string prefix = id.dataset + (id.size == 28 ? "" : "_" + std::to_string(id.size)) + "_" + id.split + "_";
+  const std::string prefix =
+      id.dataset + (id.size == 28 ? "" : "_" + std::to_string(id.size)) + "_" + id.split + "_";
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string f = entry.path().filename().string();
