@@ -4,9 +4,10 @@ JOBS ?= $(shell nproc)
 MEDMNIST_ROOT ?= $(abspath ../shared/data/medmnist)
 export MEDMNIST_ROOT
 CMAKE_FLAGS ?=
-RUN_OUT ?= runs/exp1
+STUDY_OUT ?= study
+PRESET ?= quick
 
-.PHONY: deps deps-test build run test test-real bench format format-check clean
+.PHONY: deps deps-test build run test test-real test-browser bench format format-check clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -20,17 +21,18 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Experiment 1: the study's 3D CNN on AdrenalMNIST3D. A second `make run` continues (or just reports)
-# the run already in $(RUN_OUT) instead of starting over.
+# The whole study (experiments 1, 2A-2D and 3) with the quick preset into $(STUDY_OUT)/, then
+# $(STUDY_OUT)/report.html. A second `make run` skips what is complete and resumes what was interrupted.
+# `make run PRESET=full` runs the experiment files' own settings (3 seeds, up to 100 epochs).
 run: build
-	@if [ -f $(RUN_OUT)/state.json ]; then \
-	  $(BUILD_DIR)/bin/mednet train --resume $(RUN_OUT); \
-	else \
-	  $(BUILD_DIR)/bin/mednet train --config experiments/exp1_cnn3d_adrenal.json --out $(RUN_OUT); \
-	fi
+	$(BUILD_DIR)/bin/mednet study --config experiments/study.json --out $(STUDY_OUT) --preset $(PRESET)
 
 test: deps-test build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Only the study report in headless chromium.
+test-browser: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L browser
 
 # Only the tests that read the real MedMNIST files.
 test-real: build

@@ -20,6 +20,7 @@ packages=(
 if [ "${1:-}" = "--test" ]; then
   packages+=(python3-torchvision)  # reference outputs for the VGG16 loader test (/usr/bin/python3)
   packages+=(python3-sklearn)      # cross-checks the AUC of a standard result file
+  packages+=(chromium)             # opens the study report headless (browser-labelled test)
 fi
 
 missing=()

@@ -9,6 +9,7 @@ void add_fetch(CLI::App& app);
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_evaluate(CLI::App& app);
+void add_study(CLI::App& app);
 void add_experiment(CLI::App& app);
 void add_augment(CLI::App& app);
 void add_cam(CLI::App& app);

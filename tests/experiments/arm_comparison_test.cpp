@@ -62,7 +62,8 @@ TEST(ArmComparison, PairedDifferencesFromTheRunsResultFiles) {
   mednet::testing::write_fake_medmnist(root + "/adrenalmnist3d.npz", "adrenalmnist3d", 10, 10, 300);
   const at::Tensor labels =
       data::open_medmnist(data::find_dataset("adrenalmnist3d"), 28, root, nullptr, false).test.labels;
-  const auto e = spec(root, R"(, "comparisons": [{"a": "better", "b": "plain"}, {"a": "same", "b": "plain"}])");
+  const auto e =
+      spec(root, R"(, "comparisons": [{"a": "better", "b": "plain"}, {"a": "same", "b": "plain"}])");
   const std::string out = mednet::testing::temp_dir("cmp_out");
   for (uint64_t s : {0, 1}) {
     fake_run(experiments::run_dir(out, "plain", s), labels, 3.0, 10 + s);

@@ -47,8 +47,8 @@ std::vector<ArmComparison> compare_arms(const ExperimentSpec& e, const std::vect
       const run::TrainConfig& cfg = c.a->config;
       const std::string key = cfg.dataset + "@" + std::to_string(cfg.size);
       if (!labels.count(key)) {
-        const data::MedMnist d =
-            data::open_medmnist(data::find_dataset(cfg.dataset), cfg.size, cfg.root, nullptr, /*check_md5=*/false);
+        const data::MedMnist d = data::open_medmnist(data::find_dataset(cfg.dataset), cfg.size, cfg.root,
+                                                     nullptr, /*check_md5=*/false);
         labels[key] = d.test.labels;
       }
       c.test_samples = labels[key].size(0);
@@ -89,16 +89,17 @@ json comparisons_json(const std::vector<ArmComparison>& cs) {
     if (!c.missing.empty()) {
       j["missing"] = c.missing;
     } else {
-      j.update({{"seeds_a", c.seeds_a},
-                {"seeds_b", c.seeds_b},
-                {"test_samples", c.test_samples},
-                {"auc_diff", num(c.diff.auc)},
-                {"auc_diff_ci95", {num(c.diff.auc_ci.lo), num(c.diff.auc_ci.hi)}},
-                {"acc_diff", num(c.diff.acc)},
-                {"acc_diff_ci95", {num(c.diff.acc_ci.lo), num(c.diff.acc_ci.hi)}},
-                {"resamples", c.diff.resamples},
-                {"undefined_auc_resamples", c.diff.undefined_auc},
-                {"method", "paired percentile bootstrap over the test images, same resamples for both arms"}});
+      j.update(
+          {{"seeds_a", c.seeds_a},
+           {"seeds_b", c.seeds_b},
+           {"test_samples", c.test_samples},
+           {"auc_diff", num(c.diff.auc)},
+           {"auc_diff_ci95", {num(c.diff.auc_ci.lo), num(c.diff.auc_ci.hi)}},
+           {"acc_diff", num(c.diff.acc)},
+           {"acc_diff_ci95", {num(c.diff.acc_ci.lo), num(c.diff.acc_ci.hi)}},
+           {"resamples", c.diff.resamples},
+           {"undefined_auc_resamples", c.diff.undefined_auc},
+           {"method", "paired percentile bootstrap over the test images, same resamples for both arms"}});
     }
     out.push_back(j);
   }
@@ -110,7 +111,8 @@ std::string comparisons_markdown(const std::vector<ArmComparison>& cs) {
   std::ostringstream os;
   os << "\nComparisons (a minus b; each arm the mean over its finished seeds; paired bootstrap over the same "
         "test images, 1000 resamples, 95% percentile intervals):\n\n"
-     << "| a | b | test AUC change | 95% interval | test ACC change | 95% interval |\n|---|---|---|---|---|---|\n";
+     << "| a | b | test AUC change | 95% interval | test ACC change | 95% interval "
+        "|\n|---|---|---|---|---|---|\n";
   for (const auto& c : cs) {
     os << "| " << c.a->arm->label << " | " << c.b->arm->label << " | ";
     if (!c.missing.empty()) {

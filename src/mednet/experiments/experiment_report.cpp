@@ -139,11 +139,17 @@ std::vector<ArmResult> collect_results(const ExperimentSpec& e, const std::strin
       r.seed = seed;
       r.dir = run_dir(out, arm.name, seed);
       const run::RunFiles files(r.dir);
-      if (fs::exists(files.metrics())) {
-        r.metrics = run::read_metrics_json(files.metrics());
-        r.finished = run::metrics_finished(r.metrics);
+      try {
+        if (fs::exists(files.metrics())) {
+          r.metrics = run::read_metrics_json(files.metrics());
+          r.finished = run::metrics_finished(r.metrics);
+        }
+        r.history = run::read_history(files);
+      } catch (const Error& ex) {
+        r.metrics = json::object();
+        r.finished = false;
+        r.problem = ex.what();
       }
-      r.history = run::read_history(files);
       a.runs.push_back(std::move(r));
     }
     arms.push_back(std::move(a));

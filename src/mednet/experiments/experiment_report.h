@@ -19,6 +19,7 @@ struct SeedRun {
   uint64_t seed = 0;
   std::string dir;
   bool finished = false;  ///< metrics.json with test scores
+  std::string problem;    ///< why its files could not be read (a damaged metrics.json, say); empty if fine
   nlohmann::json metrics;
   std::vector<run::EpochRecord> history;
 };

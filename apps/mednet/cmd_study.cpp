@@ -1,0 +1,54 @@
+// mednet study: the whole study (experiments 1, 2A-2D and 3) in one command, then one report.
+#include <iostream>
+
+#include "commands.h"
+#include "common_flags.h"
+#include "console.h"
+#include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/experiments/run_study.h"
+
+namespace mednet::app {
+
+void add_study(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "study", "Run every stage of the study file (training, Grad-CAM, quantization) and write one report");
+  static std::string config = "experiments/study.json", out, preset = "quick";
+  static CommonFlags common;
+  static bool report_only = false;
+  cmd->add_option("--config", config, "Study file")->capture_default_str();
+  cmd->add_option("--out", out, "Folder for every stage (OUT/<stage>/) and the report")->required();
+  cmd->add_option("--preset", preset, "quick (one seed, few epochs) or full (the experiment files' settings)")
+      ->capture_default_str();
+  cmd->add_flag("--report-only", report_only, "Run nothing; rewrite report.html and report.md from --out");
+  add_common_flags(*cmd, common, "$MEDMNIST_ROOT, then ~/.medmnist");
+  cmd->callback([] {
+    const experiments::StudySpec study = experiments::load_study(config);
+    core::set_threads(common.thread_count());
+    experiments::StudyOptions o;
+    o.preset = preset;
+    o.device = common.device;
+    o.root = common.root;
+    o.threads = common.threads > 0 ? common.threads : 0;
+    o.check_md5 = !common.skip_md5;
+    o.report_only = report_only;
+    ConsoleObserver observer;
+    const experiments::StudyOutcome r = experiments::run_study(study, config, out, o, observer);
+    std::cout << "\nstudy " << out << ":\n";
+    for (const auto& s : r.stages) {
+      std::cout << "  " << s.name << ": " << s.status << " (" << static_cast<int64_t>(s.seconds) << " s)"
+                << (s.message.empty() ? "" : " - " + s.message) << "\n";
+    }
+    for (const auto& g : r.gaps) std::cout << "gap in the report: " << g << "\n";
+    std::cout << "report: " << r.report_html << " (open it in a browser; it needs no network) and " << r.report_md
+              << "\n";
+    if (r.interrupted) {
+      std::cout << "interrupted; the same command continues where it stopped\n";
+      exit_code() = kExitInterrupted;
+    } else if (r.failed) {
+      exit_code() = 1;
+    }
+  });
+}
+
+}  // namespace mednet::app

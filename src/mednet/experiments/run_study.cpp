@@ -1,0 +1,182 @@
+#include "mednet/experiments/run_study.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/json.h"
+#include "mednet/core/runtime.h"
+#include "mednet/experiments/cam_gallery.h"
+#include "mednet/experiments/quant_experiment.h"
+#include "mednet/experiments/run_experiment.h"
+#include "mednet/experiments/study_report.h"
+
+namespace mednet::experiments {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A single train config becomes an experiment of one arm, so every train stage has one layout.
+json as_experiment(const StageSpec& s, json j) {
+  if (j.contains("arms")) return j;
+  json e{{"name", j.value("name", s.name)}, {"description", j.value("description", std::string())}};
+  e["seeds"] = json::array({j.value("seed", uint64_t{0})});
+  j.erase("name");
+  j.erase("description");
+  e["base"] = j;
+  e["arms"] = json::array({{{"name", s.arm}, {"label", e["name"]}}});
+  return e;
+}
+
+void drop_arm(json& e, const std::string& arm) {
+  auto& arms = e["arms"];
+  for (auto it = arms.begin(); it != arms.end(); ++it) {
+    if (it->value("name", "") == arm) {
+      arms.erase(it);
+      break;
+    }
+  }
+  for (const char* key : {"gradient_flow"}) {
+    if (!e.contains(key)) continue;
+    json kept = json::array();
+    for (const auto& a : e[key])
+      if (a != arm) kept.push_back(a);
+    e[key] = kept;
+  }
+  if (e.contains("comparisons")) {
+    json kept = json::array();
+    for (const auto& c : e["comparisons"])
+      if (c.value("a", "") != arm && c.value("b", "") != arm) kept.push_back(c);
+    e["comparisons"] = kept;
+  }
+}
+
+StageOutcome run_train_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                             const StudyOptions& o, const c10::Device& device, train::TrainObserver& observer) {
+  StageOutcome r{s.name, "done", "", 0};
+  json e = as_experiment(s, effective_stage_file(s, preset, out));
+  if (!s.seeds.empty()) e["seeds"] = s.seeds;
+  if (!preset.seeds.empty()) e["seeds"] = preset.seeds;
+  if (device.is_cpu()) {
+    for (const auto& skip : s.cpu_skip) {
+      observer.on_message("skipped on CPU: " + s.name + " arm '" + skip.arm + "' (" + skip.why +
+                          "); run the study with --device cuda to include it");
+      drop_arm(e, skip.arm);
+      r.message += (r.message.empty() ? "" : "; ") + std::string("arm '") + skip.arm + "' skipped on CPU (" + skip.why + ")";
+    }
+  }
+  const std::string dir = out + "/" + s.name;
+  fs::create_directories(dir);
+  const std::string file = dir + "/study_stage.json";
+  core::write_file_atomic(file, e.dump(2) + "\n");
+  const ExperimentSpec spec = experiment_from_json(e);
+  ExperimentRunOptions eo;
+  eo.check_md5 = o.check_md5;
+  eo.report_only = o.report_only;
+  eo.override_config = [&](run::TrainConfig& c) {
+    if (!preset.train.empty()) {
+      json cj = run::to_json(c);
+      cj.merge_patch(preset.train);
+      c = run::config_from_json(cj);
+    }
+    c.device = o.device;
+    if (!o.root.empty()) c.root = o.root;
+    if (o.threads > 0) c.threads = o.threads;
+  };
+  const ExperimentOutcome x = run_experiment(spec, file, dir, eo, observer);
+  if (x.interrupted) r.status = "interrupted";
+  if (x.nan_loss) r.message += (r.message.empty() ? "" : "; ") + std::string("a run stopped on a non-finite loss");
+  return r;
+}
+
+StageOutcome run_cam_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                           const StudyOptions& o, train::TrainObserver& observer) {
+  const std::string dir = out + "/" + s.name;
+  if (fs::exists(dir + "/gallery.md") || o.report_only) return {s.name, "already complete", "", 0};
+  fs::create_directories(dir);
+  const std::string file = dir + "/study_stage.json";
+  core::write_file_atomic(file, effective_stage_file(s, preset, out).dump(2) + "\n");
+  explain::CamStudyOptions c;
+  c.out = dir;
+  c.root = o.root;
+  c.device = o.device;
+  c.check_md5 = o.check_md5;
+  run_cam_gallery(file, c, [&](const std::string& line) { observer.on_message(line); });
+  return {s.name, "done", "", 0};
+}
+
+StageOutcome run_quant_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                             const StudyOptions& o, train::TrainObserver& observer) {
+  const std::string dir = out + "/" + s.name;
+  if (fs::exists(dir + "/summary.json") || o.report_only) return {s.name, "already complete", "", 0};
+  fs::create_directories(dir);
+  const std::string file = dir + "/study_stage.json";
+  core::write_file_atomic(file, effective_stage_file(s, preset, out).dump(2) + "\n");
+  const QuantExperiment e = load_quant_experiment(file);
+  run_quant_experiment(e, dir, o.root, o.check_md5, [&](const std::string& line) { observer.on_message(line); });
+  return {s.name, "done", "", 0};
+}
+
+}  // namespace
+
+StudyOutcome run_study(const StudySpec& study, const std::string& study_file, const std::string& out,
+                       const StudyOptions& o, train::TrainObserver& observer) {
+  const auto p = study.presets.find(o.preset);
+  MN_CHECK_USAGE(p != study.presets.end(), "--preset '", o.preset, "' is not in ", study_file);
+  const StudyPreset& preset = p->second;
+  const c10::Device device = core::resolve_device(o.device);
+  fs::create_directories(out);
+  core::write_file_atomic(out + "/study.json", core::read_file(study_file));
+  core::write_file_atomic(out + "/preset.txt", o.preset + "\n");
+  StudyOutcome outcome;
+  for (size_t i = 0; i < study.stages.size(); ++i) {
+    const StageSpec& s = study.stages[i];
+    if (outcome.interrupted) {
+      outcome.stages.push_back({s.name, "not run", "the study was interrupted", 0});
+      continue;
+    }
+    observer.on_message("\n##### stage " + std::to_string(i + 1) + "/" + std::to_string(study.stages.size()) + ": " +
+                        s.name + " (" + stage_kind_name(s.kind) + ", " + s.file + ") -> " + out + "/" + s.name);
+    const auto t0 = std::chrono::steady_clock::now();
+    StageOutcome r;
+    try {
+      r = s.kind == StageKind::Train ? run_train_stage(s, preset, out, o, device, observer)
+          : s.kind == StageKind::Cam ? run_cam_stage(s, preset, out, o, observer)
+                                     : run_quant_stage(s, preset, out, o, observer);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Usage) throw;  // a bad study or stage file: nothing later can be trusted
+      r = {s.name, "failed", e.what(), 0};
+      outcome.failed = true;
+      observer.on_message("stage " + s.name + " failed: " + r.message);
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    outcome.interrupted = r.status == "interrupted";
+    outcome.stages.push_back(r);
+  }
+  // A stage found complete keeps the record of the call that ran it.
+  json previous = json::object();
+  try {
+    if (fs::exists(out + "/stages.json")) previous = core::read_json_file(out + "/stages.json", "stages.json", true);
+  } catch (const Error&) {
+  }
+  json record = json::object();
+  for (auto& st : outcome.stages) {
+    if (st.status == "already complete" && previous.contains(st.name) &&
+        previous[st.name].value("status", "") == "done") {
+      st.seconds = previous[st.name].value("seconds", 0.0);
+      st.message = "done by an earlier call; " + previous[st.name].value("message", "");
+    }
+    record[st.name] = {{"status", st.status}, {"message", st.message}, {"seconds", st.seconds}};
+  }
+  core::write_file_atomic(out + "/stages.json", record.dump(2) + "\n");
+  const StudyReport rep = write_study_report(study, out, outcome.stages);
+  outcome.report_md = rep.markdown_path;
+  outcome.report_html = rep.html_path;
+  outcome.gaps = rep.gaps;
+  return outcome;
+}
+
+}  // namespace mednet::experiments

@@ -1,0 +1,17 @@
+#pragma once
+// The study report's section for each kind of stage, read from OUT/<stage>/.
+#include <string>
+
+#include "mednet/experiments/report_doc.h"
+#include "mednet/experiments/study_spec.h"
+
+namespace mednet::experiments {
+
+void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+
+/// "0.866 (0.812 to 0.915)": a value with its interval from a metrics.json split entry.
+std::string value_with_interval(const nlohmann::json& split, const char* key);
+
+}  // namespace mednet::experiments

@@ -1,0 +1,171 @@
+#include "mednet/experiments/study_report.h"
+
+#include <filesystem>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/experiments/stage_sections.h"
+
+namespace mednet::experiments {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+double num(const json& j, const char* key) {
+  return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : std::nan("");
+}
+
+std::string f3(double v) {
+  return core::format_fixed(v, 3);
+}
+
+}  // namespace
+
+void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {
+  const std::string dir = out + "/" + s.name;
+  const std::string file = dir + "/study_stage.json";
+  if (!fs::exists(file)) return doc.gap(s.name + ": not run yet (" + file + " is missing)");
+  const json g = core::read_json_file(file, "stage file", true);
+  doc.heading(2, s.name + ": " + g.value("name", s.name), s.name);
+  doc.text(g.value("description", std::string()));
+  Table t{{"entry", "model", "dataset", "method", "layer", "samples", "randomisation (rank corr.)",
+           "deletion area by map", "deletion area, random order"}, {}, {}};
+  std::vector<std::string> findings;
+  struct Picture {
+    std::string path, relative, caption;
+  };
+  std::vector<Picture> pictures;
+  for (const auto& e : g.value("entries", json::array())) {
+    const std::string entry = e.value("name", "?");
+    for (const auto& method : g.value("methods", std::vector<std::string>{"gradcam"})) {
+      const std::string sub = entry + "/" + method;
+      const std::string cam = dir + "/" + sub + "/cam.json";
+      if (!fs::exists(cam)) {
+        t.add({entry, "", "", method, "", "", "missing: " + cam, "", ""}, true);
+        doc.gap(s.name + ": " + sub + " has no cam.json (the run it explains may be missing)");
+        continue;
+      }
+      try {
+        const json c = core::read_json_file(cam, "cam.json", true);
+        const json& d = c.at("deletion");
+        const double by_map = num(d, "area_by_map"), random = num(d, "area_random");
+        t.add({entry, c.value("model", ""), c.value("dataset", ""), method, c.value("layer", ""),
+               std::to_string(c.at("samples").size()), f3(num(c, "randomisation_rank_correlation_mean")),
+               core::format_fixed(by_map, 4), core::format_fixed(random, 4)});
+        findings.push_back(entry + ", " + method + ": deleting the most highlighted positions first leaves a target-"
+                           "probability area of " + core::format_fixed(by_map, 4) + " against " +
+                           core::format_fixed(random, 4) + " for a random order: the maps " +
+                           (by_map < random ? "point at what the model uses (faster drop)"
+                                            : "are no better than random at finding what the model uses") + ".");
+        for (const char* png : {"cam_grid.png", "cam_planes.png"}) {
+          if (fs::exists(dir + "/" + sub + "/" + png))
+            pictures.push_back({dir + "/" + sub + "/" + png, s.name + "/" + sub + "/" + png,
+                                entry + ", " + method + " (" + c.value("layer", "") + ")"});
+        }
+      } catch (const std::exception& ex) {
+        t.add({entry, "", "", method, "", "", std::string("damaged: ") + ex.what(), "", ""}, true);
+        doc.gap(s.name + ": " + cam + " is damaged: " + ex.what());
+      }
+    }
+  }
+  doc.table(t);
+  doc.heading(3, "Gallery");
+  for (const auto& p : pictures) doc.image(p.path, p.relative, p.caption);
+  if (pictures.empty()) doc.gap(s.name + ": no gallery images (built without cairo, or nothing ran)");
+  doc.heading(3, "Conclusion");
+  for (const auto& f : findings) doc.conclusion(f);
+}
+
+void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {
+  const std::string dir = out + "/" + s.name;
+  const std::string file = dir + "/summary.json";
+  if (!fs::exists(file)) return doc.gap(s.name + ": no results yet (" + file + " is missing)");
+  const json q = core::read_json_file(file, "quantization summary", true);
+  doc.heading(2, s.name + ": " + q.value("name", s.name), s.name);
+  doc.text(q.value("description", std::string()));
+  json size_ds = json::array(), latency_ds = json::array();
+  size_t colour = 0;
+  for (const auto& m : q.value("models", json::array())) {
+    doc.heading(3, m.value("label", m.value("name", "")));
+    Table t{{"variant", "file KB", "val AUC", "test AUC", "test ACC", "agreement with fp32", "ms at batch 1",
+             "ms at batch 256"}, {}, {}};
+    const json& rows = m.at("rows");
+    for (const auto& r : rows) {
+      const std::string label = r.value("label", "");
+      t.add({label, core::format_fixed(num(r, "file_bytes") / 1024.0, 1), f3(num(r, "val_auc")), f3(num(r, "test_auc")),
+             f3(num(r, "test_acc")), core::format_fixed(100 * num(r, "agreement"), 1) + "%",
+             core::format_fixed(num(r, "ms_batch1"), 3), core::format_fixed(num(r, "ms_batch256"), 1)});
+      const std::string name = m.value("name", "") + ": " + label;
+      size_ds.push_back(xy_dataset(name, {num(r, "file_bytes") / 1024.0}, {num(r, "test_auc")}, colour));
+      latency_ds.push_back(xy_dataset(name, {num(r, "ms_batch1")}, {num(r, "test_auc")}, colour));
+      ++colour;
+    }
+    doc.table(t);
+    if (!rows.empty()) {
+      const json& fp = rows.at(0);
+      for (size_t i = 1; i < rows.size(); ++i) {
+        const json& r = rows.at(i);
+        doc.conclusion(m.value("name", "") + ", " + r.value("label", "") + ": " +
+                       core::format_fixed(num(r, "file_bytes") / num(fp, "file_bytes"), 3) + "x the fp32 file, test AUC " +
+                       core::format_signed(num(r, "test_auc") - num(fp, "test_auc")) + " and ACC " +
+                       core::format_signed(num(r, "test_acc") - num(fp, "test_acc")) + " against fp32, " +
+                       core::format_fixed(100 * num(r, "agreement"), 1) + "% of test predictions unchanged, batch-1 "
+                       "latency " + core::format_fixed(num(r, "ms_batch1") / num(fp, "ms_batch1"), 2) + "x fp32's.");
+      }
+    }
+  }
+  doc.open_grid();
+  doc.chart(scatter_chart(s.name + ": file size against test AUC", "file size (KB)", "test AUC", size_ds),
+            s.name + "/size_vs_auc.png", 320);
+  doc.chart(scatter_chart(s.name + ": latency at batch 1 against test AUC", "ms per image (batch 1)", "test AUC",
+                          latency_ds),
+            s.name + "/latency_vs_auc.png", 320);
+  doc.close_grid();
+}
+
+StudyReport write_study_report(const StudySpec& study, const std::string& out, const std::vector<StageOutcome>& stages) {
+  ReportDoc doc(study.name.empty() ? "Study report" : study.name);
+  if (!study.description.empty()) doc.text(study.description);
+  std::string preset = "?";
+  try {
+    preset = core::read_file(out + "/preset.txt");
+    while (!preset.empty() && preset.back() == '\n') preset.pop_back();
+  } catch (const Error&) {
+  }
+  doc.text("Preset: " + preset + ". Every number below is read from the run folders under " + out +
+           "; scores are of the checkpoint with the best validation AUC, on the test split, with 95% percentile "
+           "bootstrap intervals over the test images (1000 resamples).");
+  Table t{{"stage", "kind", "file", "status", "seconds", "note"}, {}, {}};
+  for (const auto& s : study.stages) {
+    const StageOutcome* o = nullptr;
+    for (const auto& x : stages)
+      if (x.name == s.name) o = &x;
+    const bool bad = o && (o->status == "failed" || o->status == "interrupted" || o->status == "not run");
+    t.add({s.name, stage_kind_name(s.kind), s.file, o ? o->status : "not run", o ? core::format_fixed(o->seconds, 0) : "",
+           o ? o->message : ""},
+          bad || !o);
+  }
+  doc.table(t);
+  for (const auto& s : study.stages) {
+    try {
+      if (s.kind == StageKind::Train) report_train_stage(doc, s, out);
+      if (s.kind == StageKind::Cam) report_cam_stage(doc, s, out);
+      if (s.kind == StageKind::Quant) report_quant_stage(doc, s, out);
+    } catch (const std::exception& ex) {
+      doc.gap(s.name + ": could not be reported: " + ex.what());
+    }
+  }
+  StudyReport r;
+  r.html_path = out + "/report.html";
+  r.markdown_path = out + "/report.md";
+  r.gaps = doc.gaps();
+  core::write_file_atomic(r.html_path, doc.html());
+  core::write_file_atomic(r.markdown_path, doc.markdown());
+  return r;
+}
+
+}  // namespace mednet::experiments

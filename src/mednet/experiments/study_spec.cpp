@@ -1,0 +1,115 @@
+#include "mednet/experiments/study_spec.h"
+
+#include <regex>
+#include <set>
+
+#include "mednet/core/error.h"
+#include "mednet/core/json.h"
+
+namespace mednet::experiments {
+
+using nlohmann::json;
+
+std::string stage_kind_name(StageKind k) {
+  return k == StageKind::Train ? "train" : k == StageKind::Cam ? "cam" : "quant";
+}
+
+namespace {
+
+std::vector<uint64_t> seeds_of(const json& j, const std::string& where) {
+  MN_CHECK_USAGE(j.is_array() && !j.empty(), where, ": \"seeds\" must be a non-empty list of seeds");
+  std::vector<uint64_t> out;
+  for (const auto& s : j) {
+    MN_CHECK_USAGE(s.is_number_unsigned(), where, ": seeds must be integers >= 0, got ", s.dump());
+    out.push_back(s.get<uint64_t>());
+  }
+  return out;
+}
+
+StageSpec stage_from_json(const json& j, const std::string& path) {
+  MN_CHECK_USAGE(j.is_object() && j.contains("name") && j.at("name").is_string() && j.contains("file") &&
+                     j.at("file").is_string(),
+                 path, ": each stage needs \"name\" and \"file\", got ", j.dump());
+  StageSpec s;
+  s.name = j.at("name").get<std::string>();
+  const std::string where = path + ": stage '" + s.name + "'";
+  static const std::regex safe("[A-Za-z0-9._-]+");
+  MN_CHECK_USAGE(std::regex_match(s.name, safe), where, ": the name must use letters, digits, '.', '_' or '-'");
+  core::reject_unknown_keys(j, {"name", "kind", "file", "arm", "seeds", "cpu_skip", "runs"}, where);
+  s.file = j.at("file").get<std::string>();
+  const std::string kind = j.value("kind", "train");
+  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant", where, ": kind must be train, cam or quant, got '",
+                 kind, "'");
+  s.kind = kind == "train" ? StageKind::Train : kind == "cam" ? StageKind::Cam : StageKind::Quant;
+  if (j.contains("arm")) s.arm = j.at("arm").get<std::string>();
+  if (j.contains("seeds")) s.seeds = seeds_of(j.at("seeds"), where);
+  for (const auto& c : j.value("cpu_skip", json::array())) {
+    MN_CHECK_USAGE(c.is_object() && c.contains("arm") && c.contains("why"), where,
+                   ": each cpu_skip entry needs \"arm\" and \"why\"");
+    s.cpu_skip.push_back({c.at("arm").get<std::string>(), c.at("why").get<std::string>()});
+  }
+  const json runs = j.value("runs", json::object());
+  for (const auto& [from, to] : runs.items()) s.runs[from] = to.get<std::string>();
+  return s;
+}
+
+}  // namespace
+
+StudySpec load_study(const std::string& path) {
+  const json j = core::read_json_file(path, "study file");
+  MN_CHECK_USAGE(j.is_object() && j.contains("stages") && j.at("stages").is_array() && !j.at("stages").empty(),
+                 path, ": a study file needs a non-empty \"stages\" list");
+  core::reject_unknown_keys(j, {"name", "description", "stages", "presets"}, path);
+  StudySpec s;
+  try {
+    s.name = j.value("name", std::string("study"));
+    s.description = j.value("description", std::string());
+    std::set<std::string> names;
+    for (const auto& st : j.at("stages")) {
+      s.stages.push_back(stage_from_json(st, path));
+      MN_CHECK_USAGE(names.insert(s.stages.back().name).second, path, ": two stages are named '",
+                     s.stages.back().name, "'");
+    }
+    const json presets = j.value("presets", json::object());
+    for (const auto& [name, p] : presets.items()) {
+      const std::string where = path + ": preset '" + name + "'";
+      MN_CHECK_USAGE(p.is_object(), where, " must be an object");
+      core::reject_unknown_keys(p, {"seeds", "train", "patch"}, where);
+      StudyPreset preset;
+      if (p.contains("seeds")) preset.seeds = seeds_of(p.at("seeds"), where);
+      if (p.contains("train")) preset.train = p.at("train");
+      const json patches = p.value("patch", json::object());
+      for (const auto& [stage, patch] : patches.items()) {
+        MN_CHECK_USAGE(names.count(stage), where, ": patch for unknown stage '", stage, "'");
+        preset.patch[stage] = patch;
+      }
+      s.presets[name] = preset;
+    }
+  } catch (const json::exception& ex) {
+    MN_CHECK_USAGE(false, path, ": ", ex.what());
+  }
+  return s;
+}
+
+std::string study_run_path(const StageSpec& s, const std::string& path, const std::string& out) {
+  const auto it = s.runs.find(path);
+  if (it != s.runs.end()) return out + "/" + it->second;
+  if (path.rfind("runs/", 0) == 0) return out + "/" + path.substr(5);
+  return path;
+}
+
+json effective_stage_file(const StageSpec& s, const StudyPreset& preset, const std::string& out) {
+  json j = core::read_json_file(s.file, "stage '" + s.name + "' file");
+  const auto patch = preset.patch.find(s.name);
+  if (patch != preset.patch.end()) j.merge_patch(patch->second);
+  const char* list = s.kind == StageKind::Cam ? "entries" : s.kind == StageKind::Quant ? "models" : nullptr;
+  if (list && j.contains(list) && j.at(list).is_array()) {
+    for (auto& e : j[list]) {
+      if (e.is_object() && e.contains("run") && e.at("run").is_string())
+        e["run"] = study_run_path(s, e.at("run").get<std::string>(), out);
+    }
+  }
+  return j;
+}
+
+}  // namespace mednet::experiments

@@ -1,0 +1,161 @@
+#include "mednet/report/html_page.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern const char* const mednet_chartjs_source;
+extern const char* const mednet_chartjs_license;
+
+namespace mednet::report {
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (i + 1 == bytes.size()) {
+    const uint32_t v = uint8_t(bytes[i]) << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+HtmlPage::HtmlPage(std::string title) : title_(std::move(title)) {}
+
+void HtmlPage::heading(int level, const std::string& text, const std::string& id) {
+  const std::string h = "h" + std::to_string(level);
+  body_ += "<" + h + (id.empty() ? "" : " id=\"" + html_escape(id) + "\"") + ">" + html_escape(text) + "</" + h + ">\n";
+}
+
+void HtmlPage::paragraph(const std::string& text, const std::string& css_class) {
+  body_ += "<p" + (css_class.empty() ? "" : " class=\"" + css_class + "\"") + ">" + html_escape(text) + "</p>\n";
+}
+
+void HtmlPage::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                     const std::vector<bool>& marked) {
+  body_ += "<table><thead><tr>";
+  for (const auto& h : header) body_ += "<th>" + html_escape(h) + "</th>";
+  body_ += "</tr></thead><tbody>\n";
+  for (size_t r = 0; r < rows.size(); ++r) {
+    body_ += r < marked.size() && marked[r] ? "<tr class=\"gap\">" : "<tr>";
+    for (const auto& c : rows[r]) body_ += "<td>" + html_escape(c) + "</td>";
+    body_ += "</tr>\n";
+  }
+  body_ += "</tbody></table>\n";
+}
+
+void HtmlPage::chart(const nlohmann::json& config, int height_px) {
+  const std::string id = "chart" + std::to_string(charts_.size());
+  charts_.push_back({{"id", id}, {"config", config}});
+  body_ += "<div class=\"chart\" style=\"height:" + std::to_string(height_px) + "px\"><canvas id=\"" + id +
+           "\"></canvas></div>\n";
+}
+
+void HtmlPage::image(const std::string& png_path, const std::string& caption, int max_width_px) {
+  std::ifstream in(png_path, std::ios::binary);
+  if (!in) {
+    gap("missing image " + png_path);
+    return;
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  body_ += "<figure><img style=\"max-width:" + std::to_string(max_width_px) + "px\" alt=\"" + html_escape(caption) +
+           "\" src=\"data:image/png;base64," + base64(bytes.str()) + "\"><figcaption>" + html_escape(caption) +
+           "</figcaption></figure>\n";
+}
+
+void HtmlPage::gap(const std::string& text) {
+  body_ += "<p class=\"gap\">" + html_escape(text) + "</p>\n";
+}
+
+void HtmlPage::raw(const std::string& html) {
+  body_ += html;
+}
+
+void HtmlPage::open_grid() {
+  body_ += "<div class=\"grid\">\n";
+}
+
+void HtmlPage::close_grid() {
+  body_ += "</div>\n";
+}
+
+std::string HtmlPage::render() const {
+  // "</" cannot appear inside a script element; JSON and the library are escaped or checked for it.
+  std::string charts = nlohmann::json(charts_).dump();
+  for (size_t p = charts.find("</"); p != std::string::npos; p = charts.find("</", p)) charts.replace(p, 2, "<\\/");
+  std::string page = R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>)" + html_escape(title_) + R"(</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1180px;padding:0 24px 48px;color:#1d2433;line-height:1.45}
+h1{margin-top:28px}h2{margin-top:36px;border-bottom:2px solid #dde3ee;padding-bottom:4px}h3{margin-top:24px}
+table{border-collapse:collapse;margin:10px 0 16px;font-size:14px}th,td{border:1px solid #d5dbe6;padding:4px 8px;text-align:left}
+th{background:#f1f4f9}tr.gap td,p.gap{background:#fff3cd;color:#6b4e00}p.gap{padding:6px 10px;border-left:4px solid #e0a800}
+p.conclusion{background:#eef6ee;border-left:4px solid #2ca02c;padding:6px 10px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
+.chart{position:relative;width:100%}figure{margin:10px 0}figure img{width:100%;image-rendering:pixelated}
+figcaption{font-size:13px;color:#566}nav a{margin-right:14px}code{background:#f1f4f9;padding:1px 4px}
+details{margin-top:40px;font-size:12px;color:#566}
+</style></head>
+<body data-charts="0" data-charts-drawn="0" data-errors="">
+<script>window.mnErrors=[];window.addEventListener("error",function(e){window.mnErrors.push(String(e.message));document.body.dataset.errors=window.mnErrors.join(" | ");});</script>
+)" + body_;
+  page += "<details><summary>chart.js licence (the chart library embedded in this page)</summary><pre>" +
+          html_escape(mednet_chartjs_license) + "</pre></details>\n";
+  page += "<script>\n";
+  page += mednet_chartjs_source;
+  page += "\n</script>\n<script>\nconst MN_CHARTS = " + charts + R"(;
+(function () {
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  let made = 0;
+  for (const c of MN_CHARTS) {
+    try { new Chart(document.getElementById(c.id), c.config); made++; }
+    catch (e) { window.mnErrors.push(c.id + ": " + e.message); }
+  }
+  let drawn = 0;
+  for (const c of MN_CHARTS) {
+    const canvas = document.getElementById(c.id);
+    const ctx = canvas.getContext("2d");
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) painted++;
+    if (painted > 100) drawn++;
+  }
+  document.body.dataset.charts = String(made);
+  document.body.dataset.chartsDrawn = String(drawn);
+  document.body.dataset.errors = window.mnErrors.join(" | ");
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
+})();
+</script>
+</body></html>
+)";
+  return page;
+}
+
+}  // namespace mednet::report

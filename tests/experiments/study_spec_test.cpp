@@ -1,0 +1,75 @@
+#include "mednet/experiments/study_spec.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "mednet/core/error.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+
+namespace {
+std::string write(const std::string& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir + "/" + name) << text;
+  return dir + "/" + name;
+}
+std::string usage_error(const std::string& path) {
+  try {
+    experiments::load_study(path);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(StudySpec, TheRepositorysStudyFileLoads) {
+  const auto s = experiments::load_study(MEDNET_SOURCE_DIR "/experiments/study.json");
+  ASSERT_EQ(s.stages.size(), 6u);
+  EXPECT_EQ(s.stages[0].name, "exp1");
+  EXPECT_EQ(s.stages[0].seeds, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(s.stages[3].kind, experiments::StageKind::Cam);
+  EXPECT_EQ(s.stages[4].kind, experiments::StageKind::Quant);
+  ASSERT_EQ(s.stages[5].cpu_skip.size(), 1u);
+  EXPECT_EQ(s.stages[5].cpu_skip[0].arm, "resnet18-adrenal");
+  ASSERT_TRUE(s.presets.count("quick") && s.presets.count("full"));
+  EXPECT_EQ(s.presets.at("quick").seeds, (std::vector<uint64_t>{0}));
+  EXPECT_TRUE(s.presets.at("full").seeds.empty());
+}
+
+TEST(StudySpec, RunPathsPointIntoTheStudyFolder) {
+  const std::string dir = mednet::testing::temp_dir("study_spec");
+  const std::string cam = write(dir, "cam.json",
+                                R"({"methods": ["gradcam", "gradcampp"], "entries": [
+      {"name": "a", "run": "runs/exp1"}, {"name": "b", "run": "runs/exp2a/augmentation/seed0"},
+      {"name": "c", "run": "/abs/run"}]})");
+  const std::string study = write(dir, "study.json", R"({"stages": [{"name": "exp2c", "kind": "cam", "file": ")" + cam +
+                                                         R"(", "runs": {"runs/exp1": "exp1/cnn3d/seed0"}}],
+      "presets": {"quick": {"patch": {"exp2c": {"methods": ["gradcam"]}}}}})");
+  const auto s = experiments::load_study(study);
+  const auto j = experiments::effective_stage_file(s.stages[0], s.presets.at("quick"), "/out");
+  EXPECT_EQ(j.at("methods"), nlohmann::json::array({"gradcam"}));
+  EXPECT_EQ(j.at("entries").at(0).at("run"), "/out/exp1/cnn3d/seed0");
+  EXPECT_EQ(j.at("entries").at(1).at("run"), "/out/exp2a/augmentation/seed0");
+  EXPECT_EQ(j.at("entries").at(2).at("run"), "/abs/run");
+}
+
+TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
+  const std::string dir = mednet::testing::temp_dir("study_spec_bad");
+  EXPECT_NE(usage_error(write(dir, "a.json", R"({"stages": []})")).find("non-empty \"stages\""), std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
+                .find("kind must be train, cam or quant"),
+            std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "c.json", R"({"stages": [{"name": "x", "file": "f"}, {"name": "x", "file": "g"}]})"))
+                .find("two stages are named 'x'"),
+            std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "d.json", R"({"stages": [{"name": "x", "file": "f"}], "presets": {"q": {"patch": {"y": {}}}}})"))
+                .find("patch for unknown stage 'y'"),
+            std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "e.json", R"({"stages": [{"name": "x", "file": "f", "seeds": [-1]}]})")).find("seeds"),
+            std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "f.json", R"({"stages": [{"name": "x", "file": "f", "colour": 1}]})")).find("colour"),
+            std::string::npos);
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The study report in a real browser (Debian's chromium, headless, no network): the page loads with no
+# script or console errors, every chart drew (a canvas with painted pixels), it is ready in under 2 s
+# and weighs under 10 MB; a screenshot is kept. Then one run's metrics.json is changed and the
+# rewritten report shows the change; a damaged metrics.json is named and the rest still renders.
+# Usage: report_browser_test.sh MEDNET_BIN SOURCE_DIR [SCREENSHOT_OUT]
+set -euo pipefail
+bin=$1
+src=$2
+shot_out=${3:-}
+chromium=$(command -v chromium || true)
+[ -n "$chromium" ] || { echo "FAIL: chromium is not installed (scripts/install-deps.sh --test installs it)"; exit 1; }
+dir=$(mktemp -d /tmp/mednet_browser.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$src/tests/scripts/tiny_study.sh" "$bin" "$dir"
+report="$dir/study/report.html"
+[ -f "$report" ] || fail "no report.html"
+[ -f "$dir/study/report.md" ] || fail "no report.md"
+size=$(stat -c %s "$report")
+[ "$size" -lt 10000000 ] || fail "report.html weighs $size bytes (limit 10 MB)"
+grep -q "https\?://[a-z]" <(grep -o '<script src=[^>]*>\|<link [^>]*href=[^>]*>' "$report" || true) && fail "the page loads a remote resource"
+
+open_page() {  # $1: extra chromium flags; prints the DOM after the scripts ran, console to $dir/console.log
+  "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$dir/profile" --enable-logging=stderr --v=0 \
+    --virtual-time-budget=10000 $1 "file://$report" 2>"$dir/console.log"
+}
+dom=$(open_page --dump-dom)
+attr() { sed -n "s/.*<body[^>]* $1=\"\([^\"]*\)\".*/\1/p" <<<"$dom" | head -1; }
+charts=$(attr data-charts)
+drawn=$(attr data-charts-drawn)
+errors=$(attr data-errors)
+ready=$(attr data-ready-ms)
+echo "charts $charts, drawn $drawn, ready in $ready ms, page $size bytes, errors '$errors'"
+[ -n "$charts" ] && [ "$charts" -ge 5 ] || fail "expected at least 5 charts, the page made '$charts'"
+[ "$drawn" = "$charts" ] || fail "$drawn of $charts charts drew"
+[ -z "$errors" ] || fail "script errors: $errors"
+if grep -E "CONSOLE.*(Uncaught|Error)|:ERROR:CONSOLE" "$dir/console.log"; then fail "console errors"; fi
+[ -n "$ready" ] && [ "$ready" -lt 2000 ] || fail "the page took $ready ms to draw (limit 2000)"
+grep -q "Grad-CAM\|gradcam" <<<"$dom" || fail "no Grad-CAM section"
+grep -q 'data:image/png;base64' <<<"$dom" || fail "no embedded images"
+
+open_page "--screenshot=$dir/report.png --window-size=1280,2400 --hide-scrollbars" >/dev/null
+[ "$(stat -c %s "$dir/report.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "no screenshot (or a blank one)"
+[ -z "$shot_out" ] || cp "$dir/report.png" "$shot_out"
+
+# A changed number in one run's metrics.json reaches the report.
+metrics="$dir/study/t/plain/seed0/metrics.json"
+/usr/bin/python3 - "$metrics" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["test"]["auc"] = 0.123456
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+"$bin" study --config "$dir/study.json" --out "$dir/study" --report-only --root "$dir/data" --skip-md5 >"$dir/r2.log" 2>&1 \
+  || { cat "$dir/r2.log"; fail "--report-only failed"; }
+grep -q "0\.123 (" "$dir/study/report.md" || fail "the changed test AUC is not in report.md"
+grep -q "0\.123 (" "$report" || fail "the changed test AUC is not in report.html"
+
+# A damaged metrics.json: the run is named with the reason, the rest still renders.
+echo '{"test": ' >"$metrics"
+"$bin" study --config "$dir/study.json" --out "$dir/study" --report-only --root "$dir/data" --skip-md5 >"$dir/r3.log" 2>&1 \
+  || { cat "$dir/r3.log"; fail "--report-only failed on a damaged run"; }
+grep -q "gap in the report: .*plain/seed0.*metrics" "$dir/r3.log" || { cat "$dir/r3.log"; fail "the damaged run is not named"; }
+grep -q 'class="gap"' "$report" || fail "the gap is not marked in the page"
+grep -q "CNN, flips" "$report" || fail "the other arm is missing from the page"
+dom=$(open_page --dump-dom)
+[ -z "$(attr data-errors)" ] || fail "script errors after damage: $(attr data-errors)"
+echo "PASS"
