@@ -40,8 +40,8 @@ void add_study(CLI::App& app) {
                 << (s.message.empty() ? "" : " - " + s.message) << "\n";
     }
     for (const auto& g : r.gaps) std::cout << "gap in the report: " << g << "\n";
-    std::cout << "report: " << r.report_html << " (open it in a browser; it needs no network) and " << r.report_md
-              << "\n";
+    std::cout << "report: " << r.report_html << " (open it in a browser; it needs no network) and "
+              << r.report_md << "\n";
     if (r.interrupted) {
       std::cout << "interrupted; the same command continues where it stopped\n";
       exit_code() = kExitInterrupted;

@@ -45,8 +45,9 @@ TEST(StudySpec, RunPathsPointIntoTheStudyFolder) {
                                 R"({"methods": ["gradcam", "gradcampp"], "entries": [
       {"name": "a", "run": "runs/exp1"}, {"name": "b", "run": "runs/exp2a/augmentation/seed0"},
       {"name": "c", "run": "/abs/run"}]})");
-  const std::string study = write(dir, "study.json", R"({"stages": [{"name": "exp2c", "kind": "cam", "file": ")" + cam +
-                                                         R"(", "runs": {"runs/exp1": "exp1/cnn3d/seed0"}}],
+  const std::string study = write(dir, "study.json",
+                                  R"({"stages": [{"name": "exp2c", "kind": "cam", "file": ")" + cam +
+                                      R"(", "runs": {"runs/exp1": "exp1/cnn3d/seed0"}}],
       "presets": {"quick": {"patch": {"exp2c": {"methods": ["gradcam"]}}}}})");
   const auto s = experiments::load_study(study);
   const auto j = experiments::effective_stage_file(s.stages[0], s.presets.at("quick"), "/out");
@@ -58,18 +59,24 @@ TEST(StudySpec, RunPathsPointIntoTheStudyFolder) {
 
 TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
   const std::string dir = mednet::testing::temp_dir("study_spec_bad");
-  EXPECT_NE(usage_error(write(dir, "a.json", R"({"stages": []})")).find("non-empty \"stages\""), std::string::npos);
+  EXPECT_NE(usage_error(write(dir, "a.json", R"({"stages": []})")).find("non-empty \"stages\""),
+            std::string::npos);
   EXPECT_NE(usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
                 .find("kind must be train, cam or quant"),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "c.json", R"({"stages": [{"name": "x", "file": "f"}, {"name": "x", "file": "g"}]})"))
+  EXPECT_NE(usage_error(write(dir, "c.json",
+                              R"({"stages": [{"name": "x", "file": "f"}, {"name": "x", "file": "g"}]})"))
                 .find("two stages are named 'x'"),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "d.json", R"({"stages": [{"name": "x", "file": "f"}], "presets": {"q": {"patch": {"y": {}}}}})"))
+  EXPECT_NE(usage_error(
+                write(dir, "d.json",
+                      R"({"stages": [{"name": "x", "file": "f"}], "presets": {"q": {"patch": {"y": {}}}}})"))
                 .find("patch for unknown stage 'y'"),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "e.json", R"({"stages": [{"name": "x", "file": "f", "seeds": [-1]}]})")).find("seeds"),
+  EXPECT_NE(usage_error(write(dir, "e.json", R"({"stages": [{"name": "x", "file": "f", "seeds": [-1]}]})"))
+                .find("seeds"),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "f.json", R"({"stages": [{"name": "x", "file": "f", "colour": 1}]})")).find("colour"),
+  EXPECT_NE(usage_error(write(dir, "f.json", R"({"stages": [{"name": "x", "file": "f", "colour": 1}]})"))
+                .find("colour"),
             std::string::npos);
 }

@@ -19,7 +19,9 @@ TEST(HtmlPage, IsSelfContainedWithItsChartsAndTheLibraryLicence) {
   rp::HtmlPage page("T <1>");
   page.heading(2, "Section", "s1");
   page.table({"a", "b"}, {{"1", "<x>"}, {"2", "3"}}, {false, true});
-  page.chart({{"type", "scatter"}, {"data", {{"datasets", nlohmann::json::array()}}}, {"options", {{"note", "</script>"}}}});
+  page.chart({{"type", "scatter"},
+              {"data", {{"datasets", nlohmann::json::array()}}},
+              {"options", {{"note", "</script>"}}}});
   page.image("/nonexistent/x.png", "caption");
   EXPECT_EQ(page.chart_count(), 1u);
   const std::string html = page.render();
@@ -28,9 +30,9 @@ TEST(HtmlPage, IsSelfContainedWithItsChartsAndTheLibraryLicence) {
   EXPECT_NE(html.find("<tr class=\"gap\"><td>2</td>"), std::string::npos);
   EXPECT_NE(html.find("&lt;x&gt;"), std::string::npos);
   EXPECT_NE(html.find("missing image /nonexistent/x.png"), std::string::npos);
-  EXPECT_NE(html.find("Chart.js v4"), std::string::npos);      // the library is inside the page
-  EXPECT_NE(html.find("MIT License"), std::string::npos);      // with its licence
+  EXPECT_NE(html.find("Chart.js v4"), std::string::npos);  // the library is inside the page
+  EXPECT_NE(html.find("MIT License"), std::string::npos);  // with its licence
   EXPECT_NE(html.find("<canvas id=\"chart0\">"), std::string::npos);
-  EXPECT_EQ(html.find("\"</script>\""), std::string::npos);   // a string in the data cannot end the script
+  EXPECT_EQ(html.find("\"</script>\""), std::string::npos);  // a string in the data cannot end the script
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
 }

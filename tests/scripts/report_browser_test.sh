@@ -56,6 +56,7 @@ json.dump(m, open(sys.argv[1], "w"), indent=2)
 PY
 "$bin" study --config "$dir/study.json" --out "$dir/study" --report-only --root "$dir/data" --skip-md5 >"$dir/r2.log" 2>&1 \
   || { cat "$dir/r2.log"; fail "--report-only failed"; }
+grep -q "t: already complete" "$dir/r2.log" || { cat "$dir/r2.log"; fail "a finished stage is not reported as complete"; }
 grep -q "0\.123 (" "$dir/study/report.md" || fail "the changed test AUC is not in report.md"
 grep -q "0\.123 (" "$report" || fail "the changed test AUC is not in report.html"
 

@@ -7,7 +7,8 @@ namespace mednet::experiments {
 using nlohmann::json;
 
 namespace {
-const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                          "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 std::string md_cell(const std::string& s) {
   std::string out;
@@ -40,7 +41,8 @@ void ReportDoc::table(const Table& t) {
   md_ += "\n";
   for (size_t r = 0; r < t.rows.size(); ++r) {
     md_ += "|";
-    for (const auto& c : t.rows[r]) md_ += " " + md_cell(r < t.marked.size() && t.marked[r] ? "⚠ " + c : c) + " |";
+    for (const auto& c : t.rows[r])
+      md_ += " " + md_cell(r < t.marked.size() && t.marked[r] ? "⚠ " + c : c) + " |";
     md_ += "\n";
   }
 }
@@ -58,23 +60,30 @@ void ReportDoc::conclusion(const std::string& t) {
 
 void ReportDoc::chart(const json& config, const std::string& png, int height_px) {
   page_.chart(config, height_px);
-  if (!png.empty()) md_ += "\n![" + config["options"]["plugins"]["title"].value("text", "") + "](" + png + ")\n";
+  if (!png.empty())
+    md_ += "\n![" + config["options"]["plugins"]["title"].value("text", "") + "](" + png + ")\n";
 }
 
-void ReportDoc::image(const std::string& path, const std::string& relative, const std::string& caption, int width) {
+void ReportDoc::image(const std::string& path, const std::string& relative, const std::string& caption,
+                      int width) {
   page_.image(path, caption, width);
   md_ += "\n![" + caption + "](" + relative + ")\n";
 }
 
-json xy_dataset(const std::string& label, const std::vector<double>& x, const std::vector<double>& y, size_t colour,
-                bool dashed) {
+json xy_dataset(const std::string& label, const std::vector<double>& x, const std::vector<double>& y,
+                size_t colour, bool dashed) {
   json data = json::array();
   for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
     if (std::isfinite(x[i]) && std::isfinite(y[i])) data.push_back({{"x", x[i]}, {"y", y[i]}});
   }
   const char* c = kPalette[colour % (sizeof kPalette / sizeof *kPalette)];
-  json d{{"label", label}, {"data", data}, {"borderColor", c}, {"backgroundColor", c},
-         {"pointRadius", x.size() > 60 ? 0 : 2}, {"borderWidth", 1.5}, {"showLine", true}};
+  json d{{"label", label},
+         {"data", data},
+         {"borderColor", c},
+         {"backgroundColor", c},
+         {"pointRadius", x.size() > 60 ? 0 : 2},
+         {"borderWidth", 1.5},
+         {"showLine", true}};
   if (dashed) d["borderDash"] = {5, 4};
   return d;
 }
@@ -83,12 +92,14 @@ json line_chart(const std::string& title, const std::string& x_label, const std:
                 const json& datasets, bool log_y) {
   json y{{"title", {{"display", true}, {"text", y_label}}}};
   if (log_y) y["type"] = "logarithmic";
-  return {{"type", "scatter"},
-          {"data", {{"datasets", datasets}}},
-          {"options",
-           {{"parsing", false},
-            {"plugins", {{"title", {{"display", true}, {"text", title}}}, {"legend", {{"position", "bottom"}}}}},
-            {"scales", {{"x", {{"type", "linear"}, {"title", {{"display", true}, {"text", x_label}}}}}, {"y", y}}}}}};
+  return {
+      {"type", "scatter"},
+      {"data", {{"datasets", datasets}}},
+      {"options",
+       {{"parsing", false},
+        {"plugins", {{"title", {{"display", true}, {"text", title}}}, {"legend", {{"position", "bottom"}}}}},
+        {"scales",
+         {{"x", {{"type", "linear"}, {"title", {{"display", true}, {"text", x_label}}}}}, {"y", y}}}}}};
 }
 
 json scatter_chart(const std::string& title, const std::string& x_label, const std::string& y_label,

@@ -31,7 +31,8 @@ class ReportDoc {
   /// A chart in the page; in the Markdown, a pointer to png (relative to the report) when given.
   void chart(const nlohmann::json& config, const std::string& png = "", int height_px = 280);
   /// An image embedded in the page (path) and linked from the Markdown (relative path).
-  void image(const std::string& path, const std::string& relative, const std::string& caption, int width = 900);
+  void image(const std::string& path, const std::string& relative, const std::string& caption,
+             int width = 900);
   void open_grid() { page_.open_grid(); }
   void close_grid() { page_.close_grid(); }
   const std::vector<std::string>& gaps() const { return gaps_; }
@@ -50,7 +51,7 @@ nlohmann::json line_chart(const std::string& title, const std::string& x_label, 
 nlohmann::json scatter_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                              const nlohmann::json& datasets);
 /// {"label", "data": [{x, y}...], colour i} for a line or scatter chart.
-nlohmann::json xy_dataset(const std::string& label, const std::vector<double>& x, const std::vector<double>& y,
-                          size_t colour, bool dashed = false);
+nlohmann::json xy_dataset(const std::string& label, const std::vector<double>& x,
+                          const std::vector<double>& y, size_t colour, bool dashed = false);
 
 }  // namespace mednet::experiments

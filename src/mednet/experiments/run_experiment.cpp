@@ -42,6 +42,7 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
       t.check_md5 = o.check_md5;
       run::TrainConfig cfg = t.resuming ? run::load_config(files.config()) : arm_config(e, *arm, seed);
       if (o.override_config) o.override_config(cfg);
+      ++outcome.trained;
       const train::TrainResult r = train::train_run(cfg, dir, t, observer);
       if (r.reason == run::StopReason::Interrupted) {
         outcome.interrupted = true;

@@ -22,6 +22,7 @@ struct ExperimentRunOptions {
 struct ExperimentOutcome {
   bool interrupted = false;
   bool nan_loss = false;  ///< some run stopped on a non-finite loss
+  size_t trained = 0;     ///< runs trained (or continued) by this call; 0 when all were finished
   std::string report;     ///< summary.md
 };
 

@@ -55,7 +55,8 @@ void drop_arm(json& e, const std::string& arm) {
 }
 
 StageOutcome run_train_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
-                             const StudyOptions& o, const c10::Device& device, train::TrainObserver& observer) {
+                             const StudyOptions& o, const c10::Device& device,
+                             train::TrainObserver& observer) {
   StageOutcome r{s.name, "done", "", 0};
   json e = as_experiment(s, effective_stage_file(s, preset, out));
   if (!s.seeds.empty()) e["seeds"] = s.seeds;
@@ -65,7 +66,8 @@ StageOutcome run_train_stage(const StageSpec& s, const StudyPreset& preset, cons
       observer.on_message("skipped on CPU: " + s.name + " arm '" + skip.arm + "' (" + skip.why +
                           "); run the study with --device cuda to include it");
       drop_arm(e, skip.arm);
-      r.message += (r.message.empty() ? "" : "; ") + std::string("arm '") + skip.arm + "' skipped on CPU (" + skip.why + ")";
+      r.message += (r.message.empty() ? "" : "; ") + std::string("arm '") + skip.arm + "' skipped on CPU (" +
+                   skip.why + ")";
     }
   }
   const std::string dir = out + "/" + s.name;
@@ -87,18 +89,30 @@ StageOutcome run_train_stage(const StageSpec& s, const StudyPreset& preset, cons
     if (o.threads > 0) c.threads = o.threads;
   };
   const ExperimentOutcome x = run_experiment(spec, file, dir, eo, observer);
+  if (x.trained == 0) r.status = "already complete";
   if (x.interrupted) r.status = "interrupted";
-  if (x.nan_loss) r.message += (r.message.empty() ? "" : "; ") + std::string("a run stopped on a non-finite loss");
+  if (x.nan_loss)
+    r.message += (r.message.empty() ? "" : "; ") + std::string("a run stopped on a non-finite loss");
   return r;
+}
+
+// Writes OUT/<stage>/study_stage.json (the stage's file as the study runs it) and returns its path, or
+// "" when the stage's last output already exists (or nothing is to run).
+std::string stage_file_unless_complete(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                                       const std::string& last_output, const StudyOptions& o) {
+  if (fs::exists(last_output) || o.report_only) return "";
+  const std::string dir = out + "/" + s.name;
+  fs::create_directories(dir);
+  const std::string file = dir + "/study_stage.json";
+  core::write_file_atomic(file, effective_stage_file(s, preset, out).dump(2) + "\n");
+  return file;
 }
 
 StageOutcome run_cam_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
                            const StudyOptions& o, train::TrainObserver& observer) {
   const std::string dir = out + "/" + s.name;
-  if (fs::exists(dir + "/gallery.md") || o.report_only) return {s.name, "already complete", "", 0};
-  fs::create_directories(dir);
-  const std::string file = dir + "/study_stage.json";
-  core::write_file_atomic(file, effective_stage_file(s, preset, out).dump(2) + "\n");
+  const std::string file = stage_file_unless_complete(s, preset, out, dir + "/gallery.md", o);
+  if (file.empty()) return {s.name, "already complete", "", 0};
   explain::CamStudyOptions c;
   c.out = dir;
   c.root = o.root;
@@ -111,12 +125,11 @@ StageOutcome run_cam_stage(const StageSpec& s, const StudyPreset& preset, const 
 StageOutcome run_quant_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
                              const StudyOptions& o, train::TrainObserver& observer) {
   const std::string dir = out + "/" + s.name;
-  if (fs::exists(dir + "/summary.json") || o.report_only) return {s.name, "already complete", "", 0};
-  fs::create_directories(dir);
-  const std::string file = dir + "/study_stage.json";
-  core::write_file_atomic(file, effective_stage_file(s, preset, out).dump(2) + "\n");
+  const std::string file = stage_file_unless_complete(s, preset, out, dir + "/summary.json", o);
+  if (file.empty()) return {s.name, "already complete", "", 0};
   const QuantExperiment e = load_quant_experiment(file);
-  run_quant_experiment(e, dir, o.root, o.check_md5, [&](const std::string& line) { observer.on_message(line); });
+  run_quant_experiment(e, dir, o.root, o.check_md5,
+                       [&](const std::string& line) { observer.on_message(line); });
   return {s.name, "done", "", 0};
 }
 
@@ -138,8 +151,9 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
       outcome.stages.push_back({s.name, "not run", "the study was interrupted", 0});
       continue;
     }
-    observer.on_message("\n##### stage " + std::to_string(i + 1) + "/" + std::to_string(study.stages.size()) + ": " +
-                        s.name + " (" + stage_kind_name(s.kind) + ", " + s.file + ") -> " + out + "/" + s.name);
+    observer.on_message("\n##### stage " + std::to_string(i + 1) + "/" + std::to_string(study.stages.size()) +
+                        ": " + s.name + " (" + stage_kind_name(s.kind) + ", " + s.file + ") -> " + out + "/" +
+                        s.name);
     const auto t0 = std::chrono::steady_clock::now();
     StageOutcome r;
     try {
@@ -159,7 +173,8 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
   // A stage found complete keeps the record of the call that ran it.
   json previous = json::object();
   try {
-    if (fs::exists(out + "/stages.json")) previous = core::read_json_file(out + "/stages.json", "stages.json", true);
+    if (fs::exists(out + "/stages.json"))
+      previous = core::read_json_file(out + "/stages.json", "stages.json", true);
   } catch (const Error&) {
   }
   json record = json::object();
@@ -167,7 +182,10 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
     if (st.status == "already complete" && previous.contains(st.name) &&
         previous[st.name].value("status", "") == "done") {
       st.seconds = previous[st.name].value("seconds", 0.0);
-      st.message = "done by an earlier call; " + previous[st.name].value("message", "");
+      const std::string earlier = previous[st.name].value("message", "");
+      st.message = "done by an earlier call" + (earlier.empty() ? "" : "; " + earlier);
+      record[st.name] = previous[st.name];  // the call that ran it stays on record
+      continue;
     }
     record[st.name] = {{"status", st.status}, {"message", st.message}, {"seconds", st.seconds}};
   }

@@ -23,17 +23,29 @@ std::string f3(double v) {
   return core::format_fixed(v, 3);
 }
 
+// The stage's JSON file, with the section's heading and description written from it; null (and a gap)
+// when the file is missing.
+json open_section(ReportDoc& doc, const StageSpec& s, const std::string& file) {
+  if (!fs::exists(file)) {
+    doc.gap(s.name + ": no results yet (" + file + " is missing)");
+    return json();
+  }
+  json j = core::read_json_file(file, "stage results", true);
+  doc.heading(2, s.name + ": " + j.value("name", s.name), s.name);
+  doc.text(j.value("description", std::string()));
+  return j;
+}
+
 }  // namespace
 
 void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {
   const std::string dir = out + "/" + s.name;
-  const std::string file = dir + "/study_stage.json";
-  if (!fs::exists(file)) return doc.gap(s.name + ": not run yet (" + file + " is missing)");
-  const json g = core::read_json_file(file, "stage file", true);
-  doc.heading(2, s.name + ": " + g.value("name", s.name), s.name);
-  doc.text(g.value("description", std::string()));
+  const json g = open_section(doc, s, dir + "/study_stage.json");
+  if (g.is_null()) return;
   Table t{{"entry", "model", "dataset", "method", "layer", "samples", "randomisation (rank corr.)",
-           "deletion area by map", "deletion area, random order"}, {}, {}};
+           "deletion area by map", "deletion area, random order"},
+          {},
+          {}};
   std::vector<std::string> findings;
   struct Picture {
     std::string path, relative, caption;
@@ -56,11 +68,15 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
         t.add({entry, c.value("model", ""), c.value("dataset", ""), method, c.value("layer", ""),
                std::to_string(c.at("samples").size()), f3(num(c, "randomisation_rank_correlation_mean")),
                core::format_fixed(by_map, 4), core::format_fixed(random, 4)});
-        findings.push_back(entry + ", " + method + ": deleting the most highlighted positions first leaves a target-"
-                           "probability area of " + core::format_fixed(by_map, 4) + " against " +
-                           core::format_fixed(random, 4) + " for a random order: the maps " +
-                           (by_map < random ? "point at what the model uses (faster drop)"
-                                            : "are no better than random at finding what the model uses") + ".");
+        findings.push_back(entry + ", " + method +
+                           ": deleting the most highlighted positions first leaves a target-"
+                           "probability area of " +
+                           core::format_fixed(by_map, 4) + " against " + core::format_fixed(random, 4) +
+                           " for a random order (" + core::format_signed(by_map - random, 4) +
+                           "; lower means the map found what the model "
+                           "uses; " +
+                           std::to_string(c.at("samples").size()) + " images, no interval computed): " +
+                           (by_map < random ? "faster than random" : "no faster than random") + ".");
         for (const char* png : {"cam_grid.png", "cam_planes.png"}) {
           if (fs::exists(dir + "/" + sub + "/" + png))
             pictures.push_back({dir + "/" + sub + "/" + png, s.name + "/" + sub + "/" + png,
@@ -82,22 +98,22 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
 
 void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {
   const std::string dir = out + "/" + s.name;
-  const std::string file = dir + "/summary.json";
-  if (!fs::exists(file)) return doc.gap(s.name + ": no results yet (" + file + " is missing)");
-  const json q = core::read_json_file(file, "quantization summary", true);
-  doc.heading(2, s.name + ": " + q.value("name", s.name), s.name);
-  doc.text(q.value("description", std::string()));
+  const json q = open_section(doc, s, dir + "/summary.json");
+  if (q.is_null()) return;
   json size_ds = json::array(), latency_ds = json::array();
   size_t colour = 0;
   for (const auto& m : q.value("models", json::array())) {
     doc.heading(3, m.value("label", m.value("name", "")));
     Table t{{"variant", "file KB", "val AUC", "test AUC", "test ACC", "agreement with fp32", "ms at batch 1",
-             "ms at batch 256"}, {}, {}};
+             "ms at batch 256"},
+            {},
+            {}};
     const json& rows = m.at("rows");
     for (const auto& r : rows) {
       const std::string label = r.value("label", "");
-      t.add({label, core::format_fixed(num(r, "file_bytes") / 1024.0, 1), f3(num(r, "val_auc")), f3(num(r, "test_auc")),
-             f3(num(r, "test_acc")), core::format_fixed(100 * num(r, "agreement"), 1) + "%",
+      t.add({label, core::format_fixed(num(r, "file_bytes") / 1024.0, 1), f3(num(r, "val_auc")),
+             f3(num(r, "test_auc")), f3(num(r, "test_acc")),
+             core::format_fixed(100 * num(r, "agreement"), 1) + "%",
              core::format_fixed(num(r, "ms_batch1"), 3), core::format_fixed(num(r, "ms_batch256"), 1)});
       const std::string name = m.value("name", "") + ": " + label;
       size_ds.push_back(xy_dataset(name, {num(r, "file_bytes") / 1024.0}, {num(r, "test_auc")}, colour));
@@ -110,24 +126,28 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
       for (size_t i = 1; i < rows.size(); ++i) {
         const json& r = rows.at(i);
         doc.conclusion(m.value("name", "") + ", " + r.value("label", "") + ": " +
-                       core::format_fixed(num(r, "file_bytes") / num(fp, "file_bytes"), 3) + "x the fp32 file, test AUC " +
+                       core::format_fixed(num(r, "file_bytes") / num(fp, "file_bytes"), 3) +
+                       "x the fp32 file, test AUC " +
                        core::format_signed(num(r, "test_auc") - num(fp, "test_auc")) + " and ACC " +
                        core::format_signed(num(r, "test_acc") - num(fp, "test_acc")) + " against fp32, " +
-                       core::format_fixed(100 * num(r, "agreement"), 1) + "% of test predictions unchanged, batch-1 "
-                       "latency " + core::format_fixed(num(r, "ms_batch1") / num(fp, "ms_batch1"), 2) + "x fp32's.");
+                       core::format_fixed(100 * num(r, "agreement"), 1) +
+                       "% of test predictions unchanged, batch-1 "
+                       "latency " +
+                       core::format_fixed(num(r, "ms_batch1") / num(fp, "ms_batch1"), 2) + "x fp32's.");
       }
     }
   }
   doc.open_grid();
   doc.chart(scatter_chart(s.name + ": file size against test AUC", "file size (KB)", "test AUC", size_ds),
             s.name + "/size_vs_auc.png", 320);
-  doc.chart(scatter_chart(s.name + ": latency at batch 1 against test AUC", "ms per image (batch 1)", "test AUC",
-                          latency_ds),
+  doc.chart(scatter_chart(s.name + ": latency at batch 1 against test AUC", "ms per image (batch 1)",
+                          "test AUC", latency_ds),
             s.name + "/latency_vs_auc.png", 320);
   doc.close_grid();
 }
 
-StudyReport write_study_report(const StudySpec& study, const std::string& out, const std::vector<StageOutcome>& stages) {
+StudyReport write_study_report(const StudySpec& study, const std::string& out,
+                               const std::vector<StageOutcome>& stages) {
   ReportDoc doc(study.name.empty() ? "Study report" : study.name);
   if (!study.description.empty()) doc.text(study.description);
   std::string preset = "?";
@@ -136,17 +156,18 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out, c
     while (!preset.empty() && preset.back() == '\n') preset.pop_back();
   } catch (const Error&) {
   }
-  doc.text("Preset: " + preset + ". Every number below is read from the run folders under " + out +
-           "; scores are of the checkpoint with the best validation AUC, on the test split, with 95% percentile "
-           "bootstrap intervals over the test images (1000 resamples).");
+  doc.text(
+      "Preset: " + preset + ". Every number below is read from the run folders under " + out +
+      "; scores are of the checkpoint with the best validation AUC, on the test split, with 95% percentile "
+      "bootstrap intervals over the test images (1000 resamples).");
   Table t{{"stage", "kind", "file", "status", "seconds", "note"}, {}, {}};
   for (const auto& s : study.stages) {
     const StageOutcome* o = nullptr;
     for (const auto& x : stages)
       if (x.name == s.name) o = &x;
     const bool bad = o && (o->status == "failed" || o->status == "interrupted" || o->status == "not run");
-    t.add({s.name, stage_kind_name(s.kind), s.file, o ? o->status : "not run", o ? core::format_fixed(o->seconds, 0) : "",
-           o ? o->message : ""},
+    t.add({s.name, stage_kind_name(s.kind), s.file, o ? o->status : "not run",
+           o ? core::format_fixed(o->seconds, 0) : "", o ? o->message : ""},
           bad || !o);
   }
   doc.table(t);

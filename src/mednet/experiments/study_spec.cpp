@@ -34,12 +34,13 @@ StageSpec stage_from_json(const json& j, const std::string& path) {
   s.name = j.at("name").get<std::string>();
   const std::string where = path + ": stage '" + s.name + "'";
   static const std::regex safe("[A-Za-z0-9._-]+");
-  MN_CHECK_USAGE(std::regex_match(s.name, safe), where, ": the name must use letters, digits, '.', '_' or '-'");
+  MN_CHECK_USAGE(std::regex_match(s.name, safe), where,
+                 ": the name must use letters, digits, '.', '_' or '-'");
   core::reject_unknown_keys(j, {"name", "kind", "file", "arm", "seeds", "cpu_skip", "runs"}, where);
   s.file = j.at("file").get<std::string>();
   const std::string kind = j.value("kind", "train");
-  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant", where, ": kind must be train, cam or quant, got '",
-                 kind, "'");
+  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant", where,
+                 ": kind must be train, cam or quant, got '", kind, "'");
   s.kind = kind == "train" ? StageKind::Train : kind == "cam" ? StageKind::Cam : StageKind::Quant;
   if (j.contains("arm")) s.arm = j.at("arm").get<std::string>();
   if (j.contains("seeds")) s.seeds = seeds_of(j.at("seeds"), where);
@@ -57,8 +58,9 @@ StageSpec stage_from_json(const json& j, const std::string& path) {
 
 StudySpec load_study(const std::string& path) {
   const json j = core::read_json_file(path, "study file");
-  MN_CHECK_USAGE(j.is_object() && j.contains("stages") && j.at("stages").is_array() && !j.at("stages").empty(),
-                 path, ": a study file needs a non-empty \"stages\" list");
+  MN_CHECK_USAGE(
+      j.is_object() && j.contains("stages") && j.at("stages").is_array() && !j.at("stages").empty(), path,
+      ": a study file needs a non-empty \"stages\" list");
   core::reject_unknown_keys(j, {"name", "description", "stages", "presets"}, path);
   StudySpec s;
   try {

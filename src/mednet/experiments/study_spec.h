@@ -30,16 +30,16 @@ struct StageSpec {
   std::string name;
   StageKind kind = StageKind::Train;
   std::string file;
-  std::string arm = "model";       ///< the arm name of a single train config
-  std::vector<uint64_t> seeds;     ///< train: replaces the file's seeds (empty: the file's)
-  std::vector<CpuSkip> cpu_skip;   ///< train: arms too slow for a CPU
+  std::string arm = "model";                ///< the arm name of a single train config
+  std::vector<uint64_t> seeds;              ///< train: replaces the file's seeds (empty: the file's)
+  std::vector<CpuSkip> cpu_skip;            ///< train: arms too slow for a CPU
   std::map<std::string, std::string> runs;  ///< cam, quant: run path in the file -> path under OUT
 };
 
 struct StudyPreset {
-  std::vector<uint64_t> seeds;                          ///< every train stage (empty: the stage's)
-  nlohmann::json train = nlohmann::json::object();      ///< merged over every run's config
-  std::map<std::string, nlohmann::json> patch;          ///< merged over a stage's file, by stage
+  std::vector<uint64_t> seeds;                      ///< every train stage (empty: the stage's)
+  nlohmann::json train = nlohmann::json::object();  ///< merged over every run's config
+  std::map<std::string, nlohmann::json> patch;      ///< merged over a stage's file, by stage
 };
 
 struct StudySpec {

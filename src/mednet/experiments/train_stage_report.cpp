@@ -51,28 +51,35 @@ const SeedRun* first_finished(const ArmResult& a) {
 }
 
 void settings(ReportDoc& doc, const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
-  Table t{{"arm", "dataset", "model", "epochs (max)", "patience", "batch", "optimizer", "lr", "schedule",
-           "augmentation", "seeds"}, {}, {}};
+  Table t{{"arm", "dataset", "model", "starts from", "epochs (max)", "patience", "batch", "optimizer", "lr",
+           "schedule", "augmentation", "seeds"},
+          {},
+          {}};
   std::string seeds;
   for (uint64_t s : e.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(s);
   for (const auto& a : arms) {
     const run::TrainConfig c = trained_config(a);
-    t.add({a.arm->label, c.dataset + " " + std::to_string(c.size), c.model.name, std::to_string(c.epochs),
-           std::to_string(c.patience), std::to_string(c.batch_size), c.optimizer, core::format_fixed(c.lr, 4),
-           c.schedule, c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms", seeds});
+    const SeedRun* r = first_finished(a);
+    const std::string start = r ? r->metrics.value("backbone", "random-init") : "n/a";
+    t.add({a.arm->label, c.dataset + " " + std::to_string(c.size), c.model.name, start,
+           std::to_string(c.epochs), std::to_string(c.patience), std::to_string(c.batch_size), c.optimizer,
+           core::format_fixed(c.lr, 4), c.schedule,
+           c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms", seeds});
   }
   doc.table(t);
 }
 
 void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std::string>& flags) {
   Table t{{"arm / method", "seed", "best epoch / run", "val AUC", "test AUC (95% interval)",
-           "test ACC (95% interval)", "s / epoch"}, {}, {}};
+           "test ACC (95% interval)", "s / epoch"},
+          {},
+          {}};
   for (const auto& a : arms) {
     const run::TrainConfig c = trained_config(a);
     if (std::find(flags.begin(), flags.end(), c.dataset) == flags.end()) flags.push_back(c.dataset);
     for (const auto& r : a.runs) {
       if (!r.finished) {
-        const std::string why = !r.problem.empty() ? r.problem
+        const std::string why = !r.problem.empty()  ? r.problem
                                 : fs::exists(r.dir) ? "not finished (resume it with the same command)"
                                                     : "not run";
         t.add({a.arm->label, std::to_string(r.seed), why, "", "", "", ""}, true);
@@ -80,25 +87,28 @@ void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std:
         continue;
       }
       const json& m = r.metrics;
-      t.add({a.arm->label, std::to_string(r.seed),
-             core::format_fixed(num(m, "best_epoch"), 0) + " / " + core::format_fixed(num(m, "epochs_run"), 0),
-             f3(num(m, "val", "auc")), value_with_interval(m.at("test"), "auc"),
-             value_with_interval(m.at("test"), "acc"), core::format_fixed(num(m, "seconds_per_epoch"), 1)});
+      t.add(
+          {a.arm->label, std::to_string(r.seed),
+           core::format_fixed(num(m, "best_epoch"), 0) + " / " + core::format_fixed(num(m, "epochs_run"), 0),
+           f3(num(m, "val", "auc")), value_with_interval(m.at("test"), "auc"),
+           value_with_interval(m.at("test"), "acc"), core::format_fixed(num(m, "seconds_per_epoch"), 1)});
     }
     if (a.runs.size() > 1) {
       std::vector<double> auc, acc;
       for (const auto& r : a.runs)
-        if (r.finished) auc.push_back(num(r.metrics, "test", "auc")), acc.push_back(num(r.metrics, "test", "acc"));
+        if (r.finished)
+          auc.push_back(num(r.metrics, "test", "auc")), acc.push_back(num(r.metrics, "test", "acc"));
       const auto [am, asd] = mean_sd(auc);
       const auto [cm, csd] = mean_sd(acc);
       t.add({a.arm->label, "mean (sd) of " + std::to_string(auc.size()), "", "",
-             f3(am) + " (" + core::format_fixed(asd, 3) + ")", f3(cm) + " (" + core::format_fixed(csd, 3) + ")", ""});
+             f3(am) + " (" + core::format_fixed(asd, 3) + ")",
+             f3(cm) + " (" + core::format_fixed(csd, 3) + ")", ""});
     }
   }
   for (const auto& flag : flags) {
     for (const auto& row : report::medmnist_v2_rows(flag))
-      t.add({"MedMNIST v2 (published): " + row.method + ", " + data::find_dataset(flag).display_name, "", "", "",
-             f3(row.auc), f3(row.acc), ""});
+      t.add({"MedMNIST v2 (published): " + row.method + ", " + data::find_dataset(flag).display_name, "", "",
+             "", f3(row.auc), f3(row.acc), ""});
   }
   doc.table(t);
 }
@@ -141,8 +151,8 @@ void roc_and_confusion(ReportDoc& doc, const std::vector<ArmResult>& arms) {
       ds.push_back(xy_dataset(c.at("name").get<std::string>(), c.at("fpr").get<std::vector<double>>(),
                               c.at("tpr").get<std::vector<double>>(), i++));
     ds.push_back(xy_dataset("chance", {0, 1}, {0, 1}, 7, true));
-    doc.chart(line_chart("ROC (test), " + a.arm->label + ", seed " + std::to_string(r->seed), "false positive rate",
-                         "true positive rate", ds),
+    doc.chart(line_chart("ROC (test), " + a.arm->label + ", seed " + std::to_string(r->seed),
+                         "false positive rate", "true positive rate", ds),
               "", 300);
   }
   doc.close_grid();
@@ -198,16 +208,20 @@ void conclusions(ReportDoc& doc, const std::vector<ArmResult>& arms, const json&
     if (!r) continue;
     const json& t = r->metrics.at("test");
     if (!t.contains("ci95")) continue;
-    const double lo = t.at("ci95").at("auc").at(0).is_number() ? t.at("ci95").at("auc").at(0).get<double>() : NAN;
-    const double hi = t.at("ci95").at("auc").at(1).is_number() ? t.at("ci95").at("auc").at(1).get<double>() : NAN;
+    const double lo =
+        t.at("ci95").at("auc").at(0).is_number() ? t.at("ci95").at("auc").at(0).get<double>() : NAN;
+    const double hi =
+        t.at("ci95").at("auc").at(1).is_number() ? t.at("ci95").at("auc").at(1).get<double>() : NAN;
     const std::string flag = r->metrics.value("dataset", "");
     if (std::find(flags.begin(), flags.end(), flag) == flags.end()) continue;
     const auto rows = report::medmnist_v2_rows(flag);
     if (rows.empty()) continue;
-    const auto best = *std::max_element(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.auc < y.auc; });
-    const std::string where = best.auc < lo   ? "below the interval: this run ranks the test set better"
-                              : best.auc > hi ? "above the interval: the published model ranks it better"
-                                              : "inside the interval: not distinguishable from it on this test set";
+    const auto best =
+        *std::max_element(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.auc < y.auc; });
+    const std::string where = best.auc < lo ? "below the interval: this run ranks the test set better"
+                              : best.auc > hi
+                                  ? "above the interval: the published model ranks it better"
+                                  : "inside the interval: not distinguishable from it on this test set";
     doc.conclusion(a.arm->label + " (seed " + std::to_string(r->seed) + "): test AUC " + f3(num(t, "auc")) +
                    " (95% interval " + f3(lo) + " to " + f3(hi) + "), ACC " + value_with_interval(t, "acc") +
                    "; the best published MedMNIST v2 AUC, " + f3(best.auc) + " (" + best.method + "), is " +
@@ -235,7 +249,8 @@ void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
   const std::vector<ArmResult> arms = collect_results(e, dir);
   json summary = json::object();
   try {
-    if (fs::exists(dir + "/summary.json")) summary = core::read_json_file(dir + "/summary.json", "summary", true);
+    if (fs::exists(dir + "/summary.json"))
+      summary = core::read_json_file(dir + "/summary.json", "summary", true);
   } catch (const Error& ex) {
     doc.gap(ex.what());
   }
@@ -253,8 +268,8 @@ void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
     Table t{{"a", "b", "test AUC change", "95% interval", "test ACC change", "95% interval"}, {}, {}};
     for (const auto& c : summary.at("comparisons")) {
       if (c.contains("missing")) {
-        t.add({c.at("a").get<std::string>(), c.at("b").get<std::string>(), c.at("missing").get<std::string>(), "",
-               "", ""},
+        t.add({c.at("a").get<std::string>(), c.at("b").get<std::string>(), c.at("missing").get<std::string>(),
+               "", "", ""},
               true);
         continue;
       }
@@ -262,8 +277,9 @@ void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
         return core::format_signed(v.at(0).is_number() ? v.at(0).get<double>() : NAN) + " to " +
                core::format_signed(v.at(1).is_number() ? v.at(1).get<double>() : NAN);
       };
-      t.add({c.at("a").get<std::string>(), c.at("b").get<std::string>(), core::format_signed(num(c, "auc_diff")),
-             ci(c.at("auc_diff_ci95")), core::format_signed(num(c, "acc_diff")), ci(c.at("acc_diff_ci95"))});
+      t.add({c.at("a").get<std::string>(), c.at("b").get<std::string>(),
+             core::format_signed(num(c, "auc_diff")), ci(c.at("auc_diff_ci95")),
+             core::format_signed(num(c, "acc_diff")), ci(c.at("acc_diff_ci95"))});
     }
     doc.table(t);
   }

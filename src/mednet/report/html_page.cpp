@@ -14,11 +14,20 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -47,15 +56,17 @@ HtmlPage::HtmlPage(std::string title) : title_(std::move(title)) {}
 
 void HtmlPage::heading(int level, const std::string& text, const std::string& id) {
   const std::string h = "h" + std::to_string(level);
-  body_ += "<" + h + (id.empty() ? "" : " id=\"" + html_escape(id) + "\"") + ">" + html_escape(text) + "</" + h + ">\n";
+  body_ += "<" + h + (id.empty() ? "" : " id=\"" + html_escape(id) + "\"") + ">" + html_escape(text) + "</" +
+           h + ">\n";
 }
 
 void HtmlPage::paragraph(const std::string& text, const std::string& css_class) {
-  body_ += "<p" + (css_class.empty() ? "" : " class=\"" + css_class + "\"") + ">" + html_escape(text) + "</p>\n";
+  body_ +=
+      "<p" + (css_class.empty() ? "" : " class=\"" + css_class + "\"") + ">" + html_escape(text) + "</p>\n";
 }
 
-void HtmlPage::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                     const std::vector<bool>& marked) {
+void HtmlPage::table(const std::vector<std::string>& header,
+                     const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& marked) {
   body_ += "<table><thead><tr>";
   for (const auto& h : header) body_ += "<th>" + html_escape(h) + "</th>";
   body_ += "</tr></thead><tbody>\n";
@@ -82,9 +93,9 @@ void HtmlPage::image(const std::string& png_path, const std::string& caption, in
   }
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  body_ += "<figure><img style=\"max-width:" + std::to_string(max_width_px) + "px\" alt=\"" + html_escape(caption) +
-           "\" src=\"data:image/png;base64," + base64(bytes.str()) + "\"><figcaption>" + html_escape(caption) +
-           "</figcaption></figure>\n";
+  body_ += "<figure><img style=\"max-width:" + std::to_string(max_width_px) + "px\" alt=\"" +
+           html_escape(caption) + "\" src=\"data:image/png;base64," + base64(bytes.str()) +
+           "\"><figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
 }
 
 void HtmlPage::gap(const std::string& text) {
@@ -106,11 +117,13 @@ void HtmlPage::close_grid() {
 std::string HtmlPage::render() const {
   // "</" cannot appear inside a script element; JSON and the library are escaped or checked for it.
   std::string charts = nlohmann::json(charts_).dump();
-  for (size_t p = charts.find("</"); p != std::string::npos; p = charts.find("</", p)) charts.replace(p, 2, "<\\/");
+  for (size_t p = charts.find("</"); p != std::string::npos; p = charts.find("</", p))
+    charts.replace(p, 2, "<\\/");
   std::string page = R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>)" + html_escape(title_) + R"(</title>
+<title>)" + html_escape(title_) +
+                     R"(</title>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1180px;padding:0 24px 48px;color:#1d2433;line-height:1.45}
 h1{margin-top:28px}h2{margin-top:36px;border-bottom:2px solid #dde3ee;padding-bottom:4px}h3{margin-top:24px}
