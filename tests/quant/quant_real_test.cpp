@@ -1,6 +1,7 @@
 // Full-integer int8 on the real RetinaMNIST (label: real-data): the 2D CNN of Experiment 2A trained
 // briefly, converted, and compared with its float self on the test split.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <gtest/gtest.h>
@@ -43,14 +44,26 @@ TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
   o.mode = quant::Method::Static;
   o.calib = 512;
   o.latency = no_latency;
-  const quant::QuantizeResult r =
-      quant::quantize_run(run, o, mednet::testing::temp_dir("real_quant_out"), &fp32);
+  const std::string out = mednet::testing::temp_dir("real_quant_out");
+  const quant::QuantizeResult r = quant::quantize_run(run, o, out, &fp32);
   std::cout << "fp32 test AUC " << fp32.test_auc << ", int8 " << r.row.test_auc << ", agreement "
             << r.row.agreement << ", size " << r.row.file_bytes << " / " << fp32.file_bytes << " bytes\n";
   EXPECT_GT(r.row.agreement, 0.95);
   EXPECT_LT(std::abs(r.row.test_auc - fp32.test_auc), 0.01);
   EXPECT_LT(static_cast<double>(r.row.file_bytes), 0.3 * static_cast<double>(fp32.file_bytes));
   for (const auto& k : r.kernels) EXPECT_TRUE(k.int8) << k.layer;
+  // Honest uncertainty: the int8 AUC's interval holds it, and the paired change against fp32 holds
+  // the direct difference; both splits' scores are left as standard result files.
+  EXPECT_LE(r.row.test_auc_ci.lo, r.row.test_auc);
+  EXPECT_GE(r.row.test_auc_ci.hi, r.row.test_auc);
+  EXPECT_LE(r.row.test_auc_change_ci.lo, r.row.test_auc - fp32.test_auc + 1e-12);
+  EXPECT_GE(r.row.test_auc_change_ci.hi, r.row.test_auc - fp32.test_auc - 1e-12);
+  EXPECT_LT(r.row.test_auc_change_ci.hi - r.row.test_auc_change_ci.lo, 0.05);
+  int result_files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(out))
+    result_files +=
+        f.path().filename().string().rfind("retinamnist_", 0) == 0 && f.path().extension() == ".csv";
+  EXPECT_EQ(result_files, 2);
 }
 
 }  // namespace

@@ -160,8 +160,7 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
       r = s.kind == StageKind::Train ? run_train_stage(s, preset, out, o, device, observer)
           : s.kind == StageKind::Cam ? run_cam_stage(s, preset, out, o, observer)
                                      : run_quant_stage(s, preset, out, o, observer);
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Usage) throw;  // a bad study or stage file: nothing later can be trusted
+    } catch (const std::exception& e) {
       r = {s.name, "failed", e.what(), 0};
       outcome.failed = true;
       observer.on_message("stage " + s.name + " failed: " + r.message);

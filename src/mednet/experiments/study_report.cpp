@@ -23,6 +23,16 @@ std::string f3(double v) {
   return core::format_fixed(v, 3);
 }
 
+// " (lo to hi)" from a [lo, hi] entry, or "" when the entry is absent (summaries written before it).
+std::string interval_of(const json& j, const char* key, bool signed_values) {
+  if (!j.contains(key) || !j.at(key).is_array() || j.at(key).size() != 2) return "";
+  auto v = [&](const json& x) {
+    const double d = x.is_number() ? x.get<double>() : std::nan("");
+    return signed_values ? core::format_signed(d) : f3(d);
+  };
+  return " (" + v(j.at(key).at(0)) + " to " + v(j.at(key).at(1)) + ")";
+}
+
 // The stage's JSON file, with the section's heading and description written from it; null (and a gap)
 // when the file is missing.
 json open_section(ReportDoc& doc, const StageSpec& s, const std::string& file) {
@@ -104,15 +114,20 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
   size_t colour = 0;
   for (const auto& m : q.value("models", json::array())) {
     doc.heading(3, m.value("label", m.value("name", "")));
-    Table t{{"variant", "file KB", "val AUC", "test AUC", "test ACC", "agreement with fp32", "ms at batch 1",
-             "ms at batch 256"},
-            {},
-            {}};
+    Table t{
+        {"variant", "file KB", "val AUC", "test AUC (95% interval)", "test ACC",
+         "test AUC change vs fp32 (95% interval)", "agreement with fp32", "ms at batch 1", "ms at batch 256"},
+        {},
+        {}};
     const json& rows = m.at("rows");
     for (const auto& r : rows) {
       const std::string label = r.value("label", "");
+      const bool fp32 = &r == &rows.at(0);
       t.add({label, core::format_fixed(num(r, "file_bytes") / 1024.0, 1), f3(num(r, "val_auc")),
-             f3(num(r, "test_auc")), f3(num(r, "test_acc")),
+             f3(num(r, "test_auc")) + interval_of(r, "test_auc_ci95", false), f3(num(r, "test_acc")),
+             fp32 ? ""
+                  : core::format_signed(num(r, "test_auc") - num(rows.at(0), "test_auc")) +
+                        interval_of(r, "test_auc_change_vs_fp32_ci95", true),
              core::format_fixed(100 * num(r, "agreement"), 1) + "%",
              core::format_fixed(num(r, "ms_batch1"), 3), core::format_fixed(num(r, "ms_batch256"), 1)});
       const std::string name = m.value("name", "") + ": " + label;
@@ -128,7 +143,8 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
         doc.conclusion(m.value("name", "") + ", " + r.value("label", "") + ": " +
                        core::format_fixed(num(r, "file_bytes") / num(fp, "file_bytes"), 3) +
                        "x the fp32 file, test AUC " +
-                       core::format_signed(num(r, "test_auc") - num(fp, "test_auc")) + " and ACC " +
+                       core::format_signed(num(r, "test_auc") - num(fp, "test_auc")) +
+                       interval_of(r, "test_auc_change_vs_fp32_ci95", true) + " and ACC " +
                        core::format_signed(num(r, "test_acc") - num(fp, "test_acc")) + " against fp32, " +
                        core::format_fixed(100 * num(r, "agreement"), 1) +
                        "% of test predictions unchanged, batch-1 "

@@ -15,6 +15,7 @@
 #include "mednet/core/strings.h"
 #include "mednet/quant/int8_file.h"
 #include "mednet/run/open_run.h"
+#include "mednet/run/split_results.h"
 
 namespace mednet::quant {
 
@@ -30,9 +31,18 @@ double agreement(const at::Tensor& a, const at::Tensor& b) {
   return a.eq(b).to(torch::kDouble).mean().item<double>();
 }
 
+metrics::BootstrapOptions bootstrap() {
+  metrics::BootstrapOptions o;
+  o.seed = run::kBootstrapSeed;
+  return o;
+}
+
 nlohmann::json row_json(const Row& r) {
   const auto num = core::finite_or_null;
   return {{"label", r.label},
+          {"test_auc_ci95", {num(r.test_auc_ci.lo), num(r.test_auc_ci.hi)}},
+          {"test_auc_change_vs_fp32_ci95", {num(r.test_auc_change_ci.lo), num(r.test_auc_change_ci.hi)}},
+          {"test_acc_change_vs_fp32_ci95", {num(r.test_acc_change_ci.lo), num(r.test_acc_change_ci.hi)}},
           {"file_bytes", r.file_bytes},
           {"val_auc", num(r.val_auc)},
           {"val_acc", num(r.val_acc)},
@@ -125,6 +135,8 @@ Row fp32_row(LoadedRun& run, const LatencyOptions& latency) {
   row.val_acc = val.scores.acc;
   row.test_auc = test.scores.auc;
   row.test_acc = test.scores.acc;
+  row.test_auc_ci =
+      metrics::bootstrap_scores(run.info->task, run.data.test.labels, test.probs, bootstrap()).auc;
   row.agreement = 1.0;
   measure(
       row, [&](const at::Tensor& x) { return run.model->forward(x); }, run.data.test.images, latency);
@@ -223,6 +235,17 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
   row.test_acc = test.scores.acc;
   const auto ref = engine::evaluate_model(*run.model, run.data.test, task, torch::kCPU, bs);
   row.agreement = agreement(predictions(test.probs, task), predictions(ref.probs, task));
+  row.test_auc_ci = metrics::bootstrap_scores(task, run.data.test.labels, test.probs, bootstrap()).auc;
+  const metrics::PairedDifference change =
+      metrics::paired_bootstrap(task, run.data.test.labels, {test.probs}, {ref.probs}, bootstrap());
+  row.test_auc_change_ci = change.auc_ci;
+  row.test_acc_change_ci = change.acc_ci;
+  // The int8 model's per-sample scores, as every evaluation leaves them (the standard result file).
+  const std::string run_name = "seed" + std::to_string(run.config.seed);
+  run::record_split(out_dir, {run.config.dataset, run.config.size, "val", run_name}, task,
+                    run.data.val.labels, val);
+  run::record_split(out_dir, {run.config.dataset, run.config.size, "test", run_name}, task,
+                    run.data.test.labels, test);
   measure(
       row, [&](const at::Tensor& x) { return net.forward(x); }, run.data.test.images, o.latency);
 

@@ -9,6 +9,7 @@
 
 #include "mednet/data/dataset.h"
 #include "mednet/engine/evaluate.h"
+#include "mednet/metrics/bootstrap.h"
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
 #include "mednet/run/config.h"
@@ -47,6 +48,9 @@ struct Row {
   double ms_batch1 = std::numeric_limits<double>::quiet_NaN();    ///< median latency, one image
   double ms_batch256 = std::numeric_limits<double>::quiet_NaN();  ///< median latency, 256 images
   int threads = 0;
+  /// Test split, from per-sample predictions: the AUC's bootstrap interval, and the paired bootstrap of
+  /// the change against fp32 (same test images, same resamples; NaN for the fp32 row itself).
+  metrics::Interval test_auc_ci, test_auc_change_ci, test_acc_change_ci;
 };
 
 /// The float model's row (file size of best.pt).

@@ -151,19 +151,21 @@ details{margin-top:40px;font-size:12px;color:#566}
     try { new Chart(document.getElementById(c.id), c.config); made++; }
     catch (e) { window.mnErrors.push(c.id + ": " + e.message); }
   }
+  const readyMs = Math.round(performance.now());  // every chart drawn: the page is ready
+  // Self-check for tests and readers: a chart counts as drawn when its canvas has painted pixels
+  // (every 7th pixel is looked at).
   let drawn = 0;
   for (const c of MN_CHARTS) {
     const canvas = document.getElementById(c.id);
-    const ctx = canvas.getContext("2d");
-    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
     let painted = 0;
-    for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) painted++;
-    if (painted > 100) drawn++;
+    for (let i = 3; i < px.length; i += 28) if (px[i] !== 0) painted++;
+    if (painted > 20) drawn++;
   }
   document.body.dataset.charts = String(made);
   document.body.dataset.chartsDrawn = String(drawn);
   document.body.dataset.errors = window.mnErrors.join(" | ");
-  document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.readyMs = String(readyMs);
 })();
 </script>
 </body></html>

@@ -1,0 +1,69 @@
+// The study runner as a library call on generated data: arms skipped on a CPU, a stage whose run is
+// missing fails with its reason while the others finish, the report marks the gap, and a second call
+// finds the finished stages complete.
+#include "mednet/experiments/run_study.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/runtime.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+namespace fs = std::filesystem;
+
+namespace {
+struct Messages : train::TrainObserver {
+  std::string all;
+  void on_message(const std::string& text) override { all += text + "\n"; }
+};
+}  // namespace
+
+TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
+  core::set_threads(2);
+  const std::string dir = mednet::testing::temp_dir("run_study");
+  mednet::testing::write_fake_medmnist(dir + "/retinamnist.npz", "retinamnist", 60, 20, 30);
+  std::ofstream(dir + "/train.json") << R"({"name": "t", "seeds": [0],
+    "base": {"dataset": "retinamnist", "epochs": 2, "batch_size": 16, "patience": 0,
+             "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
+    "arms": [{"name": "a", "label": "arm A"}, {"name": "slow", "label": "slow arm", "config": {"lr": 0.01}}]})";
+  std::ofstream(dir + "/cam.json") << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
+  std::ofstream(dir + "/study.json") << R"({"name": "S", "stages": [
+      {"name": "t", "kind": "train", "file": ")" + dir + R"(/train.json", "cpu_skip": [{"arm": "slow", "why": "too slow"}]},
+      {"name": "c", "kind": "cam", "file": ")" + dir + R"(/cam.json"}],
+    "presets": {"quick": {"train": {"epochs": 1}}}})";
+  const experiments::StudySpec spec = experiments::load_study(dir + "/study.json");
+  experiments::StudyOptions o;
+  o.device = "cpu";
+  o.root = dir;
+  o.check_md5 = false;
+  const std::string out = dir + "/out";
+  Messages first;
+  const experiments::StudyOutcome r = experiments::run_study(spec, dir + "/study.json", out, o, first);
+  ASSERT_EQ(r.stages.size(), 2u);
+  EXPECT_EQ(r.stages[0].status, "done");
+  EXPECT_NE(r.stages[0].message.find("arm 'slow' skipped on CPU (too slow)"), std::string::npos);
+  EXPECT_NE(first.all.find("skipped on CPU: t arm 'slow'"), std::string::npos) << first.all;
+  EXPECT_FALSE(fs::exists(out + "/t/slow"));
+  EXPECT_TRUE(fs::exists(out + "/t/a/seed0/metrics.json"));
+  EXPECT_EQ(r.stages[1].status, "failed");
+  EXPECT_NE(r.stages[1].message.find("missing/seed0"), std::string::npos) << r.stages[1].message;
+  EXPECT_TRUE(r.failed);
+  const std::string html = core::read_file(r.report_html);
+  EXPECT_NE(html.find("arm A"), std::string::npos);
+  EXPECT_NE(html.find("class=\"gap\""), std::string::npos);
+  EXPECT_FALSE(r.gaps.empty());
+  // The preset's epochs reached the run.
+  EXPECT_NE(core::read_file(out + "/t/a/seed0/config.json").find("\"epochs\": 1"), std::string::npos);
+
+  Messages second;
+  const experiments::StudyOutcome again = experiments::run_study(spec, dir + "/study.json", out, o, second);
+  EXPECT_EQ(again.stages[0].status, "already complete");
+  EXPECT_NE(again.stages[0].message.find("done by an earlier call"), std::string::npos);
+  o.preset = "full";
+  EXPECT_THROW(experiments::run_study(spec, dir + "/study.json", out, o, second), Error);
+}
