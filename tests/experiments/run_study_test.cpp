@@ -31,10 +31,14 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
     "base": {"dataset": "retinamnist", "epochs": 2, "batch_size": 16, "patience": 0,
              "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
     "arms": [{"name": "a", "label": "arm A"}, {"name": "slow", "label": "slow arm", "config": {"lr": 0.01}}]})";
-  std::ofstream(dir + "/cam.json") << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
-  std::ofstream(dir + "/study.json") << R"({"name": "S", "stages": [
-      {"name": "t", "kind": "train", "file": ")" + dir + R"(/train.json", "cpu_skip": [{"arm": "slow", "why": "too slow"}]},
-      {"name": "c", "kind": "cam", "file": ")" + dir + R"(/cam.json"}],
+  std::ofstream(dir + "/cam.json")
+      << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
+  std::ofstream(dir + "/study.json")
+      << R"({"name": "S", "stages": [
+      {"name": "t", "kind": "train", "file": ")" +
+             dir + R"(/train.json", "cpu_skip": [{"arm": "slow", "why": "too slow"}]},
+      {"name": "c", "kind": "cam", "file": ")" +
+             dir + R"(/cam.json"}],
     "presets": {"quick": {"train": {"epochs": 1}}}})";
   const experiments::StudySpec spec = experiments::load_study(dir + "/study.json");
   experiments::StudyOptions o;

@@ -6,6 +6,7 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
+#include "mednet/experiments/quant_experiment.h"
 #include "mednet/experiments/stage_sections.h"
 
 namespace mednet::experiments {
@@ -110,6 +111,19 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
   const std::string dir = out + "/" + s.name;
   const json q = open_section(doc, s, dir + "/summary.json");
   if (q.is_null()) return;
+  try {  // the settings that ran (the study's preset may shorten the experiment file's)
+    const QuantExperiment e = load_quant_experiment(dir + "/study_stage.json");
+    Table t{{"variant", "mode", "observer", "calibration samples", "QAT epochs"}, {}, {}};
+    for (const auto& v : e.variants) {
+      const bool dynamic = v.mode == Method::Dynamic;
+      t.add({v.label, quant::method_name(v.mode), dynamic ? "" : v.observer,
+             dynamic ? "" : std::to_string(v.calib >= 0 ? v.calib : e.calib),
+             v.mode == Method::Qat ? std::to_string(v.epochs) : ""});
+    }
+    doc.table(t);
+  } catch (const std::exception& ex) {
+    doc.gap(s.name + ": settings not shown: " + ex.what());
+  }
   json size_ds = json::array(), latency_ds = json::array();
   size_t colour = 0;
   for (const auto& m : q.value("models", json::array())) {
