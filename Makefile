@@ -44,6 +44,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_augment
 	$(BUILD_DIR)/bin/bench_transfer
 	$(BUILD_DIR)/bin/bench_quant
+	$(BUILD_DIR)/bin/bench_predict
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

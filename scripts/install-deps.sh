@@ -9,6 +9,7 @@ packages=(
   libtorch-dev              # LibTorch 1.13 (CPU)
   libopenblas0-openmp       # fast BLAS for linear layers; registers itself as libblas.so.3
   zlib1g-dev                # deflate entries of .npz archives
+  libpng-dev libjpeg-dev    # mednet predict on PNG and JPEG files
   libssl-dev                # MD5 of downloaded files
   libcurl4-openssl-dev      # mednet fetch
   libcairo2-dev             # learning-curve plots
@@ -21,6 +22,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3-torchvision)  # reference outputs for the VGG16 loader test (/usr/bin/python3)
   packages+=(python3-sklearn)      # cross-checks the AUC of a standard result file
   packages+=(chromium)             # opens the study report headless (browser-labelled test)
+  packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
 fi
 
 missing=()

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   mednet::app::add_eval(app);
   mednet::app::add_evaluate(app);
   mednet::app::add_study(app);
+  mednet::app::add_predict(app);
   mednet::app::add_experiment(app);
   mednet::app::add_augment(app);
   mednet::app::add_cam(app);

@@ -1,0 +1,30 @@
+#pragma once
+// A person's own images and volumes brought to what a model was trained on, the way the training data
+// was made: channel count by gray/RGB conversion, size by resizing, intensities to 0..255. Each step
+// taken is named, so a command can print the conversion.
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "mednet/data/catalog.h"
+
+namespace mednet::data {
+
+/// Extensions read_input accepts: .png, .jpg, .jpeg, .npy.
+bool is_input_file(const std::string& path);
+
+/// One file as a tensor [C, H, W] (spatial_dims 2) or [C, D, H, W] (3): PNG/JPEG as uint8; .npy as
+/// stored ([H, W], [H, W, C] or [C, H, W] for 2D; [D, H, W] or [C, D, H, W] for 3D). A file of the
+/// other dimensionality, an unknown extension or a damaged file is an error naming it.
+at::Tensor read_input(const std::string& path, int spatial_dims);
+
+struct Conformed {
+  at::Tensor image;                ///< uint8 [C, S, S] or [C, S, S, S], as a split's row
+  std::vector<std::string> steps;  ///< "RGB to gray (ITU-R 601 luma)", "resized 64x64 to 28x28 (area)", ...
+};
+
+/// Brings an input to the dataset's channels and the given size.
+Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size);
+
+}  // namespace mednet::data

@@ -1,0 +1,117 @@
+#include "mednet/deploy/predict.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/strings.h"
+#include "mednet/data/user_input.h"
+#include "mednet/engine/evaluate.h"
+
+namespace mednet::deploy {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> collect_inputs(const std::vector<std::string>& files, const std::string& dir) {
+  std::vector<std::string> out = files;
+  if (!dir.empty()) {
+    MN_CHECK(fs::is_directory(dir), "--dir ", dir, ": no such folder");
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.is_regular_file() && data::is_input_file(e.path().string())) found.push_back(e.path().string());
+    }
+    MN_CHECK(!found.empty(), "--dir ", dir, ": the folder holds no .png, .jpg, .jpeg or .npy file");
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  MN_CHECK_USAGE(!out.empty(), "no inputs: give files, or --dir FOLDER");
+  return out;
+}
+
+PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths, const c10::Device& device,
+                             int batch_size, const std::function<void(size_t, size_t)>& progress) {
+  MN_CHECK(run.model && run.info, "predict: the run's model is not loaded");
+  const data::DatasetInfo& info = *run.info;
+  PredictOutcome o;
+  o.labels = info.labels;
+  std::map<std::string, size_t> conversions;
+  std::vector<size_t> pending;
+  std::vector<at::Tensor> batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    const at::Tensor probs = engine::predict(*run.model, torch::stack(batch), info.task, device, batch_size)
+                                 .to(at::kDouble)
+                                 .contiguous();
+    for (size_t k = 0; k < pending.size(); ++k) {
+      Prediction& p = o.items[pending[k]];
+      const at::Tensor row = probs[static_cast<int64_t>(k)];
+      p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
+      p.predicted = row.argmax().item<int64_t>();
+    }
+    pending.clear();
+    batch.clear();
+  };
+  for (size_t i = 0; i < paths.size(); ++i) {
+    Prediction p;
+    p.path = paths[i];
+    try {
+      const data::Conformed c = data::conform(data::read_input(paths[i], info.spatial_dims()), info, run.config.size);
+      p.steps = c.steps;
+      ++conversions[c.steps.empty() ? "none (already " + std::to_string(run.config.size) + " px, " +
+                                          std::to_string(info.channels) + " channel" +
+                                          (info.channels > 1 ? "s" : "") + ", uint8)"
+                                    : core::join(c.steps, "; ")];
+      pending.push_back(o.items.size());
+      batch.push_back(c.image);
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      if (what.find(paths[i]) == std::string::npos) what = paths[i] + ": " + what;
+      p.error = what;
+      ++o.failed;
+    }
+    o.items.push_back(std::move(p));
+    if (static_cast<int>(batch.size()) >= batch_size) flush();
+    if (progress) progress(i + 1, paths.size());
+  }
+  flush();
+  for (const auto& [text, n] : conversions) o.conversions.push_back(text + " (" + std::to_string(n) + " input" + (n > 1 ? "s" : "") + ")");
+  return o;
+}
+
+namespace {
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+}  // namespace
+
+void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
+  std::string text =
+      "# mednet predict: one row per input file; not a medmnist standard result file (mednet evaluate "
+      "does not read it)\nfile,predicted";
+  for (const auto& l : o.labels) text += "," + csv_cell("p_" + l);
+  text += ",error\n";
+  char buf[32];
+  for (const auto& p : o.items) {
+    text += csv_cell(p.path) + "," + (p.error.empty() ? csv_cell(o.labels.at(static_cast<size_t>(p.predicted))) : "");
+    for (size_t k = 0; k < o.labels.size(); ++k) {
+      if (p.error.empty() && k < p.probs.size()) {
+        std::snprintf(buf, sizeof buf, ",%.6f", p.probs[k]);
+        text += buf;
+      } else {
+        text += ",";
+      }
+    }
+    text += "," + csv_cell(p.error) + "\n";
+  }
+  core::write_file_atomic(path, text);
+}
+
+}  // namespace mednet::deploy

@@ -1,0 +1,40 @@
+#pragma once
+// A trained run applied to a person's own files: each input read, brought to what the run was trained
+// on (data/user_input.h), scored in batches, and written as predictions.csv. An input that cannot be
+// read is reported with its reason and the others are still predicted.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "mednet/run/open_run.h"
+
+namespace mednet::deploy {
+
+/// The files as given, then every .png/.jpg/.jpeg/.npy in dir (sorted by name). A folder that holds
+/// none, or that does not exist, is an error naming it; no inputs at all is a usage error.
+std::vector<std::string> collect_inputs(const std::vector<std::string>& files, const std::string& dir);
+
+struct Prediction {
+  std::string path;
+  std::string error;  ///< why it was not predicted (empty when it was)
+  int64_t predicted = -1;  ///< class index (multi-label: the most probable label)
+  std::vector<double> probs;
+  std::vector<std::string> steps;  ///< how the input was conformed
+};
+
+struct PredictOutcome {
+  std::vector<Prediction> items;  ///< in input order
+  std::vector<std::string> labels;
+  size_t failed = 0;
+  /// Each distinct conversion with the number of inputs it applied to: "RGB to gray; resized ... (12 inputs)".
+  std::vector<std::string> conversions;
+};
+
+PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths, const c10::Device& device,
+                             int batch_size, const std::function<void(size_t done, size_t total)>& progress = {});
+
+/// predictions.csv: a '#' line saying it is not a standard result file, a header (file, predicted,
+/// one p_<label> per class, error), one row per input.
+void write_predictions_csv(const std::string& path, const PredictOutcome& o);
+
+}  // namespace mednet::deploy
