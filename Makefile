@@ -47,10 +47,10 @@ bench: build
 	$(BUILD_DIR)/bin/bench_predict
 
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')
 
 format-check: deps
-	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
+	clang-format --dry-run --Werror $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -45,8 +45,10 @@ int main(int argc, char** argv) {
   const deploy::PredictOutcome p = deploy::predict_files(r, paths, c10::kCPU, 256);
   deploy::write_predictions_csv(dir + "/predictions.csv", p);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("predict: %zu PNG files (28 px, RGB), %zu predicted, %zu failed, %d threads: %.2f s (target < 10 s): %s\n",
-              paths.size(), p.items.size() - p.failed, p.failed, at::get_num_threads(), s, s < 10 ? "PASS" : "MISS");
+  std::printf(
+      "predict: %zu PNG files (28 px, RGB), %zu predicted, %zu failed, %d threads: %.2f s (target < 10 s): "
+      "%s\n",
+      paths.size(), p.items.size() - p.failed, p.failed, at::get_num_threads(), s, s < 10 ? "PASS" : "MISS");
   std::filesystem::remove_all(dir);
   return p.failed == 0 ? 0 : 1;
 }

@@ -12,7 +12,8 @@
 namespace mednet::app {
 
 void add_predict(CLI::App& app) {
-  auto* cmd = app.add_subcommand("predict", "Predict on your own files (.png, .jpg, .npy) with a trained run");
+  auto* cmd =
+      app.add_subcommand("predict", "Predict on your own files (.png, .jpg, .npy) with a trained run");
   static std::string run_dir, dir, out = "predictions.csv";
   static std::vector<std::string> inputs;
   static CommonFlags common;
@@ -31,8 +32,9 @@ void add_predict(CLI::App& app) {
     o.device = core::resolve_device(common.device);
     run::OpenRun r = run::open_run(run_dir, o);
     std::cout << run_dir << ": " << r.config.model.name << " trained on " << r.info->display_name << " "
-              << r.config.size << " px (" << r.info->channels << " channel" << (r.info->channels > 1 ? "s" : "")
-              << "); " << paths.size() << " input" << (paths.size() > 1 ? "s" : "") << "\n";
+              << r.config.size << " px (" << r.info->channels << " channel"
+              << (r.info->channels > 1 ? "s" : "") << "); " << paths.size() << " input"
+              << (paths.size() > 1 ? "s" : "") << "\n";
     std::unique_ptr<core::ProgressBar> bar;
     if (paths.size() >= 200)
       bar = std::make_unique<core::ProgressBar>(std::cerr, "predict", static_cast<int64_t>(paths.size()),
@@ -54,7 +56,8 @@ void add_predict(CLI::App& app) {
       std::cout << buf << "\n";
     }
     deploy::write_predictions_csv(out, p);
-    std::cout << "wrote " << out << ": " << p.items.size() - p.failed << " predicted, " << p.failed << " failed\n";
+    std::cout << "wrote " << out << ": " << p.items.size() - p.failed << " predicted, " << p.failed
+              << " failed\n";
     if (p.failed > 0) exit_code() = 1;
   });
 }

@@ -56,9 +56,14 @@ TEST(ImageFile, JpegFromAnIndependentEncoder) {
   const std::string dir = mednet::testing::temp_dir("jpeg");
   const auto [rc, out] = mednet::testing::run_command(
       "/usr/bin/python3 -c \"from PIL import Image; "
-      "Image.new('RGB', (30, 20), (200, 40, 90)).save('" + dir + "/rgb.jpg', quality=95); "
-      "Image.new('L', (28, 28), 77).save('" + dir + "/gray.jpg', quality=95); "
-      "d = open('" + dir + "/rgb.jpg', 'rb').read(); open('" + dir + "/cut.jpg', 'wb').write(d[:len(d) // 2])\"");
+      "Image.new('RGB', (30, 20), (200, 40, 90)).save('" +
+      dir +
+      "/rgb.jpg', quality=95); "
+      "Image.new('L', (28, 28), 77).save('" +
+      dir +
+      "/gray.jpg', quality=95); "
+      "d = open('" +
+      dir + "/rgb.jpg', 'rb').read(); open('" + dir + "/cut.jpg', 'wb').write(d[:len(d) // 2])\"");
   ASSERT_EQ(rc, 0) << out;
   const at::Tensor rgb = md::read_jpeg(dir + "/rgb.jpg");
   ASSERT_EQ(rgb.sizes(), (std::vector<int64_t>{3, 20, 30}));

@@ -20,7 +20,8 @@ TEST(UserInput, ConformsChannelsSizeAndIntensity) {
   EXPECT_TRUE(same.steps.empty());
   EXPECT_TRUE(torch::equal(same.image, rgb28));
   // RGB to gray with the luma weights.
-  const at::Tensor px = torch::tensor({100, 50, 200}, torch::kUInt8).view({3, 1, 1}).expand({3, 28, 28}).contiguous();
+  const at::Tensor px =
+      torch::tensor({100, 50, 200}, torch::kUInt8).view({3, 1, 1}).expand({3, 28, 28}).contiguous();
   const md::Conformed g = md::conform(px, breast, 28);
   ASSERT_EQ(g.image.sizes(), (std::vector<int64_t>{1, 28, 28}));
   EXPECT_EQ(g.image[0][0][0].item<int>(), 82);  // round(0.299*100 + 0.587*50 + 0.114*200) = 82

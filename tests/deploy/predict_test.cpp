@@ -65,7 +65,8 @@ TEST(Predict, OwnFilesScoreAsTheSplitDoesAndBadOnesAreNamed) {
   EXPECT_NE(p.items[2].error.find("broken.png"), std::string::npos) << p.items[2].error;
   EXPECT_NE(p.items[6].error.find("volume.npy"), std::string::npos) << p.items[6].error;
   const at::Tensor want =
-      engine::predict(*r.model, r.data.test.images.narrow(0, 0, 5), r.info->task, c10::kCPU, 64).to(torch::kDouble);
+      engine::predict(*r.model, r.data.test.images.narrow(0, 0, 5), r.info->task, c10::kCPU, 64)
+          .to(torch::kDouble);
   for (int64_t i = 0, k = 0; k < 7; ++k) {
     if (!p.items[static_cast<size_t>(k)].error.empty()) continue;
     const auto& got = p.items[static_cast<size_t>(k)].probs;
@@ -81,13 +82,14 @@ TEST(Predict, OwnFilesScoreAsTheSplitDoesAndBadOnesAreNamed) {
   deploy::write_predictions_csv(csv, p);
   const std::string text = mednet::testing::read_file(csv);
   EXPECT_EQ(text.rfind("# mednet predict", 0), 0u);
-  EXPECT_NE(text.find("file,predicted,p_0,p_1,p_2,p_3,p_4,error\n"), std::string::npos) << text.substr(0, 300);
+  EXPECT_NE(text.find("file,predicted,p_0,p_1,p_2,p_3,p_4,error\n"), std::string::npos)
+      << text.substr(0, 300);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 9);  // comment, header, 7 rows
 
   // The command: the same inputs, exit 1 for the two failures, the others printed.
-  const auto [rc, out] = mednet::testing::run_command(std::string(MEDNET_BIN) + " predict --run " + run_dir +
-                                                       " --root " + root + " --skip-md5 --dir " + root +
-                                                       " --out " + root + "/cli.csv");
+  const auto [rc, out] =
+      mednet::testing::run_command(std::string(MEDNET_BIN) + " predict --run " + run_dir + " --root " + root +
+                                   " --skip-md5 --dir " + root + " --out " + root + "/cli.csv");
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("error: " + root + "/broken.png"), std::string::npos) << out;
   EXPECT_NE(out.find("img4.png: "), std::string::npos) << out;

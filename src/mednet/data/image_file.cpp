@@ -42,8 +42,9 @@ at::Tensor read_png(const std::string& path) {
 }
 
 void write_png(const std::string& path, const at::Tensor& chw_in) {
-  MN_CHECK(chw_in.dim() == 3 && (chw_in.size(0) == 1 || chw_in.size(0) == 3) && chw_in.scalar_type() == at::kByte,
-           "write_png ", path, ": needs uint8 [1 or 3, H, W], got ", chw_in.sizes());
+  MN_CHECK(
+      chw_in.dim() == 3 && (chw_in.size(0) == 1 || chw_in.size(0) == 3) && chw_in.scalar_type() == at::kByte,
+      "write_png ", path, ": needs uint8 [1 or 3, H, W], got ", chw_in.sizes());
   const at::Tensor hwc = chw_in.permute({1, 2, 0}).contiguous();
   png_image image{};
   image.version = PNG_IMAGE_VERSION;
@@ -51,11 +52,11 @@ void write_png(const std::string& path, const at::Tensor& chw_in) {
   image.height = static_cast<png_uint_32>(hwc.size(0));
   image.format = hwc.size(2) == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   png_alloc_size_t size = 0;
-  MN_CHECK(png_image_write_to_memory(&image, nullptr, &size, 0, hwc.data_ptr<uint8_t>(), 0, nullptr), path, ": ",
-           image.message);
-  std::string bytes(size, '\0');
-  MN_CHECK(png_image_write_to_memory(&image, bytes.data(), &size, 0, hwc.data_ptr<uint8_t>(), 0, nullptr), path,
+  MN_CHECK(png_image_write_to_memory(&image, nullptr, &size, 0, hwc.data_ptr<uint8_t>(), 0, nullptr), path,
            ": ", image.message);
+  std::string bytes(size, '\0');
+  MN_CHECK(png_image_write_to_memory(&image, bytes.data(), &size, 0, hwc.data_ptr<uint8_t>(), 0, nullptr),
+           path, ": ", image.message);
   bytes.resize(size);
   core::write_file_atomic(path, bytes);
 }
@@ -98,7 +99,8 @@ bool decode_jpeg(const std::string& bytes, std::vector<uint8_t>* pixels, int64_t
     return false;
   }
   jpeg_create_decompress(&info);
-  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
   info.out_color_space = info.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&info);
@@ -134,7 +136,9 @@ at::Tensor read_jpeg(const std::string& path) {
   int64_t dims[3] = {0, 0, 0};
   JpegError err{};
   MN_CHECK(decode_jpeg(bytes, &pixels, dims, &err), path, ": not a readable JPEG (", err.message, ")");
-  return torch::from_blob(pixels.data(), {dims[0], dims[1], dims[2]}, torch::kUInt8).permute({2, 0, 1}).contiguous();
+  return torch::from_blob(pixels.data(), {dims[0], dims[1], dims[2]}, torch::kUInt8)
+      .permute({2, 0, 1})
+      .contiguous();
 }
 #else
 at::Tensor read_jpeg(const std::string& path) {

@@ -15,7 +15,8 @@ namespace {
 
 std::string extension(const std::string& path) {
   std::string e = std::filesystem::path(path).extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(e.begin(), e.end(), e.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return e;
 }
 
@@ -39,12 +40,14 @@ at::Tensor read_input(const std::string& path, int spatial_dims) {
     MN_CHECK(spatial_dims == 2, path, ": a 2D picture given to a 3D model (it takes volumes: .npy)");
     return e == ".png" ? read_png(path) : read_jpeg(path);
   }
-  MN_CHECK(e == ".npy", path, ": unsupported format '", e, "' (mednet predict reads .png, .jpg, .jpeg and .npy)");
+  MN_CHECK(e == ".npy", path, ": unsupported format '", e,
+           "' (mednet predict reads .png, .jpg, .jpeg and .npy)");
   at::Tensor t = load_npy(path);
   MN_CHECK(t.numel() > 0, path, ": an empty array");
   if (spatial_dims == 2) {
     if (t.dim() == 2) return t.unsqueeze(0);
-    if (t.dim() == 3 && (t.size(2) == 1 || t.size(2) == 3) && t.size(0) > 4) return t.permute({2, 0, 1}).contiguous();
+    if (t.dim() == 3 && (t.size(2) == 1 || t.size(2) == 3) && t.size(0) > 4)
+      return t.permute({2, 0, 1}).contiguous();
     if (t.dim() == 3 && (t.size(0) == 1 || t.size(0) == 3)) return t;
   } else {
     if (t.dim() == 3) return t.unsqueeze(0);
@@ -85,7 +88,8 @@ Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size) {
     x = dims == 2 ? x.repeat({3, 1, 1}) : x.repeat({3, 1, 1, 1});
     c.steps.push_back("gray repeated to RGB");
   }
-  MN_CHECK(x.size(0) == info.channels, "an input with ", x.size(0), " channels for a model of ", info.channels);
+  MN_CHECK(x.size(0) == info.channels, "an input with ", x.size(0), " channels for a model of ",
+           info.channels);
   // Size.
   bool same = true;
   for (int64_t d = 1; d <= dims; ++d) same = same && x.size(d) == size;
@@ -105,7 +109,10 @@ Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size) {
       o = o.mode(torch::kTrilinear).align_corners(false);
     }
     x = F::interpolate(f, o).squeeze(0).round().clamp(0, 255).to(at::kByte);
-    c.steps.push_back("resized " + from + " to " + dims_text(x, 1) + (shrink ? " (area)" : dims == 2 ? " (bilinear)" : " (trilinear)"));
+    c.steps.push_back("resized " + from + " to " + dims_text(x, 1) +
+                      (shrink      ? " (area)"
+                       : dims == 2 ? " (bilinear)"
+                                   : " (trilinear)"));
   }
   c.image = x.contiguous();
   return c;

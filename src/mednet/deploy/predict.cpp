@@ -33,8 +33,9 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
   return out;
 }
 
-PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths, const c10::Device& device,
-                             int batch_size, const std::function<void(size_t, size_t)>& progress) {
+PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
+                             const c10::Device& device, int batch_size,
+                             const std::function<void(size_t, size_t)>& progress) {
   MN_CHECK(run.model && run.info, "predict: the run's model is not loaded");
   const data::DatasetInfo& info = *run.info;
   PredictOutcome o;
@@ -60,7 +61,8 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
     Prediction p;
     p.path = paths[i];
     try {
-      const data::Conformed c = data::conform(data::read_input(paths[i], info.spatial_dims()), info, run.config.size);
+      const data::Conformed c =
+          data::conform(data::read_input(paths[i], info.spatial_dims()), info, run.config.size);
       p.steps = c.steps;
       ++conversions[c.steps.empty() ? "none (already " + std::to_string(run.config.size) + " px, " +
                                           std::to_string(info.channels) + " channel" +
@@ -79,7 +81,8 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
     if (progress) progress(i + 1, paths.size());
   }
   flush();
-  for (const auto& [text, n] : conversions) o.conversions.push_back(text + " (" + std::to_string(n) + " input" + (n > 1 ? "s" : "") + ")");
+  for (const auto& [text, n] : conversions)
+    o.conversions.push_back(text + " (" + std::to_string(n) + " input" + (n > 1 ? "s" : "") + ")");
   return o;
 }
 
@@ -100,7 +103,8 @@ void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
   text += ",error\n";
   char buf[32];
   for (const auto& p : o.items) {
-    text += csv_cell(p.path) + "," + (p.error.empty() ? csv_cell(o.labels.at(static_cast<size_t>(p.predicted))) : "");
+    text += csv_cell(p.path) + "," +
+            (p.error.empty() ? csv_cell(o.labels.at(static_cast<size_t>(p.predicted))) : "");
     for (size_t k = 0; k < o.labels.size(); ++k) {
       if (p.error.empty() && k < p.probs.size()) {
         std::snprintf(buf, sizeof buf, ",%.6f", p.probs[k]);

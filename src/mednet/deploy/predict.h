@@ -16,7 +16,7 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
 
 struct Prediction {
   std::string path;
-  std::string error;  ///< why it was not predicted (empty when it was)
+  std::string error;       ///< why it was not predicted (empty when it was)
   int64_t predicted = -1;  ///< class index (multi-label: the most probable label)
   std::vector<double> probs;
   std::vector<std::string> steps;  ///< how the input was conformed
@@ -26,12 +26,14 @@ struct PredictOutcome {
   std::vector<Prediction> items;  ///< in input order
   std::vector<std::string> labels;
   size_t failed = 0;
-  /// Each distinct conversion with the number of inputs it applied to: "RGB to gray; resized ... (12 inputs)".
+  /// Each distinct conversion with the number of inputs it applied to: "RGB to gray; resized ... (12
+  /// inputs)".
   std::vector<std::string> conversions;
 };
 
-PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths, const c10::Device& device,
-                             int batch_size, const std::function<void(size_t done, size_t total)>& progress = {});
+PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
+                             const c10::Device& device, int batch_size,
+                             const std::function<void(size_t done, size_t total)>& progress = {});
 
 /// predictions.csv: a '#' line saying it is not a standard result file, a header (file, predicted,
 /// one p_<label> per class, error), one row per input.
