@@ -10,6 +10,8 @@ packages=(
   libopenblas0-openmp       # fast BLAS for linear layers; registers itself as libblas.so.3
   zlib1g-dev                # deflate entries of .npz archives
   libpng-dev libjpeg-dev    # mednet predict on PNG and JPEG files
+  libonnx-dev               # mednet export --format onnx
+  libnifti2-dev             # mednet predict on NIfTI volumes
   libssl-dev                # MD5 of downloaded files
   libcurl4-openssl-dev      # mednet fetch
   libcairo2-dev             # learning-curve plots
@@ -23,6 +25,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3-sklearn)      # cross-checks the AUC of a standard result file
   packages+=(chromium)             # opens the study report headless (browser-labelled test)
   packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
+  packages+=(python3-onnx python3-opencv)  # checks exported ONNX files (onnx.checker) and runs them (OpenCV dnn)
 fi
 
 missing=()

@@ -11,6 +11,7 @@ void add_eval(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_study(CLI::App& app);
 void add_predict(CLI::App& app);
+void add_export(CLI::App& app);
 void add_experiment(CLI::App& app);
 void add_augment(CLI::App& app);
 void add_cam(CLI::App& app);

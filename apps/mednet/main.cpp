@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   mednet::app::add_evaluate(app);
   mednet::app::add_study(app);
   mednet::app::add_predict(app);
+  mednet::app::add_export(app);
   mednet::app::add_experiment(app);
   mednet::app::add_augment(app);
   mednet::app::add_cam(app);

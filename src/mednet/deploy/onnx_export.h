@@ -1,0 +1,20 @@
+#pragma once
+// A network as an ONNX graph (opset 13): each LibTorch layer becomes the ONNX operator that computes
+// the same thing in evaluation mode (dropout drops out), with the state-dict names as initializer
+// names. Input "input" (float32, see deploy::input_description), output "logits" [N, classes].
+#include <string>
+
+#include "mednet/deploy/export.h"
+#include "mednet/deploy/onnx_graph.h"
+
+namespace mednet::deploy {
+
+constexpr int kOnnxOpset = 13;
+
+/// The graph of a cnn, resnet, plain or vgg16 network for inputs of the given spatial size.
+OnnxGraph onnx_graph(models::ClassifierImpl& model, int64_t in_channels, int size);
+
+/// Writes the model's graph with the export metadata (as export_safetensors) to out.
+ExportResult export_onnx(models::ClassifierImpl& model, const ExportSource& source, const std::string& out);
+
+}  // namespace mednet::deploy
