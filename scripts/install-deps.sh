@@ -26,6 +26,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(chromium)             # opens the study report headless (browser-labelled test)
   packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
   packages+=(python3-onnx python3-opencv)  # checks exported ONNX files (onnx.checker) and runs them (OpenCV dnn)
+  packages+=(python3-nibabel)      # an independent NIfTI reader and writer for the volume tests
 fi
 
 missing=()

@@ -67,5 +67,7 @@ TEST(UserInput, ReadsFilesByExtensionAndRefusesTheOtherDimensionality) {
   EXPECT_NE(message(dir + "/vol.npy", 2).find("is not a 2D input"), std::string::npos);
   EXPECT_NE(message(dir + "/x.bmp", 2).find("unsupported format '.bmp'"), std::string::npos);
   EXPECT_TRUE(md::is_input_file("A.JPEG"));
-  EXPECT_FALSE(md::is_input_file("a.nii"));
+  EXPECT_TRUE(md::is_input_file("a.nii"));
+  EXPECT_TRUE(md::is_input_file("dir/A.NII.GZ"));
+  EXPECT_FALSE(md::is_input_file("a.gz"));
 }

@@ -7,17 +7,24 @@
 
 #include "mednet/core/error.h"
 #include "mednet/data/image_file.h"
+#include "mednet/data/nifti_file.h"
 #include "mednet/data/npy.h"
 
 namespace mednet::data {
 
 namespace {
 
-std::string extension(const std::string& path) {
-  std::string e = std::filesystem::path(path).extension().string();
-  std::transform(e.begin(), e.end(), e.begin(),
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return e;
+  return s;
+}
+
+/// ".png", ".nii.gz", ... in lower case.
+std::string extension(const std::string& path) {
+  const std::string name = lower(std::filesystem::path(path).filename().string());
+  if (name.size() > 7 && name.substr(name.size() - 7) == ".nii.gz") return ".nii.gz";
+  return lower(std::filesystem::path(path).extension().string());
 }
 
 std::string dims_text(const at::Tensor& t, int64_t from) {
@@ -30,18 +37,32 @@ std::string dims_text(const at::Tensor& t, int64_t from) {
 
 bool is_input_file(const std::string& path) {
   const std::string e = extension(path);
-  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".npy";
+  return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".npy" || e == ".nii" || e == ".nii.gz";
+}
+
+InputFile read_input_file(const std::string& path, int spatial_dims) {
+  const std::string e = extension(path);
+  if (e != ".nii" && e != ".nii.gz") return {read_input(path, spatial_dims), std::nullopt};
+  NiftiVolume v = read_nifti(path);
+  if (spatial_dims == 2) {
+    MN_CHECK(v.data.size(0) == 1, path, ": a 3D volume (", v.data.size(2), "x", v.data.size(1), "x",
+             v.data.size(0), " voxels) given to a 2D model (it takes pictures)");
+    return {v.data.select(0, 0).unsqueeze(0), v.geometry};
+  }
+  return {v.data.unsqueeze(0), v.geometry};
 }
 
 at::Tensor read_input(const std::string& path, int spatial_dims) {
   const std::string e = extension(path);
   const char* kind = spatial_dims == 3 ? "3D" : "2D";
   if (e == ".png" || e == ".jpg" || e == ".jpeg") {
-    MN_CHECK(spatial_dims == 2, path, ": a 2D picture given to a 3D model (it takes volumes: .npy)");
+    MN_CHECK(spatial_dims == 2, path,
+             ": a 2D picture given to a 3D model (it takes volumes: .nii, .nii.gz, .npy)");
     return e == ".png" ? read_png(path) : read_jpeg(path);
   }
+  if (e == ".nii" || e == ".nii.gz") return read_input_file(path, spatial_dims).data;
   MN_CHECK(e == ".npy", path, ": unsupported format '", e,
-           "' (mednet predict reads .png, .jpg, .jpeg and .npy)");
+           "' (mednet predict reads .png, .jpg, .jpeg, .npy, .nii and .nii.gz)");
   at::Tensor t = load_npy(path);
   MN_CHECK(t.numel() > 0, path, ": an empty array");
   if (spatial_dims == 2) {

@@ -2,22 +2,32 @@
 // A person's own images and volumes brought to what a model was trained on, the way the training data
 // was made: channel count by gray/RGB conversion, size by resizing, intensities to 0..255. Each step
 // taken is named, so a command can print the conversion.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
 #include "mednet/data/catalog.h"
+#include "mednet/data/nifti_file.h"
 
 namespace mednet::data {
 
-/// Extensions read_input accepts: .png, .jpg, .jpeg, .npy.
+/// Extensions read_input accepts: .png, .jpg, .jpeg, .npy, .nii, .nii.gz (any case).
 bool is_input_file(const std::string& path);
 
 /// One file as a tensor [C, H, W] (spatial_dims 2) or [C, D, H, W] (3): PNG/JPEG as uint8; .npy as
-/// stored ([H, W], [H, W, C] or [C, H, W] for 2D; [D, H, W] or [C, D, H, W] for 3D). A file of the
-/// other dimensionality, an unknown extension or a damaged file is an error naming it.
+/// stored ([H, W], [H, W, C] or [C, H, W] for 2D; [D, H, W] or [C, D, H, W] for 3D); NIfTI as float
+/// [1, nz, ny, nx] (a single-slice NIfTI is a 2D input). A file of the other dimensionality, an
+/// unknown extension or a damaged file is an error naming it.
 at::Tensor read_input(const std::string& path, int spatial_dims);
+
+/// read_input, with the grid geometry of a NIfTI input (so a map can be written on its grid).
+struct InputFile {
+  at::Tensor data;
+  std::optional<NiftiGeometry> geometry;
+};
+InputFile read_input_file(const std::string& path, int spatial_dims);
 
 struct Conformed {
   at::Tensor image;                ///< uint8 [C, S, S] or [C, S, S, S], as a split's row

@@ -25,7 +25,8 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
     for (const auto& e : fs::directory_iterator(dir)) {
       if (e.is_regular_file() && data::is_input_file(e.path().string())) found.push_back(e.path().string());
     }
-    MN_CHECK(!found.empty(), "--dir ", dir, ": the folder holds no .png, .jpg, .jpeg or .npy file");
+    MN_CHECK(!found.empty(), "--dir ", dir,
+             ": the folder holds no .png, .jpg, .jpeg, .npy, .nii or .nii.gz file");
     std::sort(found.begin(), found.end());
     out.insert(out.end(), found.begin(), found.end());
   }

@@ -10,8 +10,8 @@
 
 namespace mednet::deploy {
 
-/// The files as given, then every .png/.jpg/.jpeg/.npy in dir (sorted by name). A folder that holds
-/// none, or that does not exist, is an error naming it; no inputs at all is a usage error.
+/// The files as given, then every .png/.jpg/.jpeg/.npy/.nii/.nii.gz in dir (sorted by name). A folder that
+/// holds none, or that does not exist, is an error naming it; no inputs at all is a usage error.
 std::vector<std::string> collect_inputs(const std::vector<std::string>& files, const std::string& dir);
 
 struct Prediction {
