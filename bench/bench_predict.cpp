@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const auto paths = deploy::collect_inputs({}, dir + "/in");
-  const deploy::PredictOutcome p = deploy::predict_files(r, paths, c10::kCPU, 256);
+  const deploy::PredictOutcome p = deploy::predict_files(r, paths, c10::kCPU, deploy::PredictOptions{});
   deploy::write_predictions_csv(dir + "/predictions.csv", p);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(

@@ -1,5 +1,6 @@
 // mednet predict --run DIR INPUT...: a trained model applied to a person's own images or volumes.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -13,16 +14,27 @@ namespace mednet::app {
 
 void add_predict(CLI::App& app) {
   auto* cmd =
-      app.add_subcommand("predict", "Predict on your own files (.png, .jpg, .npy) with a trained run");
+      app.add_subcommand("predict", "Predict on your own files (.png, .jpg, .npy, .nii) with a trained run");
   static std::string run_dir, dir, out = "predictions.csv";
   static std::vector<std::string> inputs;
   static CommonFlags common;
-  static int batch_size = 256;
+  static deploy::PredictOptions po;
+  static std::string cam_dir;
   cmd->add_option("--run", run_dir, "Run directory written by mednet train (its best.pt)")->required();
-  cmd->add_option("inputs", inputs, "Input files: PNG or JPEG pictures (2D runs), .npy arrays (2D or 3D)");
-  cmd->add_option("--dir", dir, "Also every .png, .jpg, .jpeg and .npy in this folder");
+  cmd->add_option(
+      "inputs", inputs,
+      "Input files: PNG or JPEG pictures (2D runs), NIfTI volumes .nii/.nii.gz (3D runs), .npy arrays "
+      "(2D or 3D)");
+  cmd->add_option("--dir", dir, "Also every .png, .jpg, .jpeg, .npy, .nii and .nii.gz in this folder");
   cmd->add_option("--out", out, "The CSV written (one row per input)")->capture_default_str();
-  cmd->add_option("--batch-size", batch_size, "Inputs per forward pass")->check(CLI::Range(1, 65536));
+  cmd->add_option("--batch-size", po.batch_size, "Inputs per forward pass")->check(CLI::Range(1, 65536));
+  cmd->add_option(
+         "--cam", po.cam,
+         "Also write a map of what the model looked at for the predicted class: an overlay PNG per 2D "
+         "input; for 3D a NIfTI map on the input's grid and a PNG of three planes")
+      ->check(CLI::IsMember({"gradcam", "gradcampp"}));
+  cmd->add_option("--cam-dir", cam_dir, "Folder for the maps (default: beside --out, <out>_cam)");
+  cmd->add_option("--cam-layer", po.cam_layer, "Layer the map is taken at (default: the last stage)");
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     core::set_threads(common.thread_count());
@@ -39,10 +51,16 @@ void add_predict(CLI::App& app) {
     if (paths.size() >= 200)
       bar = std::make_unique<core::ProgressBar>(std::cerr, "predict", static_cast<int64_t>(paths.size()),
                                                 core::is_terminal(2));
-    const deploy::PredictOutcome p =
-        deploy::predict_files(r, paths, o.device, batch_size, [&](size_t, size_t) {
-          if (bar) bar->step();
-        });
+    if (!po.cam.empty()) {
+      po.cam_dir = cam_dir;
+      if (po.cam_dir.empty()) {
+        const std::filesystem::path out_path(out);
+        po.cam_dir = (out_path.parent_path() / (out_path.stem().string() + "_cam")).string();
+      }
+    }
+    const deploy::PredictOutcome p = deploy::predict_files(r, paths, o.device, po, [&](size_t, size_t) {
+      if (bar) bar->step();
+    });
     if (bar) bar->finish();
     for (const auto& c : p.conversions) std::cout << "conversion: " << c << "\n";
     for (const auto& item : p.items) {
@@ -53,12 +71,25 @@ void add_predict(CLI::App& app) {
       std::cout << item.path << ": " << p.labels.at(static_cast<size_t>(item.predicted));
       char buf[32];
       std::snprintf(buf, sizeof buf, " (%.3f)", item.probs.at(static_cast<size_t>(item.predicted)));
-      std::cout << buf << "\n";
+      std::cout << buf;
+      if (!item.maps.empty()) {
+        std::cout << "; map " << item.maps.front();
+        if (item.map_zero)
+          std::cout << " (zero everywhere: no positive evidence for this class at that layer)";
+        else if (item.peak.size() == 3)
+          std::cout << " (peak at voxel x " << item.peak[0] << ", y " << item.peak[1] << ", z "
+                    << item.peak[2] << ")";
+      }
+      if (!item.map_error.empty()) std::cout << "; map not written: " << item.map_error;
+      std::cout << "\n";
     }
     deploy::write_predictions_csv(out, p);
     std::cout << "wrote " << out << ": " << p.items.size() - p.failed << " predicted, " << p.failed
               << " failed\n";
-    if (p.failed > 0) exit_code() = 1;
+    if (!po.cam.empty())
+      std::cout << "maps (" << po.cam << ") in " << po.cam_dir << ": "
+                << p.items.size() - p.failed - p.maps_failed << " written, " << p.maps_failed << " failed\n";
+    if (p.failed > 0 || p.maps_failed > 0) exit_code() = 1;
   });
 }
 

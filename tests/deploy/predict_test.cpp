@@ -2,6 +2,7 @@
 // PNG files, exactly as the evaluation does; damaged and mismatched inputs are reported per file.
 #include "mednet/deploy/predict.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/image_file.h"
+#include "mednet/data/nifti_file.h"
 #include "mednet/data/npy.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/train/trainer.h"
@@ -19,11 +21,12 @@ using namespace mednet;
 
 namespace {
 
-// A one-epoch run of a small CNN on a generated RetinaMNIST-format file.
-std::string tiny_run(const std::string& root) {
-  mednet::testing::write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 40, 10, 12);
+// A one-epoch run of a small CNN on a generated file of the dataset's format.
+std::string tiny_run(const std::string& root, const std::string& flag = "retinamnist") {
+  std::filesystem::create_directories(root);
+  mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
   run::TrainConfig c;
-  c.dataset = "retinamnist";
+  c.dataset = flag;
   c.root = root;
   c.epochs = 1;
   c.batch_size = 16;
@@ -32,7 +35,7 @@ std::string tiny_run(const std::string& root) {
   c.model.widths = {4};
   c.model.hidden = {4};
   const std::string dir = root + "/run";
-  const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root, nullptr, false);
+  const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
   train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
   train::TrainObserver quiet;
   t.run(quiet);
@@ -59,7 +62,11 @@ TEST(Predict, OwnFilesScoreAsTheSplitDoesAndBadOnesAreNamed) {
   paths.insert(paths.begin() + 2, root + "/broken.png");
   paths.push_back(root + "/volume.npy");
 
-  const deploy::PredictOutcome p = deploy::predict_files(r, paths, c10::kCPU, 2);
+  const deploy::PredictOutcome p = deploy::predict_files(r, paths, c10::kCPU, [] {
+    deploy::PredictOptions o;
+    o.batch_size = 2;
+    return o;
+  }());
   ASSERT_EQ(p.items.size(), 7u);
   EXPECT_EQ(p.failed, 2u);
   EXPECT_NE(p.items[2].error.find("broken.png"), std::string::npos) << p.items[2].error;
@@ -96,4 +103,72 @@ TEST(Predict, OwnFilesScoreAsTheSplitDoesAndBadOnesAreNamed) {
   EXPECT_NE(out.find("5 predicted, 2 failed"), std::string::npos) << out;
   EXPECT_THROW(deploy::collect_inputs({}, root + "/nope"), Error);
   EXPECT_THROW(deploy::collect_inputs({}, ""), Error);
+}
+
+TEST(Predict, CamMapsOverlayPicturesAndLieOnAVolumesOwnGrid) {
+  core::set_threads(2);
+  if (!data::nifti_available()) GTEST_SKIP() << "built without libnifti2";
+  const std::string root = mednet::testing::temp_dir("predict-cam");
+  run::OpenRunOptions o;
+  o.root = root;
+  o.check_md5 = false;
+
+  // 2D: one overlay PNG per picture, the picture enlarged to at least 256 px.
+  const std::string run2d = tiny_run(root + "/2d");
+  o.root = root + "/2d";
+  run::OpenRun r2 = run::open_run(run2d, o);
+  data::write_png(root + "/a.png", r2.data.test.images[0]);
+  data::write_png(root + "/b.png", torch::randint(0, 255, {3, 50, 40}, torch::kUInt8));
+  deploy::PredictOptions po;
+  po.cam = "gradcam";
+  po.cam_dir = root + "/maps2d";
+  const deploy::PredictOutcome p2 =
+      deploy::predict_files(r2, {root + "/a.png", root + "/b.png", root + "/a.png"}, c10::kCPU, po);
+  ASSERT_EQ(p2.failed, 0u);
+  EXPECT_EQ(p2.maps_failed, 0u);
+  ASSERT_EQ(p2.items[0].maps, std::vector<std::string>{root + "/maps2d/a.gradcam.png"});
+  ASSERT_EQ(p2.items[2].maps, std::vector<std::string>{root + "/maps2d/a_2.gradcam.png"});  // same stem again
+  EXPECT_EQ(data::read_png(root + "/maps2d/a.gradcam.png").sizes(), (std::vector<int64_t>{3, 280, 280}));
+  EXPECT_EQ(data::read_png(root + "/maps2d/b.gradcam.png").sizes(), (std::vector<int64_t>{3, 300, 240}));
+
+  // 3D: a NIfTI input of another size; its map has the input's grid and affine, values in [0, 1].
+  const std::string run3d = tiny_run(root + "/3d", "adrenalmnist3d");
+  o.root = root + "/3d";
+  run::OpenRun r3 = run::open_run(run3d, o);
+  data::NiftiGeometry g;
+  g.sform_code = 1;
+  g.sform = {0.8, 0, 0, -12, 0, 0.8, 0, 7, 0, 0, 1.2, 3, 0, 0, 0, 1};
+  g.spacing = {0.8, 0.8, 1.2};
+  const at::Tensor scan = torch::rand({20, 36, 40}) * 1000 - 200;  // [nz, ny, nx], CT-like range
+  data::write_nifti(root + "/scan.nii.gz", scan, g);
+  po.cam = "gradcampp";
+  po.cam_dir = root + "/maps3d";
+  const deploy::PredictOutcome p3 =
+      deploy::predict_files(r3, {root + "/scan.nii.gz", root + "/a.png"}, c10::kCPU, po);
+  EXPECT_EQ(p3.failed, 1u);  // the picture, for a 3D model
+  EXPECT_NE(p3.items[1].error.find("a 2D picture given to a 3D model"), std::string::npos)
+      << p3.items[1].error;
+  ASSERT_TRUE(p3.items[0].error.empty()) << p3.items[0].error;
+  ASSERT_EQ(p3.items[0].maps.size(), 2u);
+  EXPECT_EQ(p3.items[0].maps[0], root + "/maps3d/scan.gradcampp.nii.gz");
+  const data::NiftiVolume map = data::read_nifti(p3.items[0].maps[0]);
+  EXPECT_EQ(map.data.sizes(), (std::vector<int64_t>{20, 36, 40}));
+  for (size_t i = 0; i < 16; ++i) EXPECT_NEAR(map.affine[i], g.sform[i], 1e-6) << i;
+  EXPECT_GE(map.data.min().item<float>(), 0.0f);
+  EXPECT_LE(map.data.max().item<float>(), 1.0f);
+  ASSERT_EQ(p3.items[0].peak.size(), 3u);
+  const auto& pk = p3.items[0].peak;
+  EXPECT_FLOAT_EQ(map.data[pk[2]][pk[1]][pk[0]].item<float>(), map.data.max().item<float>());
+  const at::Tensor planes = data::read_png(root + "/maps3d/scan.gradcampp.planes.png");
+  // Axial 36x40 and coronal 20x40 enlarged 7 times, sagittal 20x36 8 times, with two 8-px gaps.
+  EXPECT_EQ(planes.sizes(), (std::vector<int64_t>{3, 252, 280 + 8 + 280 + 8 + 288}));
+
+  // The command prints where each map went.
+  const auto [rc, out] = mednet::testing::run_command(std::string(MEDNET_BIN) + " predict --run " + run3d +
+                                                      " --root " + root + "/3d --skip-md5 " + root +
+                                                      "/scan.nii.gz --cam gradcam --out " + root + "/p3.csv");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("map " + root + "/p3_cam/scan.gradcam.nii.gz (peak at voxel x "), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("maps (gradcam) in " + root + "/p3_cam: 1 written, 0 failed"), std::string::npos) << out;
 }

@@ -8,6 +8,13 @@
 
 namespace mednet::core {
 
+/// ASCII lower case: to_lower("A.NII.GZ") == "a.nii.gz".
+inline std::string to_lower(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 /// Joins the items with a separator: join({"a", "b"}, ", ") == "a, b". Items need operator<<.
 template <typename Range>
 std::string join(const Range& items, const std::string& sep) {

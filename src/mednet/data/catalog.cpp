@@ -272,11 +272,6 @@ std::vector<DatasetInfo> build_catalog() {
   };
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::string task_name(Task task) {
@@ -345,7 +340,7 @@ const std::vector<DatasetInfo>& catalog() {
 }
 
 const DatasetInfo& find_dataset(const std::string& flag) {
-  const std::string key = lower(flag);
+  const std::string key = core::to_lower(flag);
   for (const auto& d : catalog())
     if (d.flag == key) return d;
   std::vector<std::string> flags;

@@ -18,6 +18,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::data {
 
@@ -86,8 +87,7 @@ struct Sink {
 size_t header_cb(char* ptr, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   std::string line(ptr, size * n);
-  std::string lower = line;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = core::to_lower(line);
   const std::string key = "x-linked-etag:";
   if (lower.rfind(key, 0) == 0) {
     std::string v;

@@ -147,7 +147,7 @@ void write_nifti(const std::string& path, const at::Tensor& data, const NiftiGeo
   MN_CHECK(nifti_set_filenames(nim.get(), tmp.c_str(), 0, 1) == 0, path, ": bad NIfTI file name");
   nifti_image_write(nim.get());
   std::error_code ec;
-  MN_CHECK(std::filesystem::is_regular_file(tmp) && std::filesystem::file_size(tmp, ec) > 348, path,
+  MN_CHECK(std::filesystem::is_regular_file(tmp) && std::filesystem::file_size(tmp, ec) > 0, path,
            ": the NIfTI file could not be written (is the folder writable and the disk not full?)");
   std::filesystem::rename(tmp, final_path, ec);
   MN_CHECK(!ec, path, ": could not rename the written file into place (", ec.message(), ")");

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/image_file.h"
 #include "mednet/data/nifti_file.h"
 #include "mednet/data/npy.h"
@@ -14,17 +15,11 @@ namespace mednet::data {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 /// ".png", ".nii.gz", ... in lower case.
 std::string extension(const std::string& path) {
-  const std::string name = lower(std::filesystem::path(path).filename().string());
+  const std::string name = core::to_lower(std::filesystem::path(path).filename().string());
   if (name.size() > 7 && name.substr(name.size() - 7) == ".nii.gz") return ".nii.gz";
-  return lower(std::filesystem::path(path).extension().string());
+  return core::to_lower(std::filesystem::path(path).extension().string());
 }
 
 std::string dims_text(const at::Tensor& t, int64_t from) {
@@ -38,6 +33,12 @@ std::string dims_text(const at::Tensor& t, int64_t from) {
 bool is_input_file(const std::string& path) {
   const std::string e = extension(path);
   return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".npy" || e == ".nii" || e == ".nii.gz";
+}
+
+std::string input_stem(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  const std::string e = extension(path);
+  return is_input_file(path) ? name.substr(0, name.size() - e.size()) : name;
 }
 
 InputFile read_input_file(const std::string& path, int spatial_dims) {
@@ -79,27 +80,33 @@ at::Tensor read_input(const std::string& path, int spatial_dims) {
   return {};
 }
 
-Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size) {
-  Conformed c;
+at::Tensor to_uint8_range(const at::Tensor& input, std::vector<std::string>* steps) {
   at::Tensor x = input;
-  const int64_t dims = info.spatial_dims();
-  MN_CHECK(x.dim() == dims + 1, "an input of ", x.dim() - 1, " spatial dimensions for a ", dims, "D model");
-  // Intensities to 0..255 as the MedMNIST files hold them.
   if (x.scalar_type() != at::kByte) {
     at::Tensor f = x.to(at::kFloat);
     MN_CHECK(torch::isfinite(f).all().item<bool>(), "the input holds NaN or infinite values");
     const float lo = f.min().item<float>(), hi = f.max().item<float>();
     if (lo >= 0 && hi <= 1) {
       f = f * 255;
-      c.steps.push_back("scaled 0..1 to 0..255");
+      if (steps) steps->push_back("scaled 0..1 to 0..255");
     } else if (lo >= 0 && hi <= 255) {
-      c.steps.push_back("values 0..255 taken as they are");
+      if (steps) steps->push_back("values 0..255 taken as they are");
     } else {
       f = hi > lo ? (f - lo) * (255.0f / (hi - lo)) : f * 0;
-      c.steps.push_back("rescaled " + std::to_string(lo) + ".." + std::to_string(hi) + " to 0..255");
+      if (steps)
+        steps->push_back("rescaled " + std::to_string(lo) + ".." + std::to_string(hi) + " to 0..255");
     }
     x = f.round().clamp(0, 255).to(at::kByte);
   }
+  return x;
+}
+
+Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size) {
+  Conformed c;
+  at::Tensor x = input;
+  const int64_t dims = info.spatial_dims();
+  MN_CHECK(x.dim() == dims + 1, "an input of ", x.dim() - 1, " spatial dimensions for a ", dims, "D model");
+  x = to_uint8_range(x, &c.steps);
   // Channels.
   if (x.size(0) == 3 && info.channels == 1) {
     const at::Tensor f = x.to(at::kFloat);

@@ -16,6 +16,9 @@ namespace mednet::data {
 /// Extensions read_input accepts: .png, .jpg, .jpeg, .npy, .nii, .nii.gz (any case).
 bool is_input_file(const std::string& path);
 
+/// The file name without its input extension: "dir/scan.nii.gz" -> "scan".
+std::string input_stem(const std::string& path);
+
 /// One file as a tensor [C, H, W] (spatial_dims 2) or [C, D, H, W] (3): PNG/JPEG as uint8; .npy as
 /// stored ([H, W], [H, W, C] or [C, H, W] for 2D; [D, H, W] or [C, D, H, W] for 3D); NIfTI as float
 /// [1, nz, ny, nx] (a single-slice NIfTI is a 2D input). A file of the other dimensionality, an
@@ -33,6 +36,11 @@ struct Conformed {
   at::Tensor image;                ///< uint8 [C, S, S] or [C, S, S, S], as a split's row
   std::vector<std::string> steps;  ///< "RGB to gray (ITU-R 601 luma)", "resized 64x64 to 28x28 (area)", ...
 };
+
+/// Intensities to uint8 0..255 as the MedMNIST files hold them: uint8 as it is; floats in 0..1 scaled
+/// by 255, in 0..255 kept, otherwise the minimum and maximum stretched to 0..255. The rule taken is
+/// appended to steps (when given). NaN or infinite values are an error.
+at::Tensor to_uint8_range(const at::Tensor& input, std::vector<std::string>* steps = nullptr);
 
 /// Brings an input to the dataset's channels and the given size.
 Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size);

@@ -10,8 +10,11 @@
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/strings.h"
+#include "mednet/data/dataset.h"
 #include "mednet/data/user_input.h"
+#include "mednet/deploy/cam_maps.h"
 #include "mednet/engine/evaluate.h"
+#include "mednet/explain/cam.h"
 
 namespace mednet::deploy {
 
@@ -35,8 +38,9 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
 }
 
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
-                             const c10::Device& device, int batch_size,
+                             const c10::Device& device, const PredictOptions& options,
                              const std::function<void(size_t, size_t)>& progress) {
+  const int batch_size = options.batch_size;
   MN_CHECK(run.model && run.info, "predict: the run's model is not loaded");
   const data::DatasetInfo& info = *run.info;
   PredictOutcome o;
@@ -44,6 +48,41 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   std::map<std::string, size_t> conversions;
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
+  std::vector<data::InputFile> originals;  // with --cam: each pending input as read
+  std::unique_ptr<explain::Cam> cam;
+  std::map<std::string, int> stems;  // map file names already taken
+  if (!options.cam.empty()) {
+    cam = explain::make_cam(options.cam, *run.model, options.cam_layer);
+    MN_CHECK(!options.cam_dir.empty(), "predict: no folder given for the maps");
+    fs::create_directories(options.cam_dir);
+  }
+  auto write_maps = [&](const at::Tensor& images) {
+    const at::Tensor targets = torch::tensor(
+        [&] {
+          std::vector<int64_t> t;
+          for (size_t k : pending) t.push_back(o.items[k].predicted);
+          return t;
+        }(),
+        torch::kLong);
+    const explain::CamResult r = cam->compute(data::to_network_input(images).to(device), targets.to(device));
+    for (size_t k = 0; k < pending.size(); ++k) {
+      Prediction& p = o.items[pending[k]];
+      std::string stem = data::input_stem(p.path);
+      const int seen = stems[stem]++;
+      if (seen > 0) stem += "_" + std::to_string(seen + 1);
+      try {
+        const CamFiles f =
+            write_cam_files(options.cam_dir + "/" + stem + "." + cam->name(), originals[k].data,
+                            originals[k].geometry, r.maps[static_cast<int64_t>(k)]);
+        p.maps = f.written;
+        p.peak = f.peak;
+        p.map_zero = f.zero;
+      } catch (const std::exception& e) {
+        p.map_error = e.what();
+        ++o.maps_failed;
+      }
+    }
+  };
   auto flush = [&] {
     if (batch.empty()) return;
     const at::Tensor probs = engine::predict(*run.model, torch::stack(batch), info.task, device, batch_size)
@@ -55,15 +94,17 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
       p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
       p.predicted = row.argmax().item<int64_t>();
     }
+    if (cam) write_maps(torch::stack(batch));
     pending.clear();
     batch.clear();
+    originals.clear();
   };
   for (size_t i = 0; i < paths.size(); ++i) {
     Prediction p;
     p.path = paths[i];
     try {
-      const data::Conformed c =
-          data::conform(data::read_input(paths[i], info.spatial_dims()), info, run.config.size);
+      data::InputFile in = data::read_input_file(paths[i], info.spatial_dims());
+      const data::Conformed c = data::conform(in.data, info, run.config.size);
       p.steps = c.steps;
       ++conversions[c.steps.empty() ? "none (already " + std::to_string(run.config.size) + " px, " +
                                           std::to_string(info.channels) + " channel" +
@@ -71,6 +112,7 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
                                     : core::join(c.steps, "; ")];
       pending.push_back(o.items.size());
       batch.push_back(c.image);
+      if (cam) originals.push_back(std::move(in));
     } catch (const std::exception& e) {
       std::string what = e.what();
       if (what.find(paths[i]) == std::string::npos) what = paths[i] + ": " + what;

@@ -20,19 +20,31 @@ struct Prediction {
   int64_t predicted = -1;  ///< class index (multi-label: the most probable label)
   std::vector<double> probs;
   std::vector<std::string> steps;  ///< how the input was conformed
+  std::vector<std::string> maps;   ///< files written with --cam
+  std::vector<int64_t> peak;       ///< 3D with --cam: the map's peak (x, y, z) on the input grid
+  bool map_zero = false;           ///< the map is 0 everywhere
+  std::string map_error;           ///< why the map was not written (the prediction stands)
 };
 
 struct PredictOutcome {
   std::vector<Prediction> items;  ///< in input order
   std::vector<std::string> labels;
-  size_t failed = 0;
+  size_t failed = 0;       ///< inputs not predicted
+  size_t maps_failed = 0;  ///< predicted inputs whose map could not be written
   /// Each distinct conversion with the number of inputs it applied to: "RGB to gray; resized ... (12
   /// inputs)".
   std::vector<std::string> conversions;
 };
 
+struct PredictOptions {
+  int batch_size = 256;
+  std::string cam;        ///< "" (none), gradcam or gradcampp: a map of the predicted class per input
+  std::string cam_dir;    ///< where the maps go (created)
+  std::string cam_layer;  ///< empty: the last convolutional stage
+};
+
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
-                             const c10::Device& device, int batch_size,
+                             const c10::Device& device, const PredictOptions& options,
                              const std::function<void(size_t done, size_t total)>& progress = {});
 
 /// predictions.csv: a '#' line saying it is not a standard result file, a header (file, predicted,
