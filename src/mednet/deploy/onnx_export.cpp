@@ -8,6 +8,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/deploy/architecture.h"
+#include "mednet/models/batch_norm.h"
 #include "mednet/models/cnn.h"
 #include "mednet/models/resnet.h"
 #include "mednet/models/vgg.h"
@@ -98,8 +99,7 @@ class Emitter {
   std::string layer(const std::string& name, torch::nn::Module& m, const std::string& x) {
     if (auto* c = m.as<torch::nn::Conv2d>()) return conv<2>(name, *c, x);
     if (auto* c = m.as<torch::nn::Conv3d>()) return conv<3>(name, *c, x);
-    if (auto* b = m.as<torch::nn::BatchNorm2d>()) return batch_norm(name, *b, x);
-    if (auto* b = m.as<torch::nn::BatchNorm3d>()) return batch_norm(name, *b, x);
+    if (auto* b = m.as<models::BatchNormImpl>()) return batch_norm(name, *b, x);
     if (m.as<torch::nn::ReLU>()) return relu(x);
     if (auto* p = m.as<torch::nn::MaxPool2d>()) return max_pool(*p, x);
     if (auto* p = m.as<torch::nn::MaxPool3d>()) return max_pool(*p, x);

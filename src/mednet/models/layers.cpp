@@ -8,6 +8,7 @@
 #include <torch/nn/modules/pooling.h>
 
 #include "mednet/core/error.h"
+#include "mednet/models/batch_norm.h"
 
 namespace mednet::models {
 
@@ -30,8 +31,8 @@ torch::nn::AnyModule conv(int d, int64_t in, int64_t out, int64_t k, int64_t str
 
 torch::nn::AnyModule batch_norm(int d, int64_t channels) {
   check_dims(d);
-  if (d == 2) return torch::nn::AnyModule(torch::nn::BatchNorm2d(channels));
-  return torch::nn::AnyModule(torch::nn::BatchNorm3d(channels));
+  // LibTorch's BatchNorm, able to synchronise its statistics in a distributed job (batch_norm.h).
+  return torch::nn::AnyModule(BatchNorm(BatchNormOptions(d, channels)));
 }
 
 torch::nn::AnyModule max_pool(int d, int64_t k) {

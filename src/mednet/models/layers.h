@@ -11,6 +11,7 @@ namespace mednet::models {
 /// Conv{2,3}d with a cubic kernel, no bias when followed by batch norm.
 torch::nn::AnyModule conv(int spatial_dims, int64_t in, int64_t out, int64_t kernel, int64_t stride,
                           int64_t padding, bool bias);
+/// BatchNorm{2,3}d (models/batch_norm.h: synchronised over ranks with --sync-bn).
 torch::nn::AnyModule batch_norm(int spatial_dims, int64_t channels);
 torch::nn::AnyModule max_pool(int spatial_dims, int64_t kernel);
 /// Global average pooling to 1 per spatial dimension.

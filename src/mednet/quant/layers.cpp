@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/models/batch_norm.h"
 #include "mednet/quant/calibration.h"
 
 namespace mednet::quant {
@@ -124,18 +125,15 @@ std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
       layers.push_back(conv_layer<2>(*c, name));
     } else if (auto* c3 = m->as<torch::nn::Conv3dImpl>()) {
       layers.push_back(conv_layer<3>(*c3, name));
-    } else if (m->as<torch::nn::BatchNorm2dImpl>() || m->as<torch::nn::BatchNorm3dImpl>()) {
+    } else if (auto* b = m->as<models::BatchNormImpl>()) {
       Layer& p = previous(layers, name, "BatchNorm");
       MN_CHECK_USAGE(p.op == Layer::Op::Conv && !p.bn_weight.defined() && !p.relu, "BatchNorm ", name,
                      " does not directly follow a convolution (cannot be folded)");
-      auto* b2 = m->as<torch::nn::BatchNorm2dImpl>();
-      auto* b3 = m->as<torch::nn::BatchNorm3dImpl>();
-      const at::Tensor gamma = b2 ? b2->weight : b3->weight, beta = b2 ? b2->bias : b3->bias;
-      p.bn_weight = gamma.defined() ? clone_cpu(gamma) : torch::ones({p.weight.size(0)});
-      p.bn_bias = beta.defined() ? clone_cpu(beta) : torch::zeros({p.weight.size(0)});
-      p.bn_mean = clone_cpu(b2 ? b2->running_mean : b3->running_mean);
-      p.bn_var = clone_cpu(b2 ? b2->running_var : b3->running_var);
-      p.bn_eps = b2 ? b2->options.eps() : b3->options.eps();
+      p.bn_weight = clone_cpu(b->weight);
+      p.bn_bias = clone_cpu(b->bias);
+      p.bn_mean = clone_cpu(b->running_mean);
+      p.bn_var = clone_cpu(b->running_var);
+      p.bn_eps = b->options.eps();
       p.source += "+" + name;
     } else if (m->as<torch::nn::ReLUImpl>()) {
       Layer& p = previous(layers, name, "ReLU");
