@@ -45,6 +45,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_transfer
 	$(BUILD_DIR)/bin/bench_quant
 	$(BUILD_DIR)/bin/bench_predict
+	bench/dist_scaling.sh $(BUILD_DIR)
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')

@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev                # deflate entries of .npz archives
   libpng-dev libjpeg-dev    # mednet predict on PNG and JPEG files
   libonnx-dev               # mednet export --format onnx
+  libgloo-dev               # gloo's headers for LibTorch's c10d process group (mednet train --nproc)
   libnifti2-dev             # mednet predict on NIfTI volumes
   libssl-dev                # MD5 of downloaded files
   libcurl4-openssl-dev      # mednet fetch

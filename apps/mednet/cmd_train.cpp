@@ -1,7 +1,10 @@
 // mednet train: train a classifier from an experiment file and/or flags; --resume continues a run.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +12,9 @@
 #include "common_flags.h"
 #include "console.h"
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/dist/env.h"
+#include "mednet/dist/launch.h"
 #include "mednet/train/train_run.h"
 
 namespace mednet::app {
@@ -27,7 +33,33 @@ struct TrainFlags {
   std::vector<int64_t> widths;
   std::string model, weights, init_from, freeze;
   int input_size = 0;
+  int nproc = 1;
+  std::string dist_backend = "auto";
+  int dist_timeout = 300;
+  bool sync_bn = false;
 };
+
+/// The command line for the workers: this one without --nproc, with a share of the cores each.
+std::vector<std::string> worker_args(const TrainFlags& f) {
+  std::vector<std::string> out;
+  const auto& args = program_args();
+  bool threads_given = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    if (args[i] == "--threads" || args[i].rfind("--threads=", 0) == 0) threads_given = true;
+    out.push_back(args[i]);
+  }
+  if (!threads_given) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    out.push_back("--threads");
+    out.push_back(std::to_string(std::max(1, cores / f.nproc)));
+  }
+  return out;
+}
 
 void apply_flags(const TrainFlags& f, CLI::App& cmd, run::TrainConfig& c) {
   auto given = [&](const char* name) { return cmd.count(name) > 0; };
@@ -76,10 +108,31 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     MN_CHECK_USAGE(!fs::exists(run::RunFiles(out).state()), out,
                    " already holds a run; continue it with --resume ", out, " or choose another --out");
   }
-  ConsoleObserver observer;
+  const dist::DistEnv env = dist::read_env();
+  if (f.nproc > 1 && !env.launched) {
+    dist::LaunchOptions lo;
+    lo.nproc = f.nproc;
+    lo.args = worker_args(f);
+    lo.timeout_seconds = f.dist_timeout;
+    std::cout << "starting " << f.nproc << " worker processes on this machine (gloo, 127.0.0.1)\n"
+              << std::flush;
+    exit_code() = dist::launch_local(lo);
+    return;
+  }
   train::TrainRunOptions o;
   o.resuming = resuming;
   o.check_md5 = !f.common.skip_md5;
+  o.sync_bn = f.sync_bn;
+  if (env.launched && env.world_size > 1) {
+    dist::GroupOptions go;
+    go.backend = f.dist_backend;
+    go.timeout = std::chrono::seconds(f.dist_timeout);
+    o.group = dist::Group::connect(env, go, core::resolve_device(cfg.device));
+  }
+  ConsoleObserver console;
+  train::TrainObserver quiet;  // ranks other than 0 print nothing but errors
+  train::TrainObserver& observer =
+      !o.group || o.group->is_main() ? static_cast<train::TrainObserver&>(console) : quiet;
   const train::TrainResult result = train::train_run(cfg, out, o, observer);
   if (result.reason == run::StopReason::Interrupted) {
     exit_code() = kExitInterrupted;
@@ -119,6 +172,20 @@ void add_train(CLI::App& app) {
                   "Backbone blocks to freeze: all, none or a number from the input side");
   cmd->add_option("--widths", f.widths, "Channel widths of the stages, for example 32,64,128")
       ->delimiter(',');
+  cmd->add_option("--nproc", f.nproc,
+                  "Train with this many processes on this machine (data-parallel, c10d Gloo); a job started "
+                  "by torchrun or SLURM reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT instead")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--dist-backend", f.dist_backend, "auto (gloo on CPU, nccl on CUDA), gloo or nccl")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+      ->capture_default_str();
+  cmd->add_option("--dist-timeout", f.dist_timeout,
+                  "Seconds a rank waits for the others before the job ends with an error")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_flag("--sync-bn", f.sync_bn,
+                "With several processes: BatchNorm statistics of the whole global batch (default: each "
+                "process's share)");
   cmd->callback([cmd] { run_train(f, *cmd); });
 }
 

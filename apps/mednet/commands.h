@@ -1,5 +1,8 @@
 #pragma once
 // One function per subcommand: each adds its options to the parser and sets its callback.
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
 namespace mednet::app {
@@ -20,6 +23,9 @@ void add_quantize(CLI::App& app);
 
 /// Exit code of an interrupted command (128 + SIGINT, as shells report it).
 constexpr int kExitInterrupted = 130;
+
+/// The command line after the program name, as given (a launcher restarts the program with it).
+std::vector<std::string>& program_args();
 
 /// Set by a subcommand that wants a code other than 0 on success paths (for example 130).
 int& exit_code();

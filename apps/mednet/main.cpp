@@ -8,6 +8,10 @@
 #include "mednet/core/runtime.h"
 
 namespace mednet::app {
+std::vector<std::string>& program_args() {
+  static std::vector<std::string> args;
+  return args;
+}
 int& exit_code() {
   static int code = 0;
   return code;
@@ -16,6 +20,7 @@ int& exit_code() {
 
 int main(int argc, char** argv) {
   mednet::core::keep_freed_memory();
+  mednet::app::program_args().assign(argv + 1, argv + argc);
   CLI::App app{"mednet: medical image classification on MedMNIST data (2D and 3D), native C++"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mednet 0.1.0");

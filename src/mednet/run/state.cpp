@@ -12,7 +12,7 @@ namespace mednet::run {
 
 using nlohmann::json;
 
-void write_state(const RunFiles& files, const RunState& state) {
+std::string state_json(const RunState& state) {
   json hist = json::array();
   for (const auto& r : state.history) hist.push_back(record_json(r));
   const json s{{"epochs_done", state.epochs_done()},
@@ -22,14 +22,21 @@ void write_state(const RunFiles& files, const RunState& state) {
                {"train_seconds", state.train_seconds},
                {"backbone", state.backbone},
                {"history", hist}};
-  core::write_file_atomic(files.state(), s.dump(1));
+  return s.dump(1);
+}
+
+void write_state(const RunFiles& files, const RunState& state) {
+  core::write_file_atomic(files.state(), state_json(state));
   core::write_file_atomic(files.history(), history_csv(state.history));
 }
 
 RunState read_state(const RunFiles& files) {
   MN_CHECK(std::filesystem::exists(files.state()), "cannot resume: ", files.state(),
            " is missing (no epoch of this run finished)");
-  const json s = core::read_json_file(files.state(), "state", /*damaged=*/true);
+  return parse_state(core::read_json_file(files.state(), "state", /*damaged=*/true), files.state());
+}
+
+RunState parse_state(const nlohmann::json& s, const std::string& source) {
   RunState state;
   try {
     state.best_epoch = s.at("best_epoch").get<int>();
@@ -38,10 +45,10 @@ RunState read_state(const RunFiles& files) {
     state.train_seconds = s.at("train_seconds").get<double>();
     state.backbone = s.value("backbone", state.backbone);
     for (const auto& r : s.at("history")) state.history.push_back(record_from_json(r));
-    MN_CHECK(s.at("epochs_done").get<int>() == state.epochs_done(), files.state(), " says ",
+    MN_CHECK(s.at("epochs_done").get<int>() == state.epochs_done(), source, " says ",
              s.at("epochs_done").get<int>(), " epochs done but holds ", state.epochs_done(), " history rows");
   } catch (const json::exception& e) {
-    MN_CHECK(false, files.state(), " is damaged: ", e.what());
+    MN_CHECK(false, source, " is damaged: ", e.what());
   }
   return state;
 }

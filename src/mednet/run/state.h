@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "mednet/run/history.h"
 #include "mednet/run/run_files.h"
 
@@ -19,6 +21,11 @@ struct RunState {
   std::vector<EpochRecord> history;
   int epochs_done() const { return static_cast<int>(history.size()); }
 };
+
+/// state.json's text.
+std::string state_json(const RunState& state);
+/// A state from state.json's content; source names it in errors.
+RunState parse_state(const nlohmann::json& j, const std::string& source);
 
 /// Writes state.json and history.csv (each atomically).
 void write_state(const RunFiles& files, const RunState& state);

@@ -1,6 +1,7 @@
 #include "mednet/train/schedule.h"
 
 #include <cmath>
+#include <random>
 
 #include "mednet/core/error.h"
 
@@ -19,6 +20,14 @@ double lr_at(const std::string& schedule, double base_lr, int epoch, int total) 
     return base_lr * 0.5 * (1.0 + std::cos(M_PI * epoch / static_cast<double>(total)));
   MN_CHECK_USAGE(false, "unknown schedule '", schedule, "': expected step, cosine or constant");
   return base_lr;
+}
+
+uint64_t epoch_seed(uint64_t seed, int epoch) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(epoch)};
+  uint32_t out[2];
+  seq.generate(out, out + 2);
+  return (static_cast<uint64_t>(out[0]) << 32) | out[1];
 }
 
 }  // namespace mednet::train

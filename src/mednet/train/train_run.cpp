@@ -67,10 +67,13 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
        << cfg.epochs << " epochs, early stop after " << cfg.patience << " without a better val AUC\n"
        << "  run directory " << out;
   observer.on_message(head.str());
-  if (o.resuming) trainer.resume();
+  const bool main_rank = !o.group || o.group->is_main();
+  if (o.resuming && main_rank) trainer.resume();  // run() sends what rank 0 read to the others
+  if (o.group) trainer.set_group(o.group, o.sync_bn);
 
   core::install_interrupt_handler();
   const TrainResult result = trainer.run(observer);
+  if (!main_rank) return result;
   if (!result.history.empty()) {
     if (report::plots_available()) {
       run::write_learning_curves(result.history, result.best_epoch,

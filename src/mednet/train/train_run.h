@@ -2,7 +2,10 @@
 // One training run as the commands run it: open the data, train (or continue) into a run directory,
 // draw learning_curves.png, and tell the observer a header before and a summary after (the best
 // epoch, val and test scores, the published benchmark beside them).
+#include <memory>
 #include <string>
+
+#include "mednet/dist/group.h"
 
 #include "mednet/train/trainer.h"
 
@@ -11,6 +14,9 @@ namespace mednet::train {
 struct TrainRunOptions {
   bool resuming = false;  ///< continue the run already in the directory
   bool check_md5 = true;
+  /// This process is one rank of a data-parallel job (null: trains alone). Rank 0 writes the folder.
+  std::shared_ptr<dist::Group> group;
+  bool sync_bn = false;  ///< with group: BatchNorm statistics of the global batch
 };
 
 /// Trains cfg into out (or continues the run there when resuming); returns how it ended.

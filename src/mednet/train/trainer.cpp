@@ -20,7 +20,6 @@
 #include "mednet/run/checkpoint.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
-#include "mednet/train/grad_norm_recorder.h"
 #include "mednet/train/schedule.h"
 
 namespace mednet::train {
@@ -40,16 +39,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const run::TrainConfig& 
   std::vector<torch::optim::OptimizerParamGroup> g;
   for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::AdamOptions>(o));
   return std::make_unique<torch::optim::Adam>(g, o);
-}
-
-// Per-epoch seeds: the shuffle and dropout of epoch e depend only on (seed, e), so a resumed run
-// replays exactly what an uninterrupted one would have done.
-uint64_t epoch_seed(uint64_t seed, int epoch) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-                    static_cast<uint32_t>(epoch)};
-  uint32_t out[2];
-  seq.generate(out, out + 2);
-  return (static_cast<uint64_t>(out[0]) << 32) | out[1];
 }
 
 }  // namespace
@@ -180,76 +169,15 @@ at::Tensor Trainer::embed_split(const data::SplitData& split) {
   return torch::cat(parts);
 }
 
+void Trainer::set_group(std::shared_ptr<dist::Group> group, bool sync_bn) {
+  dp_ = group && group->size() > 1 ? std::make_unique<DataParallel>(std::move(group), *model_, sync_bn)
+                                   : nullptr;
+}
+
 void Trainer::resume() {
   state_ = run::read_state(files_);
   run::load_module(*model_, files_.last(), device_);
   run::load_optimizer(*optimizer_, files_.last_optimizer());
-}
-
-bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochRecord& rec,
-                          TrainResult& result, TrainObserver& observer) {
-  const data::Task task = data_.info->task;
-  const data::SplitData& train = data_.train;
-  const int64_t n = train.size();
-  const int64_t steps = (n + config_.batch_size - 1) / config_.batch_size;
-  const uint64_t es = epoch_seed(config_.seed, epoch);
-  torch::manual_seed(es);
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(es);
-  std::shuffle(order.begin(), order.end(), rng);
-  const at::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong).clone();
-
-  model_->train();
-  observer.on_epoch_begin(epoch + 1, config_.epochs, steps);
-  std::unique_ptr<GradNormRecorder> grad_norms;
-  if (epoch < config_.grad_norm_epochs) grad_norms = std::make_unique<GradNormRecorder>(*model_);
-  metrics::Accumulator train_acc(task);
-  double loss_sum = 0;
-  for (int64_t step = 0; step < steps; ++step) {
-    if (core::interrupted()) {
-      result.reason = run::StopReason::Interrupted;
-      return false;
-    }
-    const int64_t start = step * config_.batch_size;
-    const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
-    const at::Tensor idx = perm.narrow(0, start, len);
-    at::Tensor x;
-    if (result.feature_cache) {
-      x = cached_train.index_select(0, idx.to(device_));
-    } else if (config_.augment.empty()) {
-      x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
-    } else {
-      // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
-      const at::Tensor unit = data::to_unit(train.images.index_select(0, idx).to(device_));
-      x = data::unit_to_network_input(
-          augment::apply(config_.augment, unit, epoch_seed(es, static_cast<int>(step))));
-    }
-    at::Tensor y = train.labels.index_select(0, idx).to(device_);
-    optimizer_->zero_grad();
-    at::Tensor logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
-    at::Tensor loss = engine::task_loss(task, logits, y);
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      observer.on_message("loss became " + std::to_string(loss_value) + " at epoch " +
-                          std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                          ": stopping (try a lower --lr); the best checkpoint so far is kept");
-      result.reason = run::StopReason::NanLoss;
-      return false;
-    }
-    loss.backward();
-    if (grad_norms) grad_norms->add_step();
-    optimizer_->step();
-    loss_sum += loss_value * static_cast<double>(len);
-    train_acc.update(y, metrics::probabilities(task, logits.detach()));
-    observer.on_step(step + 1, loss_sum / static_cast<double>(start + len));
-  }
-  if (grad_norms) grad_norms->flush(epoch + 1, files_.grad_norms());
-  rec.train_loss = loss_sum / static_cast<double>(n);
-  const metrics::Scores ts = train_acc.compute();
-  rec.train_auc = ts.auc;
-  rec.train_acc = ts.acc;
-  return true;
 }
 
 TrainResult Trainer::run(TrainObserver& observer) {
@@ -261,9 +189,19 @@ TrainResult Trainer::run(TrainObserver& observer) {
     for (const auto& t : config_.augment) names += (names.empty() ? "" : ", ") + t.type;
     observer.on_message("augmenting training batches: " + names);
   }
-  run::write_config(files_.config(), config_);
+  if (main_rank()) run::write_config(files_.config(), config_);
   for (const auto& note : notes_) observer.on_message(note);
   notes_.clear();
+  if (dp_) {
+    // Every rank starts from rank 0's weights, optimizer state and (when resuming) run state.
+    std::string st = dp_->is_main() ? run::state_json(state_) : std::string();
+    dp_->broadcast_start(*optimizer_, st);
+    if (!dp_->is_main()) state_ = run::parse_state(nlohmann::json::parse(st), "rank 0's run state");
+    observer.on_message("data-parallel: rank " + std::to_string(dp_->group().rank()) + " of " +
+                        std::to_string(dp_->group().size()) + " (" + dp_->group().backend() +
+                        "), each global batch of " + std::to_string(config_.batch_size) +
+                        " split between the ranks");
+  }
 
   // A frozen backbone without augmentation sees the same images every epoch: its features are
   // computed once and the epochs train only the head.
@@ -283,7 +221,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
        << " s (counted in the first epoch's time); epochs train only the head";
     observer.on_message(os.str());
   }
-  if (initial_candidate_ && start_epoch == 0) {
+  if (initial_candidate_ && start_epoch == 0 && main_rank()) {
     result.initial_val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
     observer.on_initial_score(result.initial_val);
     if (std::isfinite(result.initial_val.scores.auc)) {
@@ -310,47 +248,62 @@ TrainResult Trainer::run(TrainObserver& observer) {
     rec.epoch = epoch + 1;
     rec.lr = lr;
     if (!train_epoch(epoch, cached_train, rec, result, observer)) break;  // the unfinished epoch is discarded
+    if (dp_) dp_->broadcast_buffers();  // rank 0's BatchNorm statistics are the model's
 
-    engine::Evaluation val;
-    if (result.feature_cache) {
-      model_->eval();
-      val = engine::evaluate_batches(
-          task, data_.val.labels, config_.eval_batch_size,
-          [&](int64_t s, int64_t l) { return model_->classify(cached_val.narrow(0, s, l)); });
-      model_->train();
-    } else {
-      val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+    // Rank 0 scores the epoch, writes the checkpoints and decides; the others follow its decision.
+    int64_t decision = 0;  // 1: improved, 2: stop early
+    if (main_rank()) {
+      engine::Evaluation val;
+      if (result.feature_cache) {
+        model_->eval();
+        val = engine::evaluate_batches(
+            task, data_.val.labels, config_.eval_batch_size,
+            [&](int64_t s, int64_t l) { return model_->classify(cached_val.narrow(0, s, l)); });
+        model_->train();
+      } else {
+        val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+      }
+      rec.val_loss = val.loss;
+      rec.val_auc = val.scores.auc;
+      rec.val_acc = val.scores.acc;
     }
-    rec.val_loss = val.loss;
-    rec.val_auc = val.scores.auc;
-    rec.val_acc = val.scores.acc;
     rec.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() + setup_seconds;
     setup_seconds = 0;
     state_.train_seconds += rec.seconds;
     state_.history.push_back(rec);
 
-    const bool improved = std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
-    if (improved) {
-      state_.best_val_auc = rec.val_auc;
-      state_.best_epoch = rec.epoch;
-      state_.bad_epochs = 0;
-      initial_kept_ = false;
-      run::save_module(*model_, files_.best());
-    } else {
-      ++state_.bad_epochs;
+    if (main_rank()) {
+      const bool improved = std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
+      if (improved) {
+        state_.best_val_auc = rec.val_auc;
+        state_.best_epoch = rec.epoch;
+        state_.bad_epochs = 0;
+        initial_kept_ = false;
+        run::save_module(*model_, files_.best());
+      } else {
+        ++state_.bad_epochs;
+      }
+      run::save_module(*model_, files_.last());
+      run::save_optimizer(*optimizer_, files_.last_optimizer());
+      run::write_state(files_, state_);
+      observer.on_epoch_end(rec, improved);
+      const bool stop =
+          config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
+      if (stop) {
+        observer.on_message("early stop: validation AUC has not improved for " +
+                            std::to_string(state_.bad_epochs) + " epochs (best " +
+                            std::to_string(state_.best_val_auc) + " at epoch " +
+                            std::to_string(state_.best_epoch) + ")");
+      }
+      decision = (improved ? 1 : 0) | (stop ? 2 : 0);
     }
-    run::save_module(*model_, files_.last());
-    run::save_optimizer(*optimizer_, files_.last_optimizer());
-    run::write_state(files_, state_);
-    observer.on_epoch_end(rec, improved);
-    if (config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs) {
-      observer.on_message("early stop: validation AUC has not improved for " +
-                          std::to_string(state_.bad_epochs) + " epochs (best " +
-                          std::to_string(state_.best_val_auc) + " at epoch " +
-                          std::to_string(state_.best_epoch) + ")");
-      result.reason = run::StopReason::EarlyStopped;
+    if (dp_) decision = dp_->broadcast_int(decision);
+    if (!main_rank()) {
+      if (decision & 1) state_.best_epoch = rec.epoch;
+      observer.on_epoch_end(rec, (decision & 1) != 0);
     }
+    if (decision & 2) result.reason = run::StopReason::EarlyStopped;
   }
   finish(result, observer);
   return result;
@@ -365,6 +318,7 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
   result.backbone = state_.backbone;
   result.trainable_params = models::count_parameters(*model_);
   result.params = models::count_parameters(*model_, /*trainable_only=*/false);
+  if (!main_rank()) return;  // rank 0 scores the best checkpoint and writes metrics.json
   if (result.has_best()) {
     observer.on_message(
         "restoring the best checkpoint (" +

@@ -18,6 +18,7 @@
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/run_files.h"
 #include "mednet/run/state.h"
+#include "mednet/train/data_parallel.h"
 
 namespace mednet::train {
 
@@ -58,8 +59,13 @@ class Trainer {
   Trainer(run::TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device,
           models::Classifier model);
 
-  /// Continues from the run directory's last checkpoint (config must be the run's own).
+  /// Continues from the run directory's last checkpoint (config must be the run's own). In a
+  /// distributed job only rank 0 calls it; run() sends what it read to the other ranks.
   void resume();
+  /// Makes this trainer one rank of a data-parallel job (call before run()). Rank 0 alone writes the
+  /// run directory.
+  /// sync_bn: BatchNorm statistics of the global batch (otherwise each rank's own).
+  void set_group(std::shared_ptr<dist::Group> group, bool sync_bn = false);
   /// Scores the starting model on validation before the first epoch and keeps it as the best
   /// checkpoint unless an epoch beats it.
   void keep_initial_candidate() { initial_candidate_ = true; }
@@ -94,6 +100,8 @@ class Trainer {
   bool initial_candidate_ = false;
   bool initial_kept_ = false;  // best.pt holds the starting model
   run::RunState state_;
+  std::unique_ptr<DataParallel> dp_;  // null: one process
+  bool main_rank() const { return !dp_ || dp_->is_main(); }
 };
 
 }  // namespace mednet::train

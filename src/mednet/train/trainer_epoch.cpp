@@ -1,0 +1,121 @@
+// One epoch's training steps (the Trainer's inner loop), alone or as one rank of a data-parallel job.
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "mednet/augment/augment.h"
+#include "mednet/core/runtime.h"
+#include "mednet/train/grad_norm_recorder.h"
+#include "mednet/train/schedule.h"
+#include "mednet/train/trainer.h"
+
+namespace mednet::train {
+
+bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochRecord& rec,
+                          TrainResult& result, TrainObserver& observer) {
+  const data::Task task = data_.info->task;
+  const data::SplitData& train = data_.train;
+  const int64_t n = train.size();
+  const int64_t steps = (n + config_.batch_size - 1) / config_.batch_size;
+  const uint64_t es = epoch_seed(config_.seed, epoch);
+  torch::manual_seed(es);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(es);
+  std::shuffle(order.begin(), order.end(), rng);
+  const at::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong).clone();
+
+  model_->train();
+  observer.on_epoch_begin(epoch + 1, config_.epochs, steps);
+  std::unique_ptr<GradNormRecorder> grad_norms;
+  if (epoch < config_.grad_norm_epochs && main_rank())
+    grad_norms = std::make_unique<GradNormRecorder>(*model_);
+  metrics::Accumulator train_acc(task);
+  double loss_sum = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (!dp_ && core::interrupted()) {
+      result.reason = run::StopReason::Interrupted;
+      return false;
+    }
+    const int64_t start = step * config_.batch_size;
+    const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
+    // In a distributed job this rank takes its share of the global batch.
+    const auto [offset, count] = dp_ ? dp_->shard(len) : std::pair<int64_t, int64_t>{0, len};
+    optimizer_->zero_grad();
+    if (dp_) dp_->begin_step();
+    double local_loss = 0;
+    bool nonfinite = false;
+    if (count > 0) {
+      const at::Tensor idx = perm.narrow(0, start + offset, count);
+      at::Tensor x;
+      if (result.feature_cache) {
+        x = cached_train.index_select(0, idx.to(device_));
+      } else if (config_.augment.empty()) {
+        x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
+      } else {
+        // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
+        const at::Tensor unit = data::to_unit(train.images.index_select(0, idx).to(device_));
+        const uint64_t rank = dp_ ? static_cast<uint64_t>(dp_->group().rank()) : 0;
+        x = data::unit_to_network_input(
+            augment::apply(config_.augment, unit, epoch_seed(es + rank, static_cast<int>(step))));
+      }
+      at::Tensor y = train.labels.index_select(0, idx).to(device_);
+      at::Tensor logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
+      at::Tensor loss = engine::task_loss(task, logits, y);
+      const double loss_value = loss.item<double>();
+      nonfinite = !std::isfinite(loss_value);
+      if (!nonfinite) {
+        // Weighted by this rank's share, so that the mean over ranks is the whole batch's gradient.
+        if (dp_) loss = loss * (static_cast<double>(count * dp_->group().size()) / static_cast<double>(len));
+        loss.backward();
+        local_loss = loss_value * static_cast<double>(count);
+        train_acc.update(y, metrics::probabilities(task, logits.detach()));
+      } else {
+        local_loss = loss_value;
+      }
+    } else if (dp_ && dp_->sync_bn()) {
+      // No rows here this step, but synchronised BatchNorm needs this rank in every sum: an empty batch.
+      const at::Tensor none = torch::empty({0}, torch::kLong);
+      const at::Tensor x = result.feature_cache
+                               ? cached_train.index_select(0, none.to(device_))
+                               : data::to_network_input(train.images.index_select(0, none)).to(device_);
+      ((result.feature_cache ? model_->classify(x) : model_->forward(x)).sum() * 0).backward();
+    }
+    double batch_loss = local_loss;
+    if (dp_) {
+      dp_->finish_step();
+      const DataParallel::StepStatus st = dp_->step_status(local_loss, core::interrupted(), nonfinite);
+      if (st.interrupted) {
+        result.reason = run::StopReason::Interrupted;
+        return false;
+      }
+      nonfinite = st.nonfinite;
+      batch_loss = st.loss_sum;
+    }
+    if (nonfinite) {
+      observer.on_message("loss became " +
+                          (std::isfinite(local_loss) ? std::string("non-finite on another rank")
+                                                     : std::to_string(local_loss)) +
+                          " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                          ": stopping (try a lower --lr); the best checkpoint so far is kept");
+      result.reason = run::StopReason::NanLoss;
+      return false;
+    }
+    if (grad_norms) grad_norms->add_step();
+    optimizer_->step();
+    loss_sum += batch_loss;
+    observer.on_step(step + 1, loss_sum / static_cast<double>(start + len));
+  }
+  if (grad_norms) grad_norms->flush(epoch + 1, files_.grad_norms());
+  rec.train_loss = loss_sum / static_cast<double>(n);
+  const metrics::Scores ts =
+      dp_ ? dp_->gathered_scores(task, train_acc, data_.info->num_outputs(), data_.info->label_columns())
+          : train_acc.compute();
+  rec.train_auc = ts.auc;
+  rec.train_acc = ts.acc;
+  return true;
+}
+
+}  // namespace mednet::train
