@@ -107,9 +107,10 @@ TEST(DataParallelWorker, OneStep) {
   }
 }
 
-TEST(DataParallel, AveragedGradientsEqualOneProcess) {
-  const std::vector<at::Tensor> got = run_workers("eval");
-  models::Classifier model = fixed_model(true);
+/// Runs the workers in the given mode and one process on the whole batch; checks they agree.
+void expect_one_process_gradients(const std::string& mode) {
+  const std::vector<at::Tensor> got = run_workers(mode);
+  models::Classifier model = fixed_model(mode == "eval");
   const auto [x, y] = fixed_batch();
   at::Tensor loss = engine::task_loss(data::Task::MultiClass, model->forward(x), y);
   loss.backward();
@@ -119,21 +120,16 @@ TEST(DataParallel, AveragedGradientsEqualOneProcess) {
   EXPECT_LT(worst, 1e-5);
   EXPECT_GT(want[0].abs().sum().item<double>(), 0);  // the comparison is not of zeros
   EXPECT_NEAR(got.back().item<double>(), loss.item<double>() * kRows, 1e-4);
-  std::cout << "[ dist ] eval-mode BatchNorm: largest gradient difference, relative: " << worst << "\n";
+  std::cout << "[ dist ] " << mode << ": largest gradient or statistic difference, relative: " << worst
+            << "\n";
+}
+
+TEST(DataParallel, AveragedGradientsEqualOneProcess) {
+  expect_one_process_gradients("eval");
 }
 
 TEST(DataParallel, SynchronisedBatchNormGivesTheWholeBatchsGradientsAndStatistics) {
-  const std::vector<at::Tensor> got = run_workers("sync-bn");
-  models::Classifier model = fixed_model(false);
-  const auto [x, y] = fixed_batch();
-  at::Tensor loss = engine::task_loss(data::Task::MultiClass, model->forward(x), y);
-  loss.backward();
-  const std::vector<at::Tensor> want = grads(*model);
-  ASSERT_EQ(got.size(), want.size() + 1);
-  const double worst = worst_difference(got, want);
-  EXPECT_LT(worst, 1e-5);
-  std::cout << "[ dist ] synchronised BatchNorm: largest gradient or statistic difference, relative: "
-            << worst << "\n";
+  expect_one_process_gradients("sync-bn");
 }
 
 TEST(DataParallel, EnvironmentErrorsNameTheVariable) {
