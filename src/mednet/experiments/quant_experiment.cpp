@@ -177,23 +177,7 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
                          {"run", m.run},
                          {"rows", nlohmann::json::array()},
                          {"targets", checks}};
-    for (const auto& r : res.rows)
-      jm["rows"].push_back(
-          {{"label", r.label},
-           {"file_bytes", r.file_bytes},
-           {"val_auc", core::finite_or_null(r.val_auc)},
-           {"test_auc", core::finite_or_null(r.test_auc)},
-           {"test_acc", core::finite_or_null(r.test_acc)},
-           {"agreement", core::finite_or_null(r.agreement)},
-           {"ms_batch1", core::finite_or_null(r.ms_batch1)},
-           {"ms_batch256", core::finite_or_null(r.ms_batch256)},
-           {"threads", r.threads},
-           {"test_auc_ci95",
-            {core::finite_or_null(r.test_auc_ci.lo), core::finite_or_null(r.test_auc_ci.hi)}},
-           {"test_auc_change_vs_fp32_ci95",
-            {core::finite_or_null(r.test_auc_change_ci.lo), core::finite_or_null(r.test_auc_change_ci.hi)}},
-           {"test_acc_change_vs_fp32_ci95",
-            {core::finite_or_null(r.test_acc_change_ci.lo), core::finite_or_null(r.test_acc_change_ci.hi)}}});
+    for (const auto& r : res.rows) jm["rows"].push_back(quant::row_json(r));
     summary["models"].push_back(jm);
 
     report::Series size;

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/metrics/per_class.h"
 
 namespace mednet::metrics {
 
@@ -40,23 +41,18 @@ double roc_auc(const std::vector<double>& scores, const std::vector<int>& target
 
 namespace {
 
-std::vector<double> column(const at::Tensor& t, int64_t c) {
-  at::Tensor col = t.select(1, c).to(at::kDouble).contiguous();
-  return std::vector<double>(col.data_ptr<double>(), col.data_ptr<double>() + col.numel());
-}
-
-std::vector<int> as_targets(const at::Tensor& t) {
-  at::Tensor c = t.to(at::kInt).contiguous();
-  return std::vector<int>(c.data_ptr<int>(), c.data_ptr<int>() + c.numel());
-}
-
-double column_auc(const at::Tensor& probs, int64_t c, const at::Tensor& target_mask, const std::string& what,
-                  std::vector<std::string>& warnings) {
-  const double auc = roc_auc(column(probs, c), as_targets(target_mask));
-  if (std::isnan(auc)) {
-    warnings.push_back("AUC undefined for " + what + ": its targets are all one class");
+/// The mean over the scored columns' AUCs; an undefined one is named in warnings.
+double mean_column_auc(data::Task task, const at::Tensor& labels, const at::Tensor& probs,
+                       std::vector<std::string>& warnings) {
+  const std::vector<ScoredColumn> cols = scored_columns(task, labels, probs);
+  double sum = 0;
+  for (const auto& c : cols) {
+    const double auc = roc_auc(c.scores, c.targets);
+    if (std::isnan(auc))
+      warnings.push_back("AUC undefined for " + c.name + ": its targets are all one class");
+    sum += auc;
   }
-  return auc;
+  return sum / static_cast<double>(cols.size());
 }
 
 }  // namespace
@@ -79,13 +75,12 @@ Scores evaluate(data::Task task, const at::Tensor& labels_in, const at::Tensor& 
       MN_CHECK(labels.sizes() == probs.sizes(),
                "evaluate: multi-label needs labels and scores of one shape, got ", labels.sizes(), " and ",
                probs.sizes());
-      double auc_sum = 0, acc_sum = 0;
+      double acc_sum = 0;
       for (int64_t c = 0; c < probs.size(1); ++c) {
-        auc_sum += column_auc(probs, c, labels.select(1, c), "label " + std::to_string(c), s.warnings);
         const at::Tensor pred = probs.select(1, c).gt(0.5).to(at::kLong);
         acc_sum += pred.eq(labels.select(1, c)).to(at::kDouble).mean().item<double>();
       }
-      s.auc = auc_sum / static_cast<double>(probs.size(1));
+      s.auc = mean_column_auc(task, labels, probs, s.warnings);
       s.acc = acc_sum / static_cast<double>(probs.size(1));
       break;
     }
@@ -93,7 +88,7 @@ Scores evaluate(data::Task task, const at::Tensor& labels_in, const at::Tensor& 
       MN_CHECK(labels.size(1) == 1, "evaluate: binary-class labels must be (N, 1), got ", labels.sizes());
       const int64_t last = probs.size(1) - 1;
       const at::Tensor y = labels.select(1, 0);
-      s.auc = column_auc(probs, last, y, "class 1", s.warnings);
+      s.auc = mean_column_auc(task, labels, probs, s.warnings);
       const at::Tensor pred = probs.select(1, last).gt(0.5).to(at::kLong);
       s.acc = pred.eq(y).to(at::kDouble).mean().item<double>();
       break;
@@ -102,11 +97,7 @@ Scores evaluate(data::Task task, const at::Tensor& labels_in, const at::Tensor& 
     case data::Task::OrdinalRegression: {
       MN_CHECK(labels.size(1) == 1, "evaluate: multi-class labels must be (N, 1), got ", labels.sizes());
       const at::Tensor y = labels.select(1, 0);
-      double auc_sum = 0;
-      for (int64_t c = 0; c < probs.size(1); ++c) {
-        auc_sum += column_auc(probs, c, y.eq(c), "class " + std::to_string(c), s.warnings);
-      }
-      s.auc = auc_sum / static_cast<double>(probs.size(1));
+      s.auc = mean_column_auc(task, labels, probs, s.warnings);
       s.acc = probs.argmax(1).eq(y).to(at::kDouble).mean().item<double>();
       break;
     }

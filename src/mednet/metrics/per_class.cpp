@@ -12,12 +12,6 @@ namespace mednet::metrics {
 
 namespace {
 
-struct Column {
-  std::string name;
-  std::vector<double> scores;
-  std::vector<int> targets;
-};
-
 std::vector<double> to_doubles(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kDouble).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
@@ -28,14 +22,16 @@ std::vector<int> to_ints(const at::Tensor& t) {
   return std::vector<int>(c.data_ptr<int>(), c.data_ptr<int>() + c.numel());
 }
 
-// The columns the MedMNIST AUC scores, each with its one-against-the-rest targets.
-std::vector<Column> scored_columns(data::Task task, const at::Tensor& labels_in, const at::Tensor& probs_in) {
+}  // namespace
+
+std::vector<ScoredColumn> scored_columns(data::Task task, const at::Tensor& labels_in,
+                                         const at::Tensor& probs_in) {
   const at::Tensor probs = probs_in.detach().to(at::kCPU).to(at::kDouble);
   at::Tensor labels = labels_in.detach().to(at::kCPU).to(at::kLong);
   if (labels.dim() == 1) labels = labels.unsqueeze(1);
   MN_CHECK(probs.dim() == 2 && labels.size(0) == probs.size(0), "per-class scores: ", labels.size(0),
            " labels for scores of shape ", probs.sizes());
-  std::vector<Column> cols;
+  std::vector<ScoredColumn> cols;
   if (task == data::Task::BinaryClass) {
     cols.push_back({"class 1", to_doubles(probs.select(1, probs.size(1) - 1)), to_ints(labels.select(1, 0))});
   } else if (task == data::Task::MultiLabel) {
@@ -51,8 +47,6 @@ std::vector<Column> scored_columns(data::Task task, const at::Tensor& labels_in,
   }
   return cols;
 }
-
-}  // namespace
 
 std::vector<double> per_class_auc(data::Task task, const at::Tensor& labels, const at::Tensor& probs) {
   std::vector<double> out;

@@ -10,6 +10,17 @@
 
 namespace mednet::metrics {
 
+/// A column the MedMNIST AUC scores, with its one-against-the-rest targets.
+struct ScoredColumn {
+  std::string name;  ///< "class 1", "label 3", ...
+  std::vector<double> scores;
+  std::vector<int> targets;
+};
+
+/// The columns the official AUC averages: class 1 (binary: the last score column), every class
+/// (multi-class, ordinal: class c against the rest) or every label (multi-label).
+std::vector<ScoredColumn> scored_columns(data::Task task, const at::Tensor& labels, const at::Tensor& probs);
+
 /// One AUC per scored column: every class (multi-class, ordinal), class 1 (binary: one value), every
 /// label (multi-label). NaN where a class is absent.
 std::vector<double> per_class_auc(data::Task task, const at::Tensor& labels, const at::Tensor& probs);

@@ -37,6 +37,20 @@ metrics::BootstrapOptions bootstrap() {
   return o;
 }
 
+void measure(Row& row, const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& images,
+             const LatencyOptions& o) {
+  row.threads = at::get_num_threads();
+  if (!o.enabled) return;
+  row.ms_batch1 = median_latency_ms(f, images, 1, o.repeats_single);
+  row.ms_batch256 = median_latency_ms(f, images, 256, o.repeats_large);
+}
+
+std::string fmt(double v, int decimals) {
+  return core::format_fixed(v, decimals, "-");
+}
+
+}  // namespace
+
 nlohmann::json row_json(const Row& r) {
   const auto num = core::finite_or_null;
   return {{"label", r.label},
@@ -53,20 +67,6 @@ nlohmann::json row_json(const Row& r) {
           {"ms_batch256", num(r.ms_batch256)},
           {"threads", r.threads}};
 }
-
-void measure(Row& row, const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& images,
-             const LatencyOptions& o) {
-  row.threads = at::get_num_threads();
-  if (!o.enabled) return;
-  row.ms_batch1 = median_latency_ms(f, images, 1, o.repeats_single);
-  row.ms_batch256 = median_latency_ms(f, images, 256, o.repeats_large);
-}
-
-std::string fmt(double v, int decimals) {
-  return core::format_fixed(v, decimals, "-");
-}
-
-}  // namespace
 
 Method parse_method(const std::string& name) {
   if (name == "dynamic") return Method::Dynamic;

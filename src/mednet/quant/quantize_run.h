@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "mednet/data/dataset.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/metrics/bootstrap.h"
@@ -89,6 +91,9 @@ engine::Evaluation evaluate_int8(const std::string& model_path, const data::Spli
 /// Median milliseconds of f on batches of the given size cut from images (repeated to fill the batch).
 double median_latency_ms(const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& images_u8,
                          int64_t batch, int repeats);
+
+/// A row as quant.json and the experiment's summary.json hold it (non-finite numbers as null).
+nlohmann::json row_json(const Row& r);
 
 /// Text table of rows (Markdown).
 std::string rows_table(const std::vector<Row>& rows);
