@@ -39,7 +39,7 @@ void add_cam(CLI::App& app) {
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     MN_CHECK_USAGE(f.run.empty() != config.empty(), "give either --run DIR or --config GALLERY.json");
-    core::set_threads(common.thread_count());
+    core::set_threads(common.thread_count(), core::resolve_device(common.device));
     f.root = common.root;
     f.device = common.device;
     f.check_md5 = !common.skip_md5;

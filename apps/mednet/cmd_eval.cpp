@@ -22,8 +22,8 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--split", split_name, "val or test")->check(CLI::IsMember({"train", "val", "test"}));
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
-    core::set_threads(common.thread_count());
     const c10::Device device = core::resolve_device(common.device);
+    core::set_threads(common.thread_count(), device);
     // An int8 directory (mednet quantize) holds model_int8.safetensors instead of best.pt; it runs on the
     // CPU.
     const bool int8 = std::filesystem::exists(run::RunFiles(run_dir).int8_model());

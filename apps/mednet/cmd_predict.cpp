@@ -37,7 +37,7 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--cam-layer", po.cam_layer, "Layer the map is taken at (default: the last stage)");
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
-    core::set_threads(common.thread_count());
+    core::set_threads(common.thread_count(), core::resolve_device(common.device));
     const std::vector<std::string> paths = deploy::collect_inputs(inputs, dir);
     run::OpenRunOptions o;
     o.load_data = false;

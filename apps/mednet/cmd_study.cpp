@@ -24,7 +24,7 @@ void add_study(CLI::App& app) {
   add_common_flags(*cmd, common, "$MEDMNIST_ROOT, then ~/.medmnist");
   cmd->callback([] {
     const experiments::StudySpec study = experiments::load_study(config);
-    core::set_threads(common.thread_count());
+    core::set_threads(common.thread_count(), core::resolve_device(common.device));
     experiments::StudyOptions o;
     o.preset = preset;
     o.device = common.device;

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TrainFlags {
-  std::string config, dataset, optimizer, schedule, out, resume;
+  std::string config, dataset, optimizer, schedule, out, resume, precision;
   int size = 0, batch_size = 0;
   CommonFlags common;
   RunLengthFlags length;
@@ -108,6 +108,7 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     MN_CHECK_USAGE(!fs::exists(run::RunFiles(out).state()), out,
                    " already holds a run; continue it with --resume ", out, " or choose another --out");
   }
+  if (cmd.count("--precision")) cfg.precision = f.precision;  // how it runs: may change on resume
   const dist::DistEnv env = dist::read_env();
   if (f.nproc > 1 && !env.launched) {
     dist::LaunchOptions lo;
@@ -158,6 +159,11 @@ void add_train(CLI::App& app) {
   cmd->add_option("--lr", f.lr, "Learning rate");
   cmd->add_option("--weight-decay", f.weight_decay, "Weight decay");
   cmd->add_option("--optimizer", f.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}));
+  cmd->add_option(
+         "--precision", f.precision,
+         "fp32 (default), bf16 or fp16: forward passes under CUDA autocast (fp16 with loss scaling); "
+         "CUDA only")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("--schedule", f.schedule, "step, cosine or constant")
       ->check(CLI::IsMember({"step", "cosine", "constant"}));
   cmd->add_option("--seed", f.seed, "Random seed");

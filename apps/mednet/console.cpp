@@ -8,12 +8,6 @@
 
 namespace mednet::app {
 
-namespace {
-std::string f3(double v) {
-  return core::format_fixed(v, 3);
-}
-}  // namespace
-
 ConsoleObserver::ConsoleObserver() : tty_(core::is_terminal(2)) {}
 
 void ConsoleObserver::on_epoch_begin(int epoch, int epochs, int64_t steps) {
@@ -23,15 +17,17 @@ void ConsoleObserver::on_epoch_begin(int epoch, int epochs, int64_t steps) {
 }
 
 void ConsoleObserver::on_step(int64_t, double running_loss) {
-  if (bar_) bar_->step(1, "loss " + f3(running_loss));
+  // On a GPU the running loss is not read during the epoch (NaN here): the bar shows steps only.
+  if (bar_)
+    bar_->step(1, std::isnan(running_loss) ? std::string() : "loss " + core::format_fixed(running_loss));
 }
 
 void ConsoleObserver::on_epoch_end(const run::EpochRecord& r, bool improved) {
   if (bar_) bar_->finish();
   char line[256];
   std::snprintf(line, sizeof line, "epoch %3d/%d  lr %.1e  train loss %s %s | val loss %s %s  %.1fs%s",
-                r.epoch, epochs_, r.lr, f3(r.train_loss).c_str(),
-                core::format_scores(r.train_auc, r.train_acc).c_str(), f3(r.val_loss).c_str(),
+                r.epoch, epochs_, r.lr, core::format_fixed(r.train_loss).c_str(),
+                core::format_scores(r.train_auc, r.train_acc).c_str(), core::format_fixed(r.val_loss).c_str(),
                 core::format_scores(r.val_auc, r.val_acc).c_str(), r.seconds, improved ? "  * best" : "");
   std::cout << line << std::endl;
 }

@@ -13,8 +13,11 @@ TEST(Config, RoundTripsThroughJson) {
   c.model.widths = {8, 16};
   c.seed = 42;
   c.schedule = "cosine";
+  c.precision = "bf16";
   const TrainConfig back = config_from_json(to_json(c));
   EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(back.precision, "bf16");
+  EXPECT_EQ(config_from_json(nlohmann::json::object()).precision, "fp32");  // older config.json files
 }
 
 TEST(Config, UnknownKeysAndBadValuesAreUsageErrors) {
@@ -35,4 +38,13 @@ TEST(Config, UnknownKeysAndBadValuesAreUsageErrors) {
   c.size = 128;
   EXPECT_THROW(c.validate(), mednet::Error);
   EXPECT_THROW(load_config("/nonexistent.json"), mednet::Error);
+  c = TrainConfig();
+  c.precision = "fp8";
+  try {
+    c.validate();
+    FAIL();
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("precision must be fp32, bf16 or fp16, got 'fp8'"),
+              std::string::npos);
+  }
 }

@@ -12,6 +12,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
+#include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
 
 namespace mednet::augment {
@@ -229,9 +230,9 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
         th[k][r][d] = g[r][3];
       }
     }
-    const at::Tensor idx = torch::tensor(moved, torch::kLong).to(images.device());
+    const at::Tensor idx = core::upload(torch::tensor(moved, torch::kLong), images.device());
     const at::Tensor sel = images.index_select(0, idx);
-    theta = theta.to(images.device(), images.scalar_type());
+    theta = core::upload(theta.to(images.scalar_type()), images.device());
     const at::Tensor grid = at::affine_grid_generator(theta, sel.sizes(), /*align_corners=*/false);
     const at::Tensor warped =
         at::grid_sampler(sel, grid, /*bilinear*/ 0, /*zeros*/ 0, /*align_corners=*/false);
@@ -248,9 +249,9 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
       for (int64_t i : shaded) col.push_back(v[static_cast<size_t>(i)]);
       std::vector<int64_t> shape(static_cast<size_t>(out.dim()), 1);
       shape[0] = static_cast<int64_t>(col.size());
-      return torch::tensor(col, torch::kDouble).view(shape).to(out.device(), out.scalar_type());
+      return core::upload(torch::tensor(col, torch::kDouble).view(shape).to(out.scalar_type()), out.device());
     };
-    const at::Tensor idx = torch::tensor(shaded, torch::kLong).to(out.device());
+    const at::Tensor idx = core::upload(torch::tensor(shaded, torch::kLong), out.device());
     at::Tensor sel = out.index_select(0, idx);
     if (any_intensity) {
       // Contrast scales around each image's own mean, then brightness shifts.
@@ -263,7 +264,8 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
       // Drawn for the whole batch, so a sample's noise does not depend on which others are noisy.
       at::Generator gen = at::detail::createCPUGenerator(seed ^ 0x9e3779b97f4a7c15ULL);
       const at::Tensor z = at::randn(out.sizes(), gen, torch::TensorOptions().dtype(out.scalar_type()));
-      sel = sel + z.index_select(0, idx.cpu()).to(out.device()) * pick(noise);
+      sel = sel +
+            core::upload(z.index_select(0, torch::tensor(shaded, torch::kLong)), out.device()) * pick(noise);
     }
     out = out.index_copy(0, idx, sel.clamp(0, 1));
   }

@@ -2,8 +2,12 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include <ATen/Context.h>
@@ -23,10 +27,30 @@ extern "C" void on_signal(int) {
 }
 }  // namespace
 
-int set_threads(int n) {
-  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+int set_threads(int n, const c10::Device& device) {
+  if (n <= 0) n = device.is_cuda() ? 2 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   return at::get_num_threads();
+}
+
+bool gpu_lever(const std::string& name) {
+  const char* off = std::getenv("MEDNET_GPU_LEVERS_OFF");
+  if (!off) return true;
+  const std::string list = std::string(",") + off + ",";
+  return list.find("," + name + ",") == std::string::npos;
+}
+
+at::Tensor upload(const at::Tensor& host, const c10::Device& device) {
+  if (host.device() == device) return host;
+  if (!device.is_cuda() || !host.device().is_cpu() || !gpu_lever("async-upload")) return host.to(device);
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+void configure_for_device(const c10::Device& device) {
+  if (!device.is_cuda()) return;
+  const bool benchmark = gpu_lever("cudnn-benchmark");
+  at::globalContext().setBenchmarkCuDNN(benchmark);
+  at::globalContext().setDeterministicCuDNN(!benchmark);
 }
 
 c10::Device resolve_device(const std::string& name) {
@@ -46,6 +70,38 @@ void seed_everything(uint64_t seed) {
   if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
   at::globalContext().setDeterministicCuDNN(true);
   at::globalContext().setBenchmarkCuDNN(false);
+}
+
+uint64_t available_memory() {
+  uint64_t best = 0;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (meminfo >> key >> kb >> unit) {
+    if (key == "MemAvailable:") {
+      best = kb * 1024;
+      break;
+    }
+  }
+  // cgroup v2: the limit (or "max") less the group's anonymous memory (its page cache can be
+  // reclaimed, so it does not count as taken).
+  std::ifstream max_file("/sys/fs/cgroup/memory.max"), stat_file("/sys/fs/cgroup/memory.stat");
+  std::string max_text;
+  if (max_file >> max_text && !max_text.empty() &&
+      max_text.find_first_not_of("0123456789") == std::string::npos && max_text.size() < 20) {
+    uint64_t anon = 0, value = 0;
+    while (stat_file >> key >> value) {
+      if (key == "anon") {
+        anon = value;
+        break;
+      }
+    }
+    const uint64_t limit = std::stoull(max_text);
+    const uint64_t left = limit > anon ? limit - anon : 0;
+    best = best == 0 ? left : std::min(best, left);
+  }
+  return best;
 }
 
 void keep_freed_memory() {

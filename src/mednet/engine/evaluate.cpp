@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
 
 namespace mednet::engine {
 
@@ -20,17 +21,18 @@ Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch
   MN_CHECK(batch_size >= 1, "evaluation batch size must be >= 1, got ", batch_size);
   torch::NoGradGuard no_grad;
   metrics::Accumulator acc(task);
-  double loss_sum = 0;
+  at::Tensor loss_sum;  // in double on the logits' device, read once at the end (no wait per batch)
   const int64_t n = labels.size(0);
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t len = std::min<int64_t>(batch_size, n - start);
     at::Tensor logits = logits_of(start, len);
-    at::Tensor y = labels.narrow(0, start, len).to(logits.device());
-    loss_sum += task_loss(task, logits, y).item<double>() * static_cast<double>(len);
+    at::Tensor y = core::upload(labels.narrow(0, start, len), logits.device());
+    const at::Tensor part = task_loss(task, logits, y).to(at::kDouble) * static_cast<double>(len);
+    loss_sum = loss_sum.defined() ? loss_sum + part : part;
     acc.update(y, metrics::probabilities(task, logits));
   }
   Evaluation e;
-  e.loss = n > 0 ? loss_sum / static_cast<double>(n) : std::nan("");
+  e.loss = n > 0 ? loss_sum.item<double>() / static_cast<double>(n) : std::nan("");
   e.scores = acc.compute();
   e.probs = acc.probs();
   return e;
@@ -52,7 +54,7 @@ Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& 
                           const c10::Device& device, int batch_size) {
   return in_eval_mode(model, [&] {
     return evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
-      return model.forward(data::to_network_input(split.images.narrow(0, start, len)).to(device));
+      return model.forward(data::to_network_input(core::upload(split.images.narrow(0, start, len), device)));
     });
   });
 }
@@ -67,10 +69,10 @@ at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, d
     for (int64_t start = 0; start < n; start += batch_size) {
       const int64_t len = std::min<int64_t>(batch_size, n - start);
       const at::Tensor logits =
-          model.forward(data::to_network_input(images_u8.narrow(0, start, len)).to(device));
-      parts.push_back(metrics::probabilities(task, logits).to(torch::kCPU));
+          model.forward(data::to_network_input(core::upload(images_u8.narrow(0, start, len), device)));
+      parts.push_back(metrics::probabilities(task, logits));
     }
-    return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
+    return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts).to(torch::kCPU);
   });
 }
 

@@ -110,8 +110,9 @@ at::Tensor probabilities(data::Task task, const at::Tensor& logits) {
 }
 
 void Accumulator::update(const at::Tensor& labels, const at::Tensor& probs) {
-  labels_.push_back(labels.detach().to(at::kCPU));
-  probs_.push_back(probs.detach().to(at::kCPU).to(at::kFloat));
+  // Kept where they are (a copy to the host would wait for the device); moved once when read.
+  labels_.push_back(labels.detach());
+  probs_.push_back(probs.detach().to(at::kFloat));
 }
 
 Scores Accumulator::compute() const {
@@ -130,10 +131,10 @@ int64_t Accumulator::count() const {
 }
 
 at::Tensor Accumulator::probs() const {
-  return probs_.empty() ? torch::empty({0, 1}) : torch::cat(probs_);
+  return probs_.empty() ? torch::empty({0, 1}) : torch::cat(probs_).to(at::kCPU);
 }
 at::Tensor Accumulator::labels() const {
-  return labels_.empty() ? torch::empty({0, 1}, torch::kLong) : torch::cat(labels_);
+  return labels_.empty() ? torch::empty({0, 1}, torch::kLong) : torch::cat(labels_).to(at::kCPU);
 }
 
 }  // namespace mednet::metrics

@@ -34,7 +34,7 @@ class Accumulator {
   Scores compute() const;
   void reset();
   int64_t count() const;
-  /// All probabilities so far, [N, K].
+  /// All probabilities so far, [N, K], on the CPU (updates may come from any device).
   at::Tensor probs() const;
   at::Tensor labels() const;
 

@@ -23,6 +23,8 @@ void TrainConfig::validate() const {
   MN_CHECK_USAGE(eval_batch_size >= 1, "eval_batch_size must be >= 1, got ", eval_batch_size);
   MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer,
                  "'");
+  MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
+                 "precision must be fp32, bf16 or fp16, got '", precision, "'");
   MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
                  "schedule must be step, cosine or constant, got '", schedule, "'");
   MN_CHECK_USAGE(lr > 0, "lr must be > 0, got ", lr);
@@ -68,6 +70,7 @@ json to_json(const TrainConfig& c) {
               {"seed", c.seed},
               {"threads", c.threads},
               {"device", c.device},
+              {"precision", c.precision},
               {"augment", augment_json},
               {"grad_norm_epochs", c.grad_norm_epochs},
               {"transfer",
@@ -108,7 +111,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
       j, {"name",     "description",      "dataset",         "size",      "root",    "model",
           "epochs",   "batch_size",       "eval_batch_size", "optimizer", "lr",      "weight_decay",
           "momentum", "schedule",         "patience",        "seed",      "threads", "device",
-          "augment",  "grad_norm_epochs", "transfer"},
+          "augment",  "grad_norm_epochs", "transfer",        "precision"},
       "config");
   TrainConfig c = defaults;
   take(j, "name", c.name);
@@ -127,6 +130,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   take(j, "seed", c.seed);
   take(j, "threads", c.threads);
   take(j, "device", c.device);
+  take(j, "precision", c.precision);
   take(j, "grad_norm_epochs", c.grad_norm_epochs);
   if (j.contains("augment")) {
     const json& a = j.at("augment");

@@ -44,6 +44,9 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0;  ///< 0 = every core
   std::string device = "auto";
+  /// fp32 | bf16 | fp16: the forward passes under CUDA autocast in that type (fp16 with dynamic loss
+  /// scaling); a CUDA device only.
+  std::string precision = "fp32";
   /// Training-time augmentation (never applied to validation or test); empty = none.
   std::vector<augment::TransformSpec> augment;
   /// Record per-layer gradient norms during the first this many epochs (grad_norms.csv); 0 = off.

@@ -48,8 +48,8 @@ std::string summary_text(const run::TrainConfig& cfg, const TrainResult& result,
 TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainRunOptions& o,
                       TrainObserver& observer) {
   cfg.validate();
-  const int threads = core::set_threads(cfg.threads);
   const c10::Device device = core::resolve_device(cfg.device);
+  const int threads = core::set_threads(cfg.threads, device);
   const auto& info = data::find_dataset(cfg.dataset);
   const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, nullptr, o.check_md5);
   cfg.root = fs::absolute(fs::path(data.path).parent_path()).string();

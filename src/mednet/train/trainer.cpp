@@ -14,34 +14,17 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
+#include "mednet/engine/autocast.h"
 #include "mednet/models/pretrained.h"
 #include "mednet/models/registry.h"
 #include "mednet/models/weights.h"
 #include "mednet/run/checkpoint.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
+#include "mednet/train/optimizer.h"
 #include "mednet/train/schedule.h"
 
 namespace mednet::train {
-
-namespace {
-
-// One optimizer over the given groups of parameters (each group's lr is set every epoch).
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const run::TrainConfig& c,
-                                                        const std::vector<std::vector<at::Tensor>>& groups) {
-  if (c.optimizer == "sgd") {
-    const auto o = torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay);
-    std::vector<torch::optim::OptimizerParamGroup> g;
-    for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::SGDOptions>(o));
-    return std::make_unique<torch::optim::SGD>(g, o);
-  }
-  const auto o = torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> g;
-  for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::AdamOptions>(o));
-  return std::make_unique<torch::optim::Adam>(g, o);
-}
-
-}  // namespace
 
 Trainer::Trainer(run::TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device)
     : config_(std::move(config)), data_(data), files_(std::move(run_dir)), device_(device) {
@@ -68,9 +51,24 @@ Trainer::Trainer(run::TrainConfig config, const data::MedMnist& data, std::strin
 }
 
 void Trainer::setup() {
+  engine::check_precision(config_.precision, device_);
+  if (config_.precision == "fp16") scaler_ = std::make_unique<LossScaler>(device_);
+  core::configure_for_device(device_);
   model_->to(device_);
   freeze_and_build_optimizer();
 }
+
+namespace {
+// Splits up to this size stay on a GPU for the whole run; larger ones are uploaded batch by batch.
+constexpr int64_t kResidentBytes = int64_t{4} << 30;
+
+data::SplitData on_device(const data::SplitData& split, const c10::Device& device) {
+  if (device.is_cpu() || split.images.nbytes() > kResidentBytes || !core::gpu_lever("resident")) return split;
+  // One copy for the whole run: a plain one (staging it in pinned memory would only cost a pinned
+  // allocation of the split's size).
+  return {split.images.to(device), split.labels.to(device)};
+}
+}  // namespace
 
 void Trainer::apply_transfer() {
   const run::TransferSpec& t = config_.transfer;
@@ -205,6 +203,9 @@ TrainResult Trainer::run(TrainObserver& observer) {
 
   // A frozen backbone without augmentation sees the same images every epoch: its features are
   // computed once and the epochs train only the head.
+  // The splits the epochs read stay on the device (a few MB at MedMNIST sizes): no copy per batch.
+  train_split_ = on_device(data_.train, device_);
+  val_split_ = on_device(data_.val, device_);
   TrainResult result;
   result.feature_cache = all_frozen_ && config_.augment.empty() && model_->can_embed();
   const int start_epoch = state_.epochs_done();
@@ -248,12 +249,14 @@ TrainResult Trainer::run(TrainObserver& observer) {
     rec.epoch = epoch + 1;
     rec.lr = lr;
     if (!train_epoch(epoch, cached_train, rec, result, observer)) break;  // the unfinished epoch is discarded
+    observer.on_train_pass_end(rec.epoch);
     if (dp_) dp_->broadcast_buffers();  // rank 0's BatchNorm statistics are the model's
 
     // Rank 0 scores the epoch, writes the checkpoints and decides; the others follow its decision.
     int64_t decision = 0;  // 1: improved, 2: stop early
     if (main_rank()) {
       engine::Evaluation val;
+      const engine::Autocast autocast(config_.precision, device_);
       if (result.feature_cache) {
         model_->eval();
         val = engine::evaluate_batches(
@@ -261,7 +264,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
             [&](int64_t s, int64_t l) { return model_->classify(cached_val.narrow(0, s, l)); });
         model_->train();
       } else {
-        val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
+        val = engine::evaluate_model(*model_, val_split_, task, device_, config_.eval_batch_size);
       }
       rec.val_loss = val.loss;
       rec.val_auc = val.scores.auc;
@@ -326,6 +329,7 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
         ", validation AUC " + std::to_string(state_.best_val_auc) + ")");
     run::load_module(*model_, files_.best(), device_);
     const data::Task task = data_.info->task;
+    const engine::Autocast autocast(config_.precision, device_);
     result.val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
     result.test = engine::evaluate_model(*model_, data_.test, task, device_, config_.eval_batch_size);
   }

@@ -19,6 +19,7 @@
 #include "mednet/run/run_files.h"
 #include "mednet/run/state.h"
 #include "mednet/train/data_parallel.h"
+#include "mednet/train/loss_scaler.h"
 
 namespace mednet::train {
 
@@ -28,7 +29,11 @@ struct TrainObserver {
   /// The starting model on validation (Trainer::keep_initial_candidate only), before the first epoch.
   virtual void on_initial_score(const engine::Evaluation& /*val*/) {}
   virtual void on_epoch_begin(int /*epoch*/, int /*epochs*/, int64_t /*steps*/) {}
+  /// running_loss is NaN on a GPU, where the loss is read once per epoch (reading it each step would
+  /// make the host wait for the device).
   virtual void on_step(int64_t /*step*/, double /*running_loss*/) {}
+  /// The epoch's training steps are done (validation follows); the steps may still be running on a GPU.
+  virtual void on_train_pass_end(int /*epoch*/) {}
   virtual void on_epoch_end(const run::EpochRecord& /*record*/, bool /*improved*/) {}
   virtual void on_message(const std::string& /*text*/) {}
 };
@@ -100,7 +105,9 @@ class Trainer {
   bool initial_candidate_ = false;
   bool initial_kept_ = false;  // best.pt holds the starting model
   run::RunState state_;
-  std::unique_ptr<DataParallel> dp_;  // null: one process
+  data::SplitData train_split_, val_split_;  // data_'s, on the device when they fit there
+  std::unique_ptr<DataParallel> dp_;         // null: one process
+  std::unique_ptr<LossScaler> scaler_;       // fp16 only
   bool main_rank() const { return !dp_ || dp_->is_main(); }
 };
 

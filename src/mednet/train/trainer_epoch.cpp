@@ -7,7 +7,9 @@
 
 #include "mednet/augment/augment.h"
 #include "mednet/core/runtime.h"
+#include "mednet/engine/autocast.h"
 #include "mednet/train/grad_norm_recorder.h"
+#include "mednet/train/optimizer.h"
 #include "mednet/train/schedule.h"
 #include "mednet/train/trainer.h"
 
@@ -16,16 +18,27 @@ namespace mednet::train {
 bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochRecord& rec,
                           TrainResult& result, TrainObserver& observer) {
   const data::Task task = data_.info->task;
-  const data::SplitData& train = data_.train;
+  const data::SplitData& train = train_split_;  // on the device when it fits there
   const int64_t n = train.size();
   const int64_t steps = (n + config_.batch_size - 1) / config_.batch_size;
   const uint64_t es = epoch_seed(config_.seed, epoch);
   torch::manual_seed(es);
+  // The order is drawn on the host (the same on every device) and sent once per epoch.
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(es);
   std::shuffle(order.begin(), order.end(), rng);
-  const at::Tensor perm = torch::from_blob(order.data(), {n}, torch::kLong).clone();
+  const at::Tensor perm =
+      core::upload(torch::from_blob(order.data(), {n}, torch::kLong).clone(), train.images.device());
+  // The network's input for the rows idx (of perm's device): cached backbone features, or images.
+  const auto inputs = [&](const at::Tensor& idx) {
+    if (result.feature_cache) return cached_train.index_select(0, core::upload(idx, device_));
+    return data::to_network_input(core::upload(train.images.index_select(0, idx), device_));
+  };
+  // On a GPU the loss stays there until the epoch ends: reading it each step would make the host
+  // wait for the device. A distributed job reads it each step (its step status needs it).
+  const bool defer_loss = !dp_ && !device_.is_cpu() && core::gpu_lever("defer-loss");
+  at::Tensor deferred_loss;  // sum of loss x rows, in double on the device
 
   model_->train();
   observer.on_epoch_begin(epoch + 1, config_.epochs, steps);
@@ -43,33 +56,39 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
     const int64_t len = std::min<int64_t>(config_.batch_size, n - start);
     // In a distributed job this rank takes its share of the global batch.
     const auto [offset, count] = dp_ ? dp_->shard(len) : std::pair<int64_t, int64_t>{0, len};
-    optimizer_->zero_grad();
+    clear_grads(*optimizer_);
     if (dp_) dp_->begin_step();
     double local_loss = 0;
     bool nonfinite = false;
     if (count > 0) {
       const at::Tensor idx = perm.narrow(0, start + offset, count);
       at::Tensor x;
-      if (result.feature_cache) {
-        x = cached_train.index_select(0, idx.to(device_));
-      } else if (config_.augment.empty()) {
-        x = data::to_network_input(train.images.index_select(0, idx)).to(device_);
+      if (result.feature_cache || config_.augment.empty()) {
+        x = inputs(idx);
       } else {
         // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
-        const at::Tensor unit = data::to_unit(train.images.index_select(0, idx).to(device_));
+        const at::Tensor unit = data::to_unit(core::upload(train.images.index_select(0, idx), device_));
         const uint64_t rank = dp_ ? static_cast<uint64_t>(dp_->group().rank()) : 0;
         x = data::unit_to_network_input(
             augment::apply(config_.augment, unit, epoch_seed(es + rank, static_cast<int>(step))));
       }
-      at::Tensor y = train.labels.index_select(0, idx).to(device_);
-      at::Tensor logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
-      at::Tensor loss = engine::task_loss(task, logits, y);
-      const double loss_value = loss.item<double>();
+      at::Tensor y = core::upload(train.labels.index_select(0, idx), device_);
+      at::Tensor logits, loss;
+      {
+        const engine::Autocast autocast(config_.precision, device_);
+        logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
+        loss = engine::task_loss(task, logits, y);
+      }
+      if (defer_loss) {
+        const at::Tensor part = loss.detach().to(at::kDouble) * static_cast<double>(count);
+        deferred_loss = deferred_loss.defined() ? deferred_loss + part : part;
+      }
+      const double loss_value = defer_loss ? 0.0 : loss.item<double>();
       nonfinite = !std::isfinite(loss_value);
       if (!nonfinite) {
         // Weighted by this rank's share, so that the mean over ranks is the whole batch's gradient.
         if (dp_) loss = loss * (static_cast<double>(count * dp_->group().size()) / static_cast<double>(len));
-        loss.backward();
+        (scaler_ ? scaler_->scale(loss) : loss).backward();
         local_loss = loss_value * static_cast<double>(count);
         train_acc.update(y, metrics::probabilities(task, logits.detach()));
       } else {
@@ -77,10 +96,7 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
       }
     } else if (dp_ && dp_->sync_bn()) {
       // No rows here this step, but synchronised BatchNorm needs this rank in every sum: an empty batch.
-      const at::Tensor none = torch::empty({0}, torch::kLong);
-      const at::Tensor x = result.feature_cache
-                               ? cached_train.index_select(0, none.to(device_))
-                               : data::to_network_input(train.images.index_select(0, none)).to(device_);
+      const at::Tensor x = inputs(torch::empty({0}, torch::kLong).to(perm.device()));
       ((result.feature_cache ? model_->classify(x) : model_->forward(x)).sum() * 0).backward();
     }
     double batch_loss = local_loss;
@@ -103,10 +119,22 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
       result.reason = run::StopReason::NanLoss;
       return false;
     }
+    // fp16: gradients back to their true scale; a step whose gradients overflowed is skipped (the
+    // loss scale has been lowered).
+    const bool finite_grads = !scaler_ || scaler_->unscale(*optimizer_);
     if (grad_norms) grad_norms->add_step();
-    optimizer_->step();
+    if (finite_grads) optimizer_->step();
     loss_sum += batch_loss;
-    observer.on_step(step + 1, loss_sum / static_cast<double>(start + len));
+    observer.on_step(step + 1, defer_loss ? std::nan("") : loss_sum / static_cast<double>(start + len));
+  }
+  if (defer_loss) {
+    loss_sum = deferred_loss.item<double>();
+    if (!std::isfinite(loss_sum)) {
+      observer.on_message("loss became non-finite during epoch " + std::to_string(epoch + 1) +
+                          ": stopping (try a lower --lr); the best checkpoint so far is kept");
+      result.reason = run::StopReason::NanLoss;
+      return false;
+    }
   }
   if (grad_norms) grad_norms->flush(epoch + 1, files_.grad_norms());
   rec.train_loss = loss_sum / static_cast<double>(n);
