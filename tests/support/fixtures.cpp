@@ -117,6 +117,106 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
   out << file;
 }
 
+void write_patterned_npz(const std::string& path, const std::string& key, const std::vector<int64_t>& shape,
+                         ZipMethod method) {
+  std::string dims = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    dims += std::to_string(shape[i]) + (shape.size() == 1 ? "," : (i + 1 < shape.size() ? ", " : ""));
+  dims += ")";
+  std::string text = "{'descr': '|u1', 'fortran_order': False, 'shape': " + dims + ", }";
+  text.append((64 - (10 + text.size() + 1) % 64) % 64, ' ');
+  text += '\n';
+  std::string header("\x93NUMPY\x01\x00", 8);
+  put16(header, static_cast<uint32_t>(text.size()));
+  header += text;
+  uint64_t count = 1;
+  for (int64_t d : shape) count *= static_cast<uint64_t>(d);
+  const uint64_t total = header.size() + count;
+  const std::string name = key + ".npy";
+  const uint16_t m = method == ZipMethod::Deflate ? 8 : 0;
+
+  std::ofstream out(path, std::ios::binary);
+  std::string local;  // sizes and CRC are patched in once known
+  put32(local, 0x04034b50);
+  put16(local, 20);
+  put16(local, 0);
+  put16(local, m);
+  put16(local, 0);
+  put16(local, 0x21);
+  put32(local, 0);
+  put32(local, 0);
+  put32(local, 0);
+  put16(local, static_cast<uint32_t>(name.size()));
+  put16(local, 0);
+  out << local << name;
+  z_stream zs{};
+  deflateInit2(&zs, 1, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t written = 0;
+  std::string piece, packed(1 << 21, '\0');
+  auto emit = [&](const std::string& bytes, bool last) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+    if (m == 0) {
+      out << bytes;
+      written += bytes.size();
+      return;
+    }
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    zs.avail_in = static_cast<uInt>(bytes.size());
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(packed.data());
+      zs.avail_out = static_cast<uInt>(packed.size());
+      deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH);
+      const size_t n = packed.size() - zs.avail_out;
+      out.write(packed.data(), static_cast<std::streamsize>(n));
+      written += n;
+    } while (zs.avail_out == 0);
+  };
+  emit(header, count == 0);
+  for (uint64_t off = 0; off < count; off += 1 << 20) {
+    const uint64_t len = std::min<uint64_t>(count - off, 1 << 20);
+    piece.resize(len);
+    for (uint64_t i = 0; i < len; ++i) piece[i] = static_cast<char>((off + i) % 251);
+    emit(piece, off + len == count);
+  }
+  deflateEnd(&zs);
+  std::string sizes;
+  put32(sizes, static_cast<uint32_t>(crc));
+  put32(sizes, static_cast<uint32_t>(written));
+  put32(sizes, static_cast<uint32_t>(total));
+  std::string central;
+  put32(central, 0x02014b50);
+  put16(central, 20);
+  put16(central, 20);
+  put16(central, 0);
+  put16(central, m);
+  put16(central, 0);
+  put16(central, 0x21);
+  central += sizes;
+  put16(central, static_cast<uint32_t>(name.size()));
+  put16(central, 0);
+  put16(central, 0);
+  put16(central, 0);
+  put16(central, 0);
+  put32(central, 0);
+  put32(central, 0);
+  central += name;
+  const uint64_t cd_offset = 30 + name.size() + written;
+  out << central;
+  std::string end;
+  put32(end, 0x06054b50);
+  put16(end, 0);
+  put16(end, 0);
+  put16(end, 1);
+  put16(end, 1);
+  put32(end, static_cast<uint32_t>(central.size()));
+  put32(end, static_cast<uint32_t>(cd_offset));
+  put16(end, 0);
+  out << end;
+  out.seekp(14);
+  out << sizes;
+}
+
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& arrays,
                ZipMethod method) {
   std::vector<std::pair<std::string, std::string>> entries;

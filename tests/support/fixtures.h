@@ -20,6 +20,11 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& arrays,
                ZipMethod method = ZipMethod::Deflate);
 
+/// Writes an .npz holding one uint8 array of the given shape whose i-th data byte is i % 251, streamed
+/// in 1 MiB pieces (a file of gigabytes without holding it in memory). Sizes below 4 GiB.
+void write_patterned_npz(const std::string& path, const std::string& key, const std::vector<int64_t>& shape,
+                         ZipMethod method);
+
 /// A MedMNIST-format file for a catalog dataset at 28 px with n samples per split. Labels follow a
 /// learnable rule (the mean intensity of the image decides the class), so a short training run can
 /// reach a validation AUC well above chance. Classes are balanced, so each occurs in every split of at

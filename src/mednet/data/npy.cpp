@@ -7,13 +7,16 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <regex>
 
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
+#include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
+#include "mednet/data/byte_source.h"
 
 namespace mednet::data {
 
@@ -60,75 +63,122 @@ DTypeInfo dtype_from_descr(const std::string& descr, const std::string& what) {
 
 }  // namespace
 
-at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what) {
+namespace {
+
+// What a .npy header says: how the data bytes that follow it become a tensor.
+struct NpyLayout {
+  DTypeInfo dt;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;  // of the data
+};
+
+std::string gigabytes(uint64_t bytes) {
+  return core::format_fixed(static_cast<double>(bytes) / (1 << 30), 2) + " GiB";
+}
+
+// Reads the magic, version and header of an array whose file (or zip entry) is `total` bytes long,
+// and checks the data that follows has the size the header declares.
+NpyLayout read_npy_header(ByteSource& src, uint64_t total, const std::string& what) {
   static const uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  MN_CHECK(size >= 10 && std::memcmp(bytes, kMagic, 6) == 0, what, ": not a .npy array (bad magic)");
-  const int major = bytes[6];
-  size_t header_len = 0;
-  size_t header_start = 0;
+  uint8_t pre[12] = {};
+  MN_CHECK(total >= 10, what, ": not a .npy array (bad magic)");
+  src.read(pre, 10);
+  MN_CHECK(std::memcmp(pre, kMagic, 6) == 0, what, ": not a .npy array (bad magic)");
+  const int major = pre[6];
+  uint64_t header_len = 0;
+  uint64_t header_start = 0;
   if (major == 1) {
-    header_len = le16(bytes + 8);
+    header_len = le16(pre + 8);
     header_start = 10;
   } else if (major == 2 || major == 3) {
-    MN_CHECK(size >= 12, what, ": truncated .npy header");
-    header_len = le32(bytes + 8);
+    MN_CHECK(total >= 12, what, ": truncated .npy header");
+    src.read(pre + 10, 2);
+    header_len = le32(pre + 8);
     header_start = 12;
   } else {
     MN_CHECK(false, what, ": unsupported .npy format version ", major);
   }
-  MN_CHECK(header_start + header_len <= size, what, ": truncated .npy header");
-  const std::string header(reinterpret_cast<const char*>(bytes + header_start), header_len);
+  MN_CHECK(header_start + header_len <= total, what, ": truncated .npy header");
+  MN_CHECK(header_len <= (1u << 20), what, ": .npy header of ", header_len, " bytes (damaged file?)");
+  std::string header(static_cast<size_t>(header_len), '\0');
+  src.read(reinterpret_cast<uint8_t*>(header.data()), header_len);
 
+  NpyLayout l;
   std::smatch m;
   static const std::regex kDescr(R"('descr'\s*:\s*'([^']*)')");
   static const std::regex kFortran(R"('fortran_order'\s*:\s*(True|False))");
   static const std::regex kShape(R"('shape'\s*:\s*\(([^)]*)\))");
   MN_CHECK(std::regex_search(header, m, kDescr), what, ": .npy header has no 'descr': ", header);
-  const DTypeInfo dt = dtype_from_descr(m[1].str(), what);
+  l.dt = dtype_from_descr(m[1].str(), what);
   MN_CHECK(std::regex_search(header, m, kFortran), what, ": .npy header has no 'fortran_order'");
-  const bool fortran = m[1].str() == "True";
+  l.fortran = m[1].str() == "True";
   MN_CHECK(std::regex_search(header, m, kShape), what, ": .npy header has no 'shape'");
-  std::vector<int64_t> shape;
   const std::string dims = m[1].str();
-  static const std::regex kInt(R"(\d+)");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), kInt); it != std::sregex_iterator(); ++it) {
-    shape.push_back(std::stoll(it->str()));
-  }
+  static const std::regex kInt(R"(-?\d+)");
   uint64_t count = 1;
-  for (int64_t d : shape) {
-    MN_CHECK(d >= 0 && (d == 0 || count <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)),
-             what, ": impossible shape in .npy header");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), kInt); it != std::sregex_iterator(); ++it) {
+    const std::string v = it->str();
+    MN_CHECK(v[0] != '-' && v.size() <= 18, what, ": impossible shape in .npy header (", dims, ")");
+    const int64_t d = std::stoll(v);
+    MN_CHECK(d == 0 || count <= std::numeric_limits<uint64_t>::max() / 16 / static_cast<uint64_t>(d), what,
+             ": impossible shape in .npy header");
     count *= static_cast<uint64_t>(d);
+    l.shape.push_back(d);
   }
-  const size_t data_start = header_start + header_len;
-  const uint64_t need = count * dt.itemsize;
-  MN_CHECK(size - data_start == need, what, ": array data is ", size - data_start,
-           " bytes, but shape and dtype need ", need, " (truncated or corrupt .npy)");
+  const uint64_t data_start = header_start + header_len;
+  l.bytes = count * l.dt.itemsize;
+  MN_CHECK(total - data_start == l.bytes, what, ": array data is ", total - data_start,
+           " bytes, but shape and dtype need ", l.bytes, " (truncated or corrupt .npy)");
+  return l;
+}
 
-  std::vector<int64_t> alloc_shape = shape;
-  if (fortran) std::reverse(alloc_shape.begin(), alloc_shape.end());
-  at::Tensor t = torch::empty(alloc_shape, torch::TensorOptions().dtype(dt.stored));
-  if (need > 0) std::memcpy(t.data_ptr(), bytes + data_start, need);
-  if (fortran && shape.size() > 1) {
-    std::vector<int64_t> perm(shape.size());
+// Allocates the array (after checking it fits in memory) and reads its data straight into it.
+at::Tensor read_npy_data(ByteSource& src, const NpyLayout& l, const std::string& what) {
+  const uint64_t available = core::available_memory();
+  MN_CHECK(available == 0 || l.bytes <= available, what, ": the array needs ", gigabytes(l.bytes),
+           " of memory, but only ", gigabytes(available),
+           " is available on this machine (use a smaller image size or a machine with more memory)");
+  std::vector<int64_t> alloc_shape = l.shape;
+  if (l.fortran) std::reverse(alloc_shape.begin(), alloc_shape.end());
+  at::Tensor t = torch::empty(alloc_shape, torch::TensorOptions().dtype(l.dt.stored));
+  src.read(static_cast<uint8_t*>(t.data_ptr()), l.bytes);
+  return t;
+}
+
+// Fortran order to C order, and unsigned types widened.
+at::Tensor finish_npy(at::Tensor t, const NpyLayout& l) {
+  if (l.fortran && l.shape.size() > 1) {
+    std::vector<int64_t> perm(l.shape.size());
     for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(perm.size() - 1 - i);
     t = t.permute(perm).contiguous();
   }
-  if (dt.is_unsigned_wide) {
+  if (l.dt.is_unsigned_wide) {
     // Reinterpret the signed bits as unsigned while widening.
-    const int bits = static_cast<int>(dt.itemsize * 8);
-    at::Tensor wide = t.to(dt.result);
+    const int bits = static_cast<int>(l.dt.itemsize * 8);
+    at::Tensor wide = t.to(l.dt.result);
     if (bits < 64) wide = torch::where(wide < 0, wide + (int64_t{1} << bits), wide);
     t = wide;
   }
   return t;
 }
 
+}  // namespace
+
+at::Tensor parse_npy(const uint8_t* bytes, size_t size, const std::string& what) {
+  MemorySource src(bytes, size, what);
+  const NpyLayout l = read_npy_header(src, size, what);
+  return finish_npy(read_npy_data(src, l, what), l);
+}
+
 at::Tensor load_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MN_CHECK(in, "cannot open ", path, ": no such file or not readable");
-  std::vector<uint8_t> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_npy(buf.data(), buf.size(), path);
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  FileSource src(in, 0, size, path);
+  const NpyLayout l = read_npy_header(src, size, path);
+  return finish_npy(read_npy_data(src, l, path), l);
 }
 
 NpzReader::NpzReader(const std::string& path) : path_(path), file_(path, std::ios::binary) {
@@ -253,48 +303,25 @@ at::Tensor NpzReader::read(const std::string& key) {
   const uint64_t data_offset = ent.local_offset + 30 + le16(local + 26) + le16(local + 28);
   MN_CHECK(data_offset + ent.compressed <= file_size_, what, ": entry data runs past the end of the file (",
            file_size_, " bytes; truncated archive)");
-  std::vector<uint8_t> raw(ent.compressed);
-  file_.seekg(static_cast<std::streamoff>(data_offset));
-  file_.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  MN_CHECK(file_, what, ": read failed");
-
-  std::vector<uint8_t> out;
+  // The entry's bytes go straight into the tensor: stored ones read from the file, deflate ones
+  // inflated in bounded chunks, never more than the declared size.
+  std::unique_ptr<ByteSource> src;
+  InflateSource* inflating = nullptr;
   if (ent.method == 0) {
     MN_CHECK(ent.compressed == ent.uncompressed, what, ": stored entry with mismatched sizes");
-    out = std::move(raw);
+    src = std::make_unique<FileSource>(file_, data_offset, ent.compressed, what);
   } else if (ent.method == 8) {
-    out.resize(ent.uncompressed);
-    z_stream zs{};
-    MN_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, what, ": zlib init failed");
-    zs.next_in = raw.data();
-    uint64_t in_left = raw.size(), out_left = out.size();
-    zs.next_out = out.data();
-    int rc = Z_OK;
-    // zlib counts in 32-bit units: feed large entries in chunks.
-    while (rc == Z_OK) {
-      const uInt in_chunk = static_cast<uInt>(std::min<uint64_t>(in_left, 1u << 30));
-      const uInt out_chunk = static_cast<uInt>(std::min<uint64_t>(out_left, 1u << 30));
-      zs.avail_in = in_chunk;
-      zs.avail_out = out_chunk;
-      rc = inflate(&zs, Z_NO_FLUSH);
-      in_left -= in_chunk - zs.avail_in;
-      out_left -= out_chunk - zs.avail_out;
-      if (rc == Z_OK && zs.avail_in == 0 && in_left == 0) break;
-      if (rc == Z_BUF_ERROR && out_left > 0 && in_left > 0) rc = Z_OK;
-    }
-    inflateEnd(&zs);
-    MN_CHECK(rc == Z_STREAM_END && out_left == 0, what, ": corrupt or truncated deflate data (zlib: ",
-             rc == Z_DATA_ERROR ? "data error" : (rc == Z_STREAM_END ? "size mismatch" : "unexpected end"),
-             ")");
+    auto z = std::make_unique<InflateSource>(file_, data_offset, ent.compressed, ent.uncompressed, what);
+    inflating = z.get();
+    src = std::move(z);
   } else {
     MN_CHECK(false, what, ": unsupported zip compression method ", ent.method, " (only stored and deflate)");
   }
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (uint64_t off = 0; off < out.size(); off += 1u << 30) {
-    crc = crc32(crc, out.data() + off, static_cast<uInt>(std::min<uint64_t>(out.size() - off, 1u << 30)));
-  }
-  MN_CHECK(crc == ent.crc, what, ": CRC-32 mismatch (corrupt archive)");
-  return parse_npy(out.data(), out.size(), what);
+  const NpyLayout l = read_npy_header(*src, ent.uncompressed, what);
+  at::Tensor t = read_npy_data(*src, l, what);
+  if (inflating) inflating->finish();
+  MN_CHECK(src->crc() == ent.crc, what, ": CRC-32 mismatch (corrupt archive)");
+  return finish_npy(std::move(t), l);
 }
 
 namespace {
