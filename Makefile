@@ -46,6 +46,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_quant
 	$(BUILD_DIR)/bin/bench_predict
 	bench/dist_scaling.sh $(BUILD_DIR)
+	PYTHON=/usr/bin/python3 bench/compare.sh $(BUILD_DIR) --device cpu --threads 2 --epochs 2 --json $(BUILD_DIR)/compare_cpu.json
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')

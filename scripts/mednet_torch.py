@@ -166,8 +166,8 @@ class Vgg16(nn.Module):
         if s > 0 and tuple(x.shape[2:]) != (s, s):
             x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
         if self.imagenet_norm:
-            mean = torch.tensor([0.485, 0.456, 0.406], dtype=x.dtype).view(1, 3, 1, 1)
-            std = torch.tensor([0.229, 0.224, 0.225], dtype=x.dtype).view(1, 3, 1, 1)
+            mean = torch.tensor([0.485, 0.456, 0.406], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+            std = torch.tensor([0.229, 0.224, 0.225], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
             x = ((x + 1) * 0.5 - mean) / std
         return self.head(self.features(x).mean(dim=(2, 3)))
 
