@@ -11,6 +11,12 @@ double number_or_nan(const nlohmann::json& j, const char* key) {
   return v.is_null() ? std::nan("") : v.get<double>();
 }
 
+double number_at(const nlohmann::json& j, const char* key, const char* sub) {
+  const nlohmann::json* v = j.is_object() && j.contains(key) ? &j.at(key) : nullptr;
+  if (v && sub) v = v->is_object() && v->contains(sub) ? &v->at(sub) : nullptr;
+  return v && v->is_number() ? v->get<double>() : std::nan("");
+}
+
 nlohmann::json read_json_file(const std::string& path, const std::string& what, bool damaged) {
   std::ifstream in(path);
   if (damaged) {

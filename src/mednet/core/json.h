@@ -30,6 +30,10 @@ inline nlohmann::json finite_or_null(double v) {
 /// A number from j[key], NaN when it is null.
 double number_or_nan(const nlohmann::json& j, const char* key);
 
+/// A number from j[key] (or j[key][sub]), NaN when either is missing or not a number (result files
+/// written before a field existed).
+double number_at(const nlohmann::json& j, const char* key, const char* sub = nullptr);
+
 /// Parses a JSON file. A file that is missing or not JSON is a usage error naming `what` and the
 /// path (input files a person wrote); with damaged = true it is a runtime error saying the file is
 /// damaged (files mednet wrote itself).

@@ -65,16 +65,14 @@ CamFiles write_cam_files(const std::string& base, const at::Tensor& input,
   const std::string nii = base + ".nii.gz";
   data::write_nifti(nii, full, geometry.value_or(data::NiftiGeometry{}), "mednet class activation map");
   out.written.push_back(nii);
-  const int64_t peak = full.argmax().item<int64_t>();
-  const int64_t z = peak / (grid[1] * grid[2]), y = (peak / grid[2]) % grid[1], x = peak % grid[2];
-  out.peak = {x, y, z};
+  const std::array<int64_t, 3> p = report::peak_voxel(full);  // {z, y, x}
+  out.peak = {p[2], p[1], p[0]};
   const at::Tensor vol = display_image(input);  // [1 or 3, D, H, W]
   // Axial (fixed z), coronal (fixed y), sagittal (fixed x), side by side with a dark gap.
   std::vector<at::Tensor> panels;
-  const int64_t fixed[3] = {z, y, x};
   int64_t tallest = 0;
   for (int a = 0; a < 3; ++a) {
-    const at::Tensor panel = overlay(vol.select(a + 1, fixed[a]), full.select(a, fixed[a]));
+    const at::Tensor panel = overlay(vol.select(a + 1, p[a]), full.select(a, p[a]));
     tallest = std::max(tallest, panel.size(1));
     panels.push_back(panel);
   }

@@ -27,21 +27,6 @@ namespace {
 
 const std::vector<uint32_t> kColors{0x1f77b4, 0xd62728, 0x2ca02c, 0xff7f0e, 0x9467bd, 0x8c564b, 0xe377c2};
 
-double get(const json& j, const char* a, const char* b = nullptr) {
-  const json* v = &j;
-  if (!v->contains(a)) return std::nan("");
-  v = &v->at(a);
-  if (b) {
-    if (!v->contains(b)) return std::nan("");
-    v = &v->at(b);
-  }
-  return v->is_number() ? v->get<double>() : std::nan("");
-}
-
-std::string f3(double v) {
-  return core::format_fixed(v, 3);
-}
-
 std::string f1(double v) {
   return core::format_fixed(v, 1);
 }
@@ -49,12 +34,12 @@ std::string f1(double v) {
 std::string mean_sd_text(const std::vector<double>& v) {
   const auto [m, sd] = mean_sd(v);
   if (v.empty()) return "n/a";
-  return f3(m) + (std::isfinite(sd) ? " (" + f3(sd) + ")" : "");
+  return core::format_fixed(m) + (std::isfinite(sd) ? " (" + core::format_fixed(sd) + ")" : "");
 }
 
 // Train AUC minus validation AUC at the chosen epoch: how far the model fits train beyond val.
 double gap_at_best(const SeedRun& r) {
-  const int best = static_cast<int>(get(r.metrics, "best_epoch"));
+  const int best = static_cast<int>(core::number_at(r.metrics, "best_epoch"));
   for (const auto& e : r.history)
     if (e.epoch == best) return e.train_auc - e.val_auc;
   return std::nan("");
@@ -68,11 +53,11 @@ ArmStats stats_of(const ArmResult& a) {
   ArmStats s;
   for (const auto& r : a.runs) {
     if (!r.finished) continue;
-    s.auc.push_back(get(r.metrics, "test", "auc"));
-    s.acc.push_back(get(r.metrics, "test", "acc"));
-    s.best.push_back(get(r.metrics, "best_epoch"));
-    s.epochs.push_back(get(r.metrics, "epochs_run"));
-    s.sec.push_back(get(r.metrics, "seconds_per_epoch"));
+    s.auc.push_back(core::number_at(r.metrics, "test", "auc"));
+    s.acc.push_back(core::number_at(r.metrics, "test", "acc"));
+    s.best.push_back(core::number_at(r.metrics, "best_epoch"));
+    s.epochs.push_back(core::number_at(r.metrics, "epochs_run"));
+    s.sec.push_back(core::number_at(r.metrics, "seconds_per_epoch"));
     s.gap.push_back(gap_at_best(r));
     const Dynamics d = training_dynamics(r.history);
     s.stability.push_back(d.val_auc_sd_last);
@@ -167,19 +152,19 @@ json summary_json(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
       runs.push_back({{"seed", r.seed},
                       {"dir", r.dir},
                       {"finished", r.finished},
-                      {"best_epoch", num(get(r.metrics, "best_epoch"))},
-                      {"epochs_run", num(get(r.metrics, "epochs_run"))},
-                      {"val_auc", num(get(r.metrics, "val", "auc"))},
-                      {"test_auc", num(get(r.metrics, "test", "auc"))},
-                      {"test_acc", num(get(r.metrics, "test", "acc"))},
+                      {"best_epoch", num(core::number_at(r.metrics, "best_epoch"))},
+                      {"epochs_run", num(core::number_at(r.metrics, "epochs_run"))},
+                      {"val_auc", num(core::number_at(r.metrics, "val", "auc"))},
+                      {"test_auc", num(core::number_at(r.metrics, "test", "auc"))},
+                      {"test_acc", num(core::number_at(r.metrics, "test", "acc"))},
                       {"train_val_auc_gap", num(r.finished ? gap_at_best(r) : std::nan(""))},
-                      {"seconds_per_epoch", num(get(r.metrics, "seconds_per_epoch"))}});
+                      {"seconds_per_epoch", num(core::number_at(r.metrics, "seconds_per_epoch"))}});
     }
     const auto [auc_m, auc_sd] = mean_sd(s.auc);
     const auto [acc_m, acc_sd] = mean_sd(s.acc);
     double params = std::nan("");
     for (const auto& r : a.runs)
-      if (r.finished) params = get(r.metrics, "params");
+      if (r.finished) params = core::number_at(r.metrics, "params");
     j["arms"].push_back({{"name", a.arm->name},
                          {"label", a.arm->label},
                          {"dataset", a.config.dataset},
@@ -216,13 +201,13 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     const ArmStats s = stats_of(a);
     double params = std::nan("");
     for (const auto& r : a.runs)
-      if (r.finished) params = get(r.metrics, "params");
+      if (r.finished) params = core::number_at(r.metrics, "params");
     os << "| " << a.arm->label << " | " << a.config.dataset << " " << a.config.size << " | "
        << a.config.model.name << " | "
        << (std::isfinite(params) ? std::to_string(static_cast<int64_t>(params)) : "n/a") << " | "
        << s.auc.size() << "/" << a.runs.size() << " | " << mean_sd_text(s.auc) << " | " << mean_sd_text(s.acc)
        << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first) << " | "
-       << f3(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
+       << core::format_fixed(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
   }
   os << "\nPer seed (test AUC / ACC):\n\n| seed |";
   for (const auto& a : arms) os << " " << a.arm->label << " |";
@@ -236,16 +221,20 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     for (const auto& a : arms) {
       const SeedRun& r = a.runs[k];
       os << " "
-         << (r.finished ? f3(get(r.metrics, "test", "auc")) + " / " + f3(get(r.metrics, "test", "acc"))
+         << (r.finished ? core::format_fixed(core::number_at(r.metrics, "test", "auc")) + " / " +
+                              core::format_fixed(core::number_at(r.metrics, "test", "acc"))
                         : std::string("not run"))
          << " |";
     }
     if (two) {
       const SeedRun &r0 = arms[0].runs[k], &r1 = arms[1].runs[k];
       if (r0.finished && r1.finished) {
-        const double da = get(r1.metrics, "test", "auc") - get(r0.metrics, "test", "auc");
-        const double dc = get(r1.metrics, "test", "acc") - get(r0.metrics, "test", "acc");
-        os << " " << (da >= 0 ? "+" : "") << f3(da) << " | " << (dc >= 0 ? "+" : "") << f3(dc) << " |";
+        const double da =
+            core::number_at(r1.metrics, "test", "auc") - core::number_at(r0.metrics, "test", "auc");
+        const double dc =
+            core::number_at(r1.metrics, "test", "acc") - core::number_at(r0.metrics, "test", "acc");
+        os << " " << (da >= 0 ? "+" : "") << core::format_fixed(da) << " | " << (dc >= 0 ? "+" : "")
+           << core::format_fixed(dc) << " |";
       } else {
         os << " | |";
       }
@@ -265,7 +254,7 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     double trainable = std::nan("");
     for (const auto& r : a.runs)
       if (r.finished && r.metrics.contains("trainable_params"))
-        trainable = get(r.metrics, "trainable_params");
+        trainable = core::number_at(r.metrics, "trainable_params");
     os << "| " << a.arm->label << " | " << backbone_of(a) << " | "
        << (std::isfinite(trainable) ? std::to_string(static_cast<int64_t>(trainable)) : "n/a") << " | "
        << core::format_fixed(mean_sd(s.stability).first, 4) << " | " << f1(mean_sd(s.epochs95).first) << " | "
@@ -280,7 +269,8 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     if (rows.empty()) continue;
     os << "\nMedMNIST v2, " << data::find_dataset(flag).display_name << " (test AUC / ACC): ";
     for (size_t i = 0; i < rows.size(); ++i)
-      os << (i ? "; " : "") << rows[i].method << " " << f3(rows[i].auc) << " / " << f3(rows[i].acc);
+      os << (i ? "; " : "") << rows[i].method << " " << core::format_fixed(rows[i].auc) << " / "
+         << core::format_fixed(rows[i].acc);
     os << ".\n";
   }
   return os.str();

@@ -16,20 +16,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double num(const json& j, const char* key) {
-  return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : std::nan("");
-}
-
-std::string f3(double v) {
-  return core::format_fixed(v, 3);
-}
-
 // " (lo to hi)" from a [lo, hi] entry, or "" when the entry is absent (summaries written before it).
 std::string interval_of(const json& j, const char* key, bool signed_values) {
   if (!j.contains(key) || !j.at(key).is_array() || j.at(key).size() != 2) return "";
   auto v = [&](const json& x) {
     const double d = x.is_number() ? x.get<double>() : std::nan("");
-    return signed_values ? core::format_signed(d) : f3(d);
+    return signed_values ? core::format_signed(d) : core::format_fixed(d);
   };
   return " (" + v(j.at(key).at(0)) + " to " + v(j.at(key).at(1)) + ")";
 }
@@ -75,9 +67,10 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
       try {
         const json c = core::read_json_file(cam, "cam.json", true);
         const json& d = c.at("deletion");
-        const double by_map = num(d, "area_by_map"), random = num(d, "area_random");
+        const double by_map = core::number_at(d, "area_by_map"), random = core::number_at(d, "area_random");
         t.add({entry, c.value("model", ""), c.value("dataset", ""), method, c.value("layer", ""),
-               std::to_string(c.at("samples").size()), f3(num(c, "randomisation_rank_correlation_mean")),
+               std::to_string(c.at("samples").size()),
+               core::format_fixed(core::number_at(c, "randomisation_rank_correlation_mean")),
                core::format_fixed(by_map, 4), core::format_fixed(random, 4)});
         findings.push_back(entry + ", " + method +
                            ": deleting the most highlighted positions first leaves a target-"
@@ -137,16 +130,22 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
     for (const auto& r : rows) {
       const std::string label = r.value("label", "");
       const bool fp32 = &r == &rows.at(0);
-      t.add({label, core::format_fixed(num(r, "file_bytes") / 1024.0, 1), f3(num(r, "val_auc")),
-             f3(num(r, "test_auc")) + interval_of(r, "test_auc_ci95", false), f3(num(r, "test_acc")),
+      t.add({label, core::format_fixed(core::number_at(r, "file_bytes") / 1024.0, 1),
+             core::format_fixed(core::number_at(r, "val_auc")),
+             core::format_fixed(core::number_at(r, "test_auc")) + interval_of(r, "test_auc_ci95", false),
+             core::format_fixed(core::number_at(r, "test_acc")),
              fp32 ? ""
-                  : core::format_signed(num(r, "test_auc") - num(rows.at(0), "test_auc")) +
+                  : core::format_signed(core::number_at(r, "test_auc") -
+                                        core::number_at(rows.at(0), "test_auc")) +
                         interval_of(r, "test_auc_change_vs_fp32_ci95", true),
-             core::format_fixed(100 * num(r, "agreement"), 1) + "%",
-             core::format_fixed(num(r, "ms_batch1"), 3), core::format_fixed(num(r, "ms_batch256"), 1)});
+             core::format_fixed(100 * core::number_at(r, "agreement"), 1) + "%",
+             core::format_fixed(core::number_at(r, "ms_batch1"), 3),
+             core::format_fixed(core::number_at(r, "ms_batch256"), 1)});
       const std::string name = m.value("name", "") + ": " + label;
-      size_ds.push_back(xy_dataset(name, {num(r, "file_bytes") / 1024.0}, {num(r, "test_auc")}, colour));
-      latency_ds.push_back(xy_dataset(name, {num(r, "ms_batch1")}, {num(r, "test_auc")}, colour));
+      size_ds.push_back(xy_dataset(name, {core::number_at(r, "file_bytes") / 1024.0},
+                                   {core::number_at(r, "test_auc")}, colour));
+      latency_ds.push_back(
+          xy_dataset(name, {core::number_at(r, "ms_batch1")}, {core::number_at(r, "test_auc")}, colour));
       ++colour;
     }
     doc.table(t);
@@ -154,16 +153,18 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
       const json& fp = rows.at(0);
       for (size_t i = 1; i < rows.size(); ++i) {
         const json& r = rows.at(i);
-        doc.conclusion(m.value("name", "") + ", " + r.value("label", "") + ": " +
-                       core::format_fixed(num(r, "file_bytes") / num(fp, "file_bytes"), 3) +
-                       "x the fp32 file, test AUC " +
-                       core::format_signed(num(r, "test_auc") - num(fp, "test_auc")) +
-                       interval_of(r, "test_auc_change_vs_fp32_ci95", true) + " and ACC " +
-                       core::format_signed(num(r, "test_acc") - num(fp, "test_acc")) + " against fp32, " +
-                       core::format_fixed(100 * num(r, "agreement"), 1) +
-                       "% of test predictions unchanged, batch-1 "
-                       "latency " +
-                       core::format_fixed(num(r, "ms_batch1") / num(fp, "ms_batch1"), 2) + "x fp32's.");
+        doc.conclusion(
+            m.value("name", "") + ", " + r.value("label", "") + ": " +
+            core::format_fixed(core::number_at(r, "file_bytes") / core::number_at(fp, "file_bytes"), 3) +
+            "x the fp32 file, test AUC " +
+            core::format_signed(core::number_at(r, "test_auc") - core::number_at(fp, "test_auc")) +
+            interval_of(r, "test_auc_change_vs_fp32_ci95", true) + " and ACC " +
+            core::format_signed(core::number_at(r, "test_acc") - core::number_at(fp, "test_acc")) +
+            " against fp32, " + core::format_fixed(100 * core::number_at(r, "agreement"), 1) +
+            "% of test predictions unchanged, batch-1 "
+            "latency " +
+            core::format_fixed(core::number_at(r, "ms_batch1") / core::number_at(fp, "ms_batch1"), 2) +
+            "x fp32's.");
       }
     }
   }

@@ -23,16 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double num(const json& j, const char* a, const char* b = nullptr) {
-  const json* v = j.contains(a) ? &j.at(a) : nullptr;
-  if (v && b) v = v->contains(b) ? &v->at(b) : nullptr;
-  return v && v->is_number() ? v->get<double>() : std::nan("");
-}
-
-std::string f3(double v) {
-  return core::format_fixed(v, 3);
-}
-
 // The config a run really trained with (its config.json), else the arm's from the experiment file.
 run::TrainConfig trained_config(const ArmResult& a) {
   for (const auto& r : a.runs) {
@@ -87,28 +77,30 @@ void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std:
         continue;
       }
       const json& m = r.metrics;
-      t.add(
-          {a.arm->label, std::to_string(r.seed),
-           core::format_fixed(num(m, "best_epoch"), 0) + " / " + core::format_fixed(num(m, "epochs_run"), 0),
-           f3(num(m, "val", "auc")), value_with_interval(m.at("test"), "auc"),
-           value_with_interval(m.at("test"), "acc"), core::format_fixed(num(m, "seconds_per_epoch"), 1)});
+      t.add({a.arm->label, std::to_string(r.seed),
+             core::format_fixed(core::number_at(m, "best_epoch"), 0) + " / " +
+                 core::format_fixed(core::number_at(m, "epochs_run"), 0),
+             core::format_fixed(core::number_at(m, "val", "auc")), value_with_interval(m.at("test"), "auc"),
+             value_with_interval(m.at("test"), "acc"),
+             core::format_fixed(core::number_at(m, "seconds_per_epoch"), 1)});
     }
     if (a.runs.size() > 1) {
       std::vector<double> auc, acc;
       for (const auto& r : a.runs)
         if (r.finished)
-          auc.push_back(num(r.metrics, "test", "auc")), acc.push_back(num(r.metrics, "test", "acc"));
+          auc.push_back(core::number_at(r.metrics, "test", "auc")),
+              acc.push_back(core::number_at(r.metrics, "test", "acc"));
       const auto [am, asd] = mean_sd(auc);
       const auto [cm, csd] = mean_sd(acc);
       t.add({a.arm->label, "mean (sd) of " + std::to_string(auc.size()), "", "",
-             f3(am) + " (" + core::format_fixed(asd, 3) + ")",
-             f3(cm) + " (" + core::format_fixed(csd, 3) + ")", ""});
+             core::format_fixed(am) + " (" + core::format_fixed(asd, 3) + ")",
+             core::format_fixed(cm) + " (" + core::format_fixed(csd, 3) + ")", ""});
     }
   }
   for (const auto& flag : flags) {
     for (const auto& row : report::medmnist_v2_rows(flag))
       t.add({"MedMNIST v2 (published): " + row.method + ", " + data::find_dataset(flag).display_name, "", "",
-             "", f3(row.auc), f3(row.acc), ""});
+             "", core::format_fixed(row.auc), core::format_fixed(row.acc), ""});
   }
   doc.table(t);
 }
@@ -222,20 +214,23 @@ void conclusions(ReportDoc& doc, const std::vector<ArmResult>& arms, const json&
                               : best.auc > hi
                                   ? "above the interval: the published model ranks it better"
                                   : "inside the interval: not distinguishable from it on this test set";
-    doc.conclusion(a.arm->label + " (seed " + std::to_string(r->seed) + "): test AUC " + f3(num(t, "auc")) +
-                   " (95% interval " + f3(lo) + " to " + f3(hi) + "), ACC " + value_with_interval(t, "acc") +
-                   "; the best published MedMNIST v2 AUC, " + f3(best.auc) + " (" + best.method + "), is " +
-                   where + ".");
+    doc.conclusion(a.arm->label + " (seed " + std::to_string(r->seed) + "): test AUC " +
+                   core::format_fixed(core::number_at(t, "auc")) + " (95% interval " +
+                   core::format_fixed(lo) + " to " + core::format_fixed(hi) + "), ACC " +
+                   value_with_interval(t, "acc") + "; the best published MedMNIST v2 AUC, " +
+                   core::format_fixed(best.auc) + " (" + best.method + "), is " + where + ".");
   }
 }
 
 }  // namespace
 
 std::string value_with_interval(const json& split, const char* key) {
-  const std::string v = f3(num(split, key));
+  const std::string v = core::format_fixed(core::number_at(split, key));
   if (!split.contains("ci95")) return v;
   const json& ci = split.at("ci95").at(key);
-  auto end = [](const json& x) { return x.is_number() ? f3(x.get<double>()) : std::string("n/a"); };
+  auto end = [](const json& x) {
+    return x.is_number() ? core::format_fixed(x.get<double>()) : std::string("n/a");
+  };
   return v + " (" + end(ci.at(0)) + " to " + end(ci.at(1)) + ")";
 }
 
@@ -278,8 +273,8 @@ void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
                core::format_signed(v.at(1).is_number() ? v.at(1).get<double>() : NAN);
       };
       t.add({c.at("a").get<std::string>(), c.at("b").get<std::string>(),
-             core::format_signed(num(c, "auc_diff")), ci(c.at("auc_diff_ci95")),
-             core::format_signed(num(c, "acc_diff")), ci(c.at("acc_diff_ci95"))});
+             core::format_signed(core::number_at(c, "auc_diff")), ci(c.at("auc_diff_ci95")),
+             core::format_signed(core::number_at(c, "acc_diff")), ci(c.at("acc_diff_ci95"))});
     }
     doc.table(t);
   }

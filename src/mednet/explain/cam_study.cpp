@@ -173,8 +173,7 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
       for (size_t k = 0; k < picked.size(); ++k) {
         const at::Tensor vol = images[static_cast<int64_t>(k)];  // [1, D, H, W]
         const at::Tensor big = report::enlarge_smooth(r.maps[static_cast<int64_t>(k)], shown);
-        const int64_t peak = r.maps[static_cast<int64_t>(k)].argmax().item<int64_t>();
-        const int64_t p[3] = {peak / (size * size), (peak / size) % size, peak % size};
+        const std::array<int64_t, 3> p = report::peak_voxel(r.maps[static_cast<int64_t>(k)]);
         for (int a = 0; a < 3; ++a) {
           const at::Tensor img = report::enlarge_nearest(vol.select(a + 1, p[a]), scale);
           const at::Tensor heat =

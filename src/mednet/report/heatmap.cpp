@@ -65,4 +65,10 @@ at::Tensor enlarge_smooth(const at::Tensor& map, int64_t size) {
   return torch::upsample_trilinear3d(m, {size, size, size}, false).squeeze(0).squeeze(0);
 }
 
+std::array<int64_t, 3> peak_voxel(const at::Tensor& map) {
+  const int64_t h = map.size(1), w = map.size(2);
+  const int64_t peak = map.argmax().item<int64_t>();
+  return {peak / (h * w), (peak / w) % h, peak % w};
+}
+
 }  // namespace mednet::report

@@ -23,4 +23,8 @@ at::Tensor enlarge_nearest(const at::Tensor& image, int64_t scale);
 /// Enlarges a float [H, W] (or [D, H, W]) map to `size` per axis with (tri)linear interpolation.
 at::Tensor enlarge_smooth(const at::Tensor& map, int64_t size);
 
+/// The voxel where a 3D map [D, H, W] is largest, as {depth, row, column}: the axial, coronal and sagittal
+/// planes through it are map.select(0, p[0]), map.select(1, p[1]) and map.select(2, p[2]).
+std::array<int64_t, 3> peak_voxel(const at::Tensor& map);
+
 }  // namespace mednet::report
