@@ -3,7 +3,7 @@
 // It writes ARM's folder: protocol.json (the settings and these numbers, for bench/torch_compare.py to
 // repeat in PyTorch) and model.safetensors (the same network, so PyTorch builds exactly it).
 //
-//   bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--out DIR] [--precision fp32|bf16|fp16]
+//   bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--precision fp32|bf16|fp16] [--out DIR]
 //   ARM: cnn3d-adrenal | cnn2d-retina | cnn2d-aug-retina | resnet18-retina | vgg16-partial64-retina
 #include <sys/resource.h>
 
@@ -93,8 +93,8 @@ double peak_rss_mb() {
 
 int run_bench(int argc, char** argv) {
   if (argc < 2 || !arms().count(argv[1])) {
-    std::cerr
-        << "usage: bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--out DIR]\n  ARM:";
+    std::cerr << "usage: bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--precision "
+                 "fp32|bf16|fp16] [--out DIR]\n  ARM:";
     for (const auto& a : arms()) std::cerr << " " << a.first;
     std::cerr << "\n";
     return 2;

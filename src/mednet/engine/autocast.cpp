@@ -21,8 +21,6 @@ void set_cuda_autocast(bool enabled, at::ScalarType dtype) {
 }  // namespace
 
 void check_precision(const std::string& precision, const c10::Device& device) {
-  MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
-                 "precision must be fp32, bf16 or fp16, got '", precision, "'");
   MN_CHECK_USAGE(precision == "fp32" || device.is_cuda(), "precision ", precision,
                  " needs a CUDA device (--device cuda); on ", device.str(), " use fp32");
 }

@@ -7,7 +7,8 @@
 
 namespace mednet::engine {
 
-/// "fp32" | "bf16" | "fp16": a precision other than fp32 on a device other than CUDA is a usage error.
+/// A precision other than fp32 on a device other than CUDA is a usage error. The value itself is checked
+/// where the config is read (run::TrainConfig::validate).
 void check_precision(const std::string& precision, const c10::Device& device);
 
 class Autocast {

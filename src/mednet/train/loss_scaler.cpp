@@ -22,8 +22,4 @@ bool LossScaler::unscale(torch::optim::Optimizer& optimizer) {
   return found_inf.item<float>() == 0;
 }
 
-double LossScaler::current_scale() const {
-  return scale_.item<double>();
-}
-
 }  // namespace mednet::train

@@ -16,7 +16,6 @@ class LossScaler {
   /// Unscales every gradient in place and updates the scale; false when one was not finite (skip
   /// the step). Reads one number from the device.
   bool unscale(torch::optim::Optimizer& optimizer);
-  double current_scale() const;
 
  private:
   at::Tensor scale_, growth_tracker_;
