@@ -1,4 +1,9 @@
 // config.json: the TrainConfig written and read back, and bad files refused with the key named.
+#include <cstdio>
+#include <fstream>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -47,4 +52,58 @@ TEST(Config, UnknownKeysAndBadValuesAreUsageErrors) {
     EXPECT_NE(std::string(e.what()).find("precision must be fp32, bf16 or fp16, got 'fp8'"),
               std::string::npos);
   }
+}
+
+namespace {
+std::string error_of(const nlohmann::json& j) {
+  try {
+    config_from_json(j);
+  } catch (const mednet::Error& e) {
+    EXPECT_EQ(e.kind(), mednet::ErrorKind::Usage);
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, NumbersMustBeWholeAndInRange) {
+  // (config text, a part of the error it must give)
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {R"({"epochs": 4294967297})", "config key 'epochs' is out of range"},
+      {R"({"epochs": 1.5})", "'epochs' must be a whole number, got 1.5"},
+      {R"({"epochs": 100001})", "epochs must be from 1 to 100000, got 100001"},
+      {R"({"seed": 1e30})", "config key 'seed' is out of range"},
+      {R"({"seed": 9223372036854775808})", "seed must be from 0 to"},
+      {R"({"threads": -5})", "threads must be from 0 to 1024, got -5"},
+      {R"({"threads": 100000})", "threads must be from 0 to 1024"},
+      {R"({"eval_batch_size": 0})", "eval_batch_size must be from 1 to 65536"},
+      {R"({"batch_size": 65537})", "batch_size must be from 1 to 65536"},
+      {R"({"model": {"widths": [8, 1e9]}})", "model.widths must be from 1 to"}};
+  for (const auto& [text, part] : cases)
+    EXPECT_NE(error_of(nlohmann::json::parse(text)).find(part), std::string::npos) << text;
+  EXPECT_EQ(
+      error_of(nlohmann::json::parse(R"({"epochs": 100000, "seed": 9223372036854775807, "threads": 1024})")),
+      "");
+}
+
+TEST(Config, LoadConfigNamesTheFileAndRefusesRepeatedKeys) {
+  const std::string path = "/tmp/mednet_config_test_repeated.json";
+  std::ofstream(path) << R"({"epochs": 1, "epochs": 2})";
+  try {
+    load_config(path);
+    FAIL();
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": key 'epochs' appears twice"), std::string::npos)
+        << e.what();
+  }
+  std::ofstream(path) << R"({"epochs": 0})";
+  try {
+    load_config(path);
+    FAIL();
+  } catch (const mednet::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": epochs must be from 1 to 100000, got 0"),
+              std::string::npos)
+        << e.what();
+  }
+  std::remove(path.c_str());
 }

@@ -22,7 +22,7 @@ ExperimentSpec experiment_from_json(const json& j) {
   try {
     e.name = j.value("name", std::string("experiment"));
     e.description = j.value("description", std::string());
-    if (j.contains("seeds")) e.seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    core::take(j, "seeds", e.seeds, "experiment key");
     if (j.contains("gradient_flow")) e.gradient_flow = j.at("gradient_flow").get<std::vector<std::string>>();
   } catch (const json::exception& ex) {
     MN_CHECK_USAGE(false, "experiment file: ", ex.what());

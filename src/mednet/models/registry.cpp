@@ -96,7 +96,10 @@ void validate(const ModelSpec& spec) {
                  "'; valid models: ", core::join(model_names(), ", "));
   MN_CHECK_USAGE(spec.dropout < 1 && (spec.dropout >= 0 || spec.dropout == -1),
                  "model.dropout must be in [0, 1) (or -1 for the model's default), got ", spec.dropout);
-  for (int64_t w : spec.widths) MN_CHECK_USAGE(w >= 1, "model.widths must be positive, got ", w);
+  for (int64_t w : spec.widths)
+    MN_CHECK_USAGE(w >= 1 && w <= 65536, "model.widths must be from 1 to 65536, got ", w);
+  for (int64_t h : spec.hidden)
+    MN_CHECK_USAGE(h >= 1 && h <= 65536, "model.hidden must be from 1 to 65536, got ", h);
   MN_CHECK_USAGE(spec.stem == "auto" || spec.stem == "small" || spec.stem == "standard",
                  "model.stem must be auto, small or standard, got '", spec.stem, "'");
   MN_CHECK_USAGE(spec.input_size == 0 || spec.input_size >= 32,

@@ -9,6 +9,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
+#include "mednet/core/json.h"
 
 namespace mednet::models {
 
@@ -32,12 +33,8 @@ TensorFile read_safetensors_file(const std::string& path) {
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
   MN_CHECK(header_len <= bytes.size() - 8, path, " is truncated or not a safetensors file (header of ",
            header_len, " bytes in a ", bytes.size(), "-byte file)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, header_len));
-  } catch (const nlohmann::json::exception& e) {
-    MN_CHECK(false, path, " has an unreadable safetensors header: ", e.what());
-  }
+  const nlohmann::json header =
+      core::parse_json(bytes.substr(8, header_len), path + " (its safetensors header)", /*damaged=*/true);
   MN_CHECK(header.is_object(), path, ": the safetensors header is not an object");
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_len = bytes.size() - data_start;

@@ -1,6 +1,7 @@
 #include "mednet/run/config.h"
 
-#include <fstream>
+#include <cmath>
+#include <cstdint>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -15,29 +16,46 @@ namespace mednet::run {
 
 using nlohmann::json;
 
-void TrainConfig::validate() const {
-  const auto& info = data::find_dataset(dataset);
-  info.file(size);
-  MN_CHECK_USAGE(epochs >= 1, "epochs must be >= 1, got ", epochs);
-  MN_CHECK_USAGE(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
-  MN_CHECK_USAGE(eval_batch_size >= 1, "eval_batch_size must be >= 1, got ", eval_batch_size);
+namespace {
+// Inclusive bounds of a whole-number field: a usage error naming it otherwise.
+void check_range(const char* name, int64_t v, int64_t lo, int64_t hi) {
+  MN_CHECK_USAGE(v >= lo && v <= hi, name, " must be from ", lo, " to ", hi, ", got ", v);
+}
+}  // namespace
+
+void TrainConfig::validate_values() const {
+  check_range("epochs", epochs, 1, 100000);
+  check_range("batch_size", batch_size, 1, 65536);
+  check_range("eval_batch_size", eval_batch_size, 1, 65536);
+  check_range("threads", threads, 0, 1024);
+  check_range("patience", patience, 0, 100000);
+  check_range("grad_norm_epochs", grad_norm_epochs, 0, 100000);
+  check_range("size", size, 1, 1024);
+  MN_CHECK_USAGE(seed <= static_cast<uint64_t>(INT64_MAX), "seed must be from 0 to ", INT64_MAX, ", got ",
+                 seed);
   MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer,
                  "'");
   MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
                  "precision must be fp32, bf16 or fp16, got '", precision, "'");
   MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
                  "schedule must be step, cosine or constant, got '", schedule, "'");
-  MN_CHECK_USAGE(lr > 0, "lr must be > 0, got ", lr);
-  MN_CHECK_USAGE(weight_decay >= 0, "weight_decay must be >= 0, got ", weight_decay);
-  MN_CHECK_USAGE(patience >= 0, "patience must be >= 0, got ", patience);
-  MN_CHECK_USAGE(grad_norm_epochs >= 0, "grad_norm_epochs must be >= 0, got ", grad_norm_epochs);
+  MN_CHECK_USAGE(std::isfinite(lr) && lr > 0, "lr must be > 0, got ", lr);
+  MN_CHECK_USAGE(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay must be >= 0, got ",
+                 weight_decay);
+  MN_CHECK_USAGE(std::isfinite(momentum) && momentum >= 0, "momentum must be >= 0, got ", momentum);
   models::validate(model);
   MN_CHECK_USAGE(transfer.freeze >= -1, "transfer.freeze must be \"all\", \"none\" or a block count, got ",
                  transfer.freeze);
-  MN_CHECK_USAGE(transfer.backbone_lr_scale > 0, "transfer.backbone_lr_scale must be > 0, got ",
-                 transfer.backbone_lr_scale);
+  MN_CHECK_USAGE(std::isfinite(transfer.backbone_lr_scale) && transfer.backbone_lr_scale > 0,
+                 "transfer.backbone_lr_scale must be > 0, got ", transfer.backbone_lr_scale);
   MN_CHECK_USAGE(transfer.weights.empty() || transfer.init_from.empty(),
                  "transfer.weights and transfer.init_from exclude each other: start from one of them");
+}
+
+void TrainConfig::validate() const {
+  validate_values();
+  const auto& info = data::find_dataset(dataset);
+  info.file(size);
   augment::validate(augment, info.spatial_dims());
 }
 
@@ -167,11 +185,17 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
     const bool norm_given = j.contains("model") && j.at("model").contains("imagenet_norm");
     if (!c.transfer.weights.empty() && !norm_given) c.model.imagenet_norm = true;
   }
+  c.validate_values();
   return c;
 }
 
 TrainConfig load_config(const std::string& path) {
-  return config_from_json(core::read_json_file(path, "config"));
+  const json j = core::read_json_file(path, "config");
+  try {
+    return config_from_json(j);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what(), e.kind());
+  }
 }
 
 void write_config(const std::string& path, const TrainConfig& c) {

@@ -55,6 +55,9 @@ struct TrainConfig {
 
   /// Checks every field; a bad value is a usage error naming it.
   void validate() const;
+  /// The checks that need no catalog lookup: ranges (epochs 1..100000, batch sizes 1..65536, threads
+  /// 0..1024, seed 0..2^63-1), finite positive rates and known names. config_from_json runs them.
+  void validate_values() const;
 };
 
 nlohmann::json to_json(const TrainConfig& c);
