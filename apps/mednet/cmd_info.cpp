@@ -59,6 +59,9 @@ void print_dataset(const data::DatasetInfo& d, const std::string& root) {
       }
     } catch (const Error& e) {
       std::printf("            unreadable: %s\n", e.what());
+      std::fflush(stdout);
+      std::fprintf(stderr, "mednet: error: %s is unreadable\n", path.c_str());
+      exit_code() = 1;  // the listing goes on; the command reports the damaged file
     }
   }
 }

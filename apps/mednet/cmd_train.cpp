@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -15,11 +14,10 @@
 #include "mednet/core/runtime.h"
 #include "mednet/dist/env.h"
 #include "mednet/dist/launch.h"
+#include "mednet/run/open_run.h"
 #include "mednet/train/train_run.h"
 
 namespace mednet::app {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -70,7 +68,10 @@ void apply_flags(const TrainFlags& f, CLI::App& cmd, run::TrainConfig& c) {
   if (given("--weight-decay")) c.weight_decay = f.weight_decay;
   if (given("--optimizer")) c.optimizer = f.optimizer;
   if (given("--schedule")) c.schedule = f.schedule;
-  if (given("--seed")) c.seed = static_cast<uint64_t>(f.seed);
+  if (given("--seed")) {
+    MN_CHECK_USAGE(f.seed >= 0, "--seed must be >= 0, got ", f.seed);
+    c.seed = static_cast<uint64_t>(f.seed);
+  }
   if (given("--widths")) c.model.widths = f.widths;
   if (given("--model")) c.model.name = f.model;
   if (given("--input-size")) c.model.input_size = f.input_size;
@@ -105,8 +106,8 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     out = f.out;
     if (!f.config.empty()) cfg = run::load_config(f.config);  // an experiment file is refused there
     apply_flags(f, cmd, cfg);
-    MN_CHECK_USAGE(!fs::exists(run::RunFiles(out).state()), out,
-                   " already holds a run; continue it with --resume ", out, " or choose another --out");
+    // Rank 0 alone: the other ranks of a launched job may start after it has begun writing there.
+    if (const dist::DistEnv e = dist::read_env(); !e.launched || e.rank == 0) run::check_new_run_dir(out);
   }
   if (cmd.count("--precision")) cfg.precision = f.precision;  // how it runs: may change on resume
   const dist::DistEnv env = dist::read_env();

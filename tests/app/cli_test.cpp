@@ -67,8 +67,38 @@ TEST_F(Cli, MissingConfigAndCorruptFile) {
   const std::string root = temp_dir("root");
   std::ofstream(root + "/nodulemnist3d.npz") << "truncated";
   std::tie(rc, out) = mednet("info nodulemnist3d --root " + root, home_);
-  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(rc, 1) << out;  // the listing goes on, and the damaged file makes it fail
   EXPECT_TRUE(contains(out, "unreadable")) << out;
+  EXPECT_TRUE(contains(out, "mednet: error: " + root + "/nodulemnist3d.npz is unreadable")) << out;
+}
+
+TEST_F(Cli, HostileConfigsAndOutFoldersAreRefusedWithTheirNames) {
+  // A pipe as --config would block for ever; a config nested 100,000 deep would overflow the stack.
+  const std::string fifo = home_ + "/pipe.json";
+  ASSERT_EQ(system(("mkfifo " + fifo).c_str()), 0);
+  auto [rc, out] = mednet("train --config " + fifo + " --out " + home_ + "/r", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, fifo + " is not a regular file")) << out;
+  const std::string deep = home_ + "/deep.json";
+  std::ofstream(deep) << std::string(100000, '[') << std::string(100000, ']');
+  std::tie(rc, out) = mednet("train --config " + deep + " --out " + home_ + "/r", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, deep + ": nested deeper than 64 levels")) << out;
+  const std::string cfg = home_ + "/mine/config.json";
+  fs::create_directories(home_ + "/mine");
+  std::ofstream(cfg) << R"({"dataset": "nodulemnist3d", "epochs": 4294967297})";
+  std::tie(rc, out) = mednet("train --config " + cfg + " --out " + home_ + "/r", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, cfg + ": config key 'epochs' is out of range: 4294967297")) << out;
+  // --out on the folder that holds the person's own config: refused, the file untouched.
+  std::ofstream(cfg) << R"({"dataset": "nodulemnist3d", "epochs": 2})";
+  std::tie(rc, out) = mednet("train --config " + cfg + " --out " + home_ + "/mine", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, "/mine is not empty and holds no finished epoch")) << out;
+  EXPECT_EQ(read_file(cfg), R"({"dataset": "nodulemnist3d", "epochs": 2})");
+  std::tie(rc, out) = mednet("train --dataset nodulemnist3d --seed -3 --out " + home_ + "/r", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, "--seed must be >= 0, got -3")) << out;
 }
 
 TEST_F(Cli, FileThatIsNotTheOfficialReleaseIsRefused) {

@@ -6,6 +6,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/data/npy.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 using mednet::Error;
@@ -20,15 +21,6 @@ std::vector<std::pair<std::string, std::string>> sample_entries() {
       {"images.npy",
        npy_bytes(torch::arange(2 * 28 * 28, torch::kInt).remainder(256).to(torch::kByte).view({2, 28, 28}))},
       {"labels.npy", npy_bytes(torch::tensor({{1}, {0}}, torch::kLong))}};
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 class NpzMethods : public ::testing::TestWithParam<std::pair<ZipMethod, bool>> {};

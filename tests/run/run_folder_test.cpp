@@ -10,6 +10,7 @@
 #include "mednet/core/fs.h"
 #include "mednet/run/grad_norms.h"
 #include "mednet/run/history.h"
+#include "mednet/run/journal.h"
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/state.h"
 #include "support/fixtures.h"
@@ -47,7 +48,7 @@ TEST(RunFolder, StateRoundTripAndMissingState) {
   s.train_seconds = 2.75;
   s.backbone = "init-from: elsewhere";
   s.history = two_epochs();
-  run::write_state(files, s);
+  run::commit_epoch(files, s, {});
   const run::RunState back = run::read_state(files);
   EXPECT_EQ(back.epochs_done(), 2);
   EXPECT_EQ(back.best_epoch, 2);

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
 #include "mednet/run/metrics_file.h"
@@ -195,3 +196,20 @@ TEST_F(TrainerTest, GradientNormsPerLayerForTheFirstEpochs) {
 }
 
 }  // namespace
+
+TEST_F(TrainerTest, AnEmptyValidationSplitIsAnErrorBeforeTraining) {
+  const std::string dir = mednet::testing::temp_dir("trainer_no_val");
+  mednet::testing::write_fake_medmnist(dir + "/nodulemnist3d.npz", "nodulemnist3d", 32, 0, 8);
+  const data::MedMnist d =
+      data::load_medmnist(data::find_dataset("nodulemnist3d"), 28, dir + "/nodulemnist3d.npz");
+  const std::string out = dir + "/run";
+  Trainer t(tiny(1), d, out, c10::Device(c10::kCPU));
+  Quiet q;
+  try {
+    t.run(q);
+    FAIL() << "trained without a validation split";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the validation split is empty"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out + "/best.pt"));
+}

@@ -1,9 +1,16 @@
 #include "mednet/core/fs.h"
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "mednet/core/error.h"
 
@@ -38,6 +45,32 @@ std::string read_file(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
+}
+
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n) {
+  const auto* p = static_cast<const Bytef*>(data);
+  for (size_t off = 0; off < n;) {
+    const size_t len = std::min<size_t>(n - off, size_t{1} << 30);  // zlib counts in 32-bit units
+    crc = static_cast<uint32_t>(crc32(crc, p + off, static_cast<uInt>(len)));
+    off += len;
+  }
+  return crc;
+}
+
+FileDigest digest_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  MN_CHECK(f, "cannot read ", path, ": ", std::strerror(errno));
+  FileDigest d;
+  std::vector<unsigned char> buf(size_t{1} << 20);
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    d.crc32 = crc32_update(d.crc32, buf.data(), n);
+    d.bytes += n;
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  MN_CHECK(!failed, "cannot read ", path);
+  return d;
 }
 
 std::string cache_dir() {

@@ -1,6 +1,8 @@
 #pragma once
 // Files written so that an interrupt or a full disk never leaves a half-written file where a good one
 // was, and the one cache folder (downloaded weights, the MD5 ledger).
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace mednet::core {
@@ -13,6 +15,20 @@ void commit_file(const std::string& tmp, const std::string& path);
 
 /// The whole file as bytes; a missing or unreadable file is an error naming it.
 std::string read_file(const std::string& path);
+
+/// A file's size and CRC-32 (zlib's): state.json records one for each checkpoint.
+struct FileDigest {
+  uint64_t bytes = 0;
+  uint32_t crc32 = 0;
+  bool operator==(const FileDigest& o) const { return bytes == o.bytes && crc32 == o.crc32; }
+  bool operator!=(const FileDigest& o) const { return !(*this == o); }
+};
+
+/// CRC-32 of n more bytes after a running value crc (0 to start).
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n);
+
+/// The digest of a file on disk; a file that cannot be read is an error naming it.
+FileDigest digest_file(const std::string& path);
 
 /// $MEDNET_CACHE, else $XDG_CACHE_HOME/mednet, else ~/.cache/mednet.
 std::string cache_dir();

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 
 namespace mednet::data {
 
@@ -14,8 +15,7 @@ constexpr size_t kInputBuffer = size_t{1} << 20;
 }  // namespace
 
 void ByteSource::add_crc(const uint8_t* p, uint64_t n) {
-  for (uint64_t off = 0; off < n; off += kChunk)
-    crc_ = crc32(crc_, p + off, static_cast<uInt>(std::min(n - off, kChunk)));
+  crc_ = core::crc32_update(static_cast<uint32_t>(crc_), p, n);
 }
 
 MemorySource::MemorySource(const uint8_t* bytes, uint64_t size, std::string what)

@@ -1,16 +1,30 @@
 #pragma once
-// Checkpoints (best.pt, last.pt, last_optimizer.pt) written atomically (temporary file, then rename), so an
-// interrupt never leaves a half-written file where a good one was.
+// Checkpoints (best.pt, last.pt, last_optimizer.pt). Each is written to NAME.tmp first ("staged"), with
+// its size and CRC-32 taken on the way; run/journal.h commits staged files after state.json records their
+// digests, so a kill or a full disk never leaves a half-written file where a good one was, and a damaged
+// file is caught before LibTorch parses it.
 #include <string>
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
+#include "mednet/core/fs.h"
+
 namespace mednet::run {
 
-void save_module(const torch::nn::Module& m, const std::string& path);
+using core::FileDigest;
+
+/// Writes the module (or optimizer) state to path + ".tmp" and returns its digest; path itself is not
+/// touched. A failed write (a full disk) removes the temporary and is an error naming it.
+FileDigest stage_module(const torch::nn::Module& m, const std::string& path);
+FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
+
+/// stage_module, then the rename over path.
+FileDigest save_module(const torch::nn::Module& m, const std::string& path);
+
+/// Loads a checkpoint into m. A file that does not parse, or whose tensors differ in shape or type from
+/// the model's (a changed config.json), is an error naming the file. Callers check the digest first.
 void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device);
-void save_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path);
 
 }  // namespace mednet::run

@@ -5,8 +5,21 @@
 #include "mednet/core/error.h"
 #include "mednet/models/registry.h"
 #include "mednet/run/checkpoint.h"
+#include "mednet/run/journal.h"
 
 namespace mednet::run {
+
+void check_new_run_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  MN_CHECK_USAGE(fs::is_directory(dir, ec), dir, " is a file, not a folder; choose another --out");
+  MN_CHECK_USAGE(!fs::exists(RunFiles(dir).state()), dir, " already holds a run; continue it with --resume ",
+                 dir, " or choose another --out");
+  MN_CHECK_USAGE(fs::is_empty(dir, ec) && !ec, dir,
+                 " is not empty and holds no finished epoch of a mednet run; a new run goes into a new or "
+                 "empty folder (choose another --out, or empty this one)");
+}
 
 OpenRun open_run(const std::string& dir, const OpenRunOptions& o) {
   OpenRun r(dir);
@@ -20,6 +33,7 @@ OpenRun open_run(const std::string& dir, const OpenRunOptions& o) {
   if (o.load_model) {
     r.model = models::make_model(r.config.model, data::input_shape(*r.info, r.config.size));
     r.model->to(o.device);
+    verify_run_checkpoint(r.files, r.files.best());
     load_module(*r.model, r.files.best(), o.device);
     r.model->eval();
   }

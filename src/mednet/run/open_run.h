@@ -29,6 +29,11 @@ struct OpenRun {
   models::Classifier model;  ///< best.pt on the device, eval mode; null unless load_model
 };
 
+/// Where a new run may go: a missing or empty folder. A folder holding a run is a usage error pointing
+/// at --resume; any other non-empty folder, or a file, is a usage error too (a new run never writes over
+/// what is there, a person's own config.json included).
+void check_new_run_dir(const std::string& dir);
+
 /// A usage error names the folder when it is not a run directory or has no best.pt.
 OpenRun open_run(const std::string& dir, const OpenRunOptions& options = {});
 

@@ -15,19 +15,17 @@ using nlohmann::json;
 std::string state_json(const RunState& state) {
   json hist = json::array();
   for (const auto& r : state.history) hist.push_back(record_json(r));
+  json digests = json::object();
+  for (const auto& [name, d] : state.checkpoints) digests[name] = {{"bytes", d.bytes}, {"crc32", d.crc32}};
   const json s{{"epochs_done", state.epochs_done()},
                {"best_epoch", state.best_epoch},
                {"best_val_auc", state.best_val_auc},
                {"bad_epochs", state.bad_epochs},
                {"train_seconds", state.train_seconds},
                {"backbone", state.backbone},
+               {"checkpoints", digests},
                {"history", hist}};
   return s.dump(1);
-}
-
-void write_state(const RunFiles& files, const RunState& state) {
-  core::write_file_atomic(files.state(), state_json(state));
-  core::write_file_atomic(files.history(), history_csv(state.history));
 }
 
 RunState read_state(const RunFiles& files) {
@@ -45,6 +43,13 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
     state.train_seconds = s.at("train_seconds").get<double>();
     state.backbone = s.value("backbone", state.backbone);
     for (const auto& r : s.at("history")) state.history.push_back(record_from_json(r));
+    if (s.contains("checkpoints")) {
+      const json& c = s.at("checkpoints");
+      MN_CHECK(c.is_object(), source, " is damaged: 'checkpoints' is not an object");
+      for (auto it = c.begin(); it != c.end(); ++it)
+        state.checkpoints[it.key()] = {it.value().at("bytes").get<uint64_t>(),
+                                       it.value().at("crc32").get<uint32_t>()};
+    }
     MN_CHECK(s.at("epochs_done").get<int>() == state.epochs_done(), source, " says ",
              s.at("epochs_done").get<int>(), " epochs done but holds ", state.epochs_done(), " history rows");
   } catch (const json::exception& e) {

@@ -1,11 +1,14 @@
 #pragma once
 // state.json: what resuming a run needs besides its checkpoints (epochs done, the best epoch so far,
-// the early-stopping count, the history). Written after every epoch together with history.csv.
+// the early-stopping count, the history, the checkpoints' digests). run/journal.h commits it after
+// every epoch, together with history.csv.
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "mednet/core/fs.h"
 #include "mednet/run/history.h"
 #include "mednet/run/run_files.h"
 
@@ -19,6 +22,9 @@ struct RunState {
   /// Where the starting weights came from: "random-init", "pretrained: FILE" or "init-from: RUN".
   std::string backbone = "random-init";
   std::vector<EpochRecord> history;
+  /// The committed checkpoints' digests by file name (best.pt, last.pt, last_optimizer.pt), checked
+  /// before a file is used; empty in runs written before digests were recorded.
+  std::map<std::string, core::FileDigest> checkpoints;
   int epochs_done() const { return static_cast<int>(history.size()); }
 };
 
@@ -27,8 +33,6 @@ std::string state_json(const RunState& state);
 /// A state from state.json's content; source names it in errors.
 RunState parse_state(const nlohmann::json& j, const std::string& source);
 
-/// Writes state.json and history.csv (each atomically).
-void write_state(const RunFiles& files, const RunState& state);
 /// Reads state.json; a missing file is an error saying no epoch of the run finished.
 RunState read_state(const RunFiles& files);
 /// The finished epochs recorded in state.json (empty when there is none).

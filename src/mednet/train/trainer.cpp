@@ -19,6 +19,7 @@
 #include "mednet/models/registry.h"
 #include "mednet/models/weights.h"
 #include "mednet/run/checkpoint.h"
+#include "mednet/run/journal.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
 #include "mednet/train/optimizer.h"
@@ -173,7 +174,7 @@ void Trainer::set_group(std::shared_ptr<dist::Group> group, bool sync_bn) {
 }
 
 void Trainer::resume() {
-  state_ = run::read_state(files_);
+  state_ = run::recover_run(files_);
   run::load_module(*model_, files_.last(), device_);
   run::load_optimizer(*optimizer_, files_.last_optimizer());
 }
@@ -182,6 +183,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
   const data::Task task = data_.info->task;
   const int64_t n = data_.train.size();
   MN_CHECK(n > 0, "the training split is empty");
+  MN_CHECK(data_.val.size() > 0, "the validation split is empty: checkpoints are chosen on it");
   if (!config_.augment.empty()) {
     std::string names;
     for (const auto& t : config_.augment) names += (names.empty() ? "" : ", ") + t.type;
@@ -228,7 +230,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
     if (std::isfinite(result.initial_val.scores.auc)) {
       state_.best_val_auc = result.initial_val.scores.auc;
       initial_kept_ = true;
-      run::save_module(*model_, files_.best());
+      run::record_checkpoint(state_, files_.best(), run::save_module(*model_, files_.best()));
     }
   }
 
@@ -283,13 +285,18 @@ TrainResult Trainer::run(TrainObserver& observer) {
         state_.best_epoch = rec.epoch;
         state_.bad_epochs = 0;
         initial_kept_ = false;
-        run::save_module(*model_, files_.best());
       } else {
         ++state_.bad_epochs;
       }
-      run::save_module(*model_, files_.last());
-      run::save_optimizer(*optimizer_, files_.last_optimizer());
-      run::write_state(files_, state_);
+      // Staged, recorded in state.json, then renamed into place (run/journal.h): a kill at any moment
+      // leaves one whole epoch to resume from.
+      std::vector<run::EpochFile> epoch_files{
+          {files_.last(), [&] { return run::stage_module(*model_, files_.last()); }},
+          {files_.last_optimizer(),
+           [&] { return run::stage_optimizer(*optimizer_, files_.last_optimizer()); }}};
+      if (improved)
+        epoch_files.push_back({files_.best(), [&] { return run::stage_module(*model_, files_.best()); }});
+      run::write_epoch(files_, state_, epoch_files);
       observer.on_epoch_end(rec, improved);
       const bool stop =
           config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
@@ -327,6 +334,7 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
         "restoring the best checkpoint (" +
         (initial_kept_ ? std::string("the starting model") : "epoch " + std::to_string(state_.best_epoch)) +
         ", validation AUC " + std::to_string(state_.best_val_auc) + ")");
+    run::verify_checkpoint(state_, files_.best());
     run::load_module(*model_, files_.best(), device_);
     const data::Task task = data_.info->task;
     const engine::Autocast autocast(config_.precision, device_);
