@@ -146,3 +146,51 @@ TEST(Weights, TorchvisionVgg16LoadsToTheSameOutput) {
 }
 
 }  // namespace
+
+namespace {
+// A torch.save-style zip of one float tensor 'w' of 4 elements, written by hand: the pickle names
+// `global_module.global_name` as the storage's class and the storage record holds record_floats floats.
+std::string hand_made_pt(const std::string& dir, const std::string& name, const std::string& storage_global,
+                         int record_floats) {
+  auto unicode = [](const std::string& s) {
+    std::string out = "X";
+    for (int k = 0; k < 4; ++k) out += static_cast<char>((s.size() >> (8 * k)) & 0xff);
+    return out + s;
+  };
+  std::string pkl = "\x80\x02}(";
+  pkl += unicode("w");
+  pkl += "ctorch._utils\n_rebuild_tensor_v2\n(";
+  pkl += "(" + unicode("storage") + "c" + storage_global + "\n" + unicode("0") + unicode("cpu") + "K\x04tQ";
+  pkl += std::string("K\x00", 2) + "K\x04\x85" + "K\x01\x85" + "\x89" + "ccollections\nOrderedDict\n)R";
+  pkl += "tRu.";
+  const std::string path = dir + "/" + name;
+  mednet::testing::write_zip(path,
+                             {{"archive/data.pkl", pkl},
+                              {"archive/data/0", std::string(static_cast<size_t>(record_floats) * 4, '\0')},
+                              {"archive/version", "3\n"}},
+                             mednet::testing::ZipMethod::Stored);
+  return path;
+}
+}  // namespace
+
+TEST(Weights, TorchZipReadsOnlyStateDictGlobalsAndWholeStorageRecords) {
+  const std::string dir = mednet::testing::temp_dir("pt_hostile");
+  const StateDict ok = read_state_dict(hand_made_pt(dir, "ok.pt", "torch\nFloatStorage", 4));
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].second.sizes(), (std::vector<int64_t>{4}));
+  auto error_of = [&](const std::string& path) {
+    try {
+      read_state_dict(path);
+    } catch (const mednet::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string shortened = error_of(hand_made_pt(dir, "short.pt", "torch\nFloatStorage", 2));
+  EXPECT_NE(shortened.find("tensor 'w' ([4], Float) needs more bytes than its storage record holds (8)"),
+            std::string::npos)
+      << shortened;
+  const std::string hostile = error_of(hand_made_pt(dir, "os.pt", "os\nsystem", 4));
+  EXPECT_NE(hostile.find("data.pkl names os.system, which a state dict does not need"), std::string::npos)
+      << hostile;
+}

@@ -2,7 +2,9 @@
 // int8 file, quantization-aware training, and the errors a user can meet.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <limits>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,6 +13,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/models/registry.h"
+#include "mednet/models/safetensors.h"
 #include "mednet/quant/int8_file.h"
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
@@ -255,3 +258,56 @@ TEST(Qat, FineTunesFromTheFloatModelAndConvertsToTheStaticModel) {
   EXPECT_THROW(quant::train_qat(layers, calib, m, o), Error);
 }
 }  // namespace
+
+TEST(Int8Errors, DamagedLayerMetadataAndWeightsAreRefusedBeforeAnythingRuns) {
+  auto m = trained_like_cnn("retinamnist", 2);
+  const quant::Int8Net net(quant::fold_layers(quant::extract_layers(*m)), quant::Mode::Dynamic, nullptr);
+  const std::string dir = mednet::testing::temp_dir("int8damaged");
+  quant::write_int8_file(dir + "/m.safetensors", net, {});
+  const models::TensorFile good = models::read_safetensors_file(dir + "/m.safetensors");
+  // Rewrites the file with one change to its description or its tensors and returns the reader's error.
+  auto error_after = [&](const std::function<void(nlohmann::json&, models::StateDict&)>& damage) {
+    nlohmann::json meta = nlohmann::json::parse(good.metadata.at("mednet"));
+    models::StateDict tensors = good.tensors;
+    for (auto& t : tensors) t.second = t.second.clone();
+    damage(meta, tensors);
+    models::write_safetensors(dir + "/bad.safetensors", tensors, {{"mednet", meta.dump()}});
+    try {
+      quant::read_int8_file(dir + "/bad.safetensors");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto tensor = [](models::StateDict& sd, const std::string& key) -> at::Tensor& {
+    for (auto& t : sd)
+      if (t.first == key) return t.second;
+    throw std::runtime_error("no tensor " + key);
+  };
+  EXPECT_NE(error_after([](auto& j, auto&) { j["layers"][0]["stride"] = 0; }).find("layer 0 has stride 0"),
+            std::string::npos);
+  EXPECT_NE(error_after([](auto& j, auto&) { j["layers"][0]["kernel"] = -3; }).find("has kernel -3"),
+            std::string::npos);
+  EXPECT_NE(error_after([](auto& j, auto&) { j["layers"][0]["padding"] = 5; }).find("has padding 5"),
+            std::string::npos);
+  EXPECT_NE(error_after([](auto& j, auto&) { j["layers"][0]["out_scale"] = 0.0; }).find("has scale 0"),
+            std::string::npos);
+  EXPECT_NE(error_after([](auto& j, auto&) { j["input"]["zero_point"] = 300; }).find("has zero point 300"),
+            std::string::npos);
+  EXPECT_NE(error_after([&](auto&, auto& sd) {
+              tensor(sd, "layers.0.weight").view(-1)[0] = 100;
+            }).find("weights outside the int8 range the conversion writes (-63..63)"),
+            std::string::npos);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity()}) {
+    EXPECT_NE(error_after([&](auto&, auto& sd) {
+                tensor(sd, "layers.0.weight_scale").view(-1)[1] = bad;
+              }).find("a weight scale is not finite and > 0"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(error_after([&](auto&, auto& sd) {
+              tensor(sd, "layers.0.weight") = tensor(sd, "layers.0.weight").narrow(3, 0, 2).contiguous();
+            }).find("disagrees with kernel 3"),
+            std::string::npos);
+  EXPECT_EQ(error_after([](auto&, auto&) {}), "");  // the unchanged file reads
+}

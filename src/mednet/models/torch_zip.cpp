@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/unpickler.h>
@@ -19,6 +20,28 @@ namespace {
 // unused backward-hooks argument of a tensor), but torch.save(model.state_dict()) pickles an
 // OrderedDict with a _metadata attribute. This pass rewrites the pickle so that OrderedDict() is a
 // plain dict and attribute state (BUILD) is dropped; everything else is copied as it is.
+// The globals a state dict's pickle names, as PyTorch's weights_only unpickler allows them: the
+// tensor and parameter rebuilders, the typed storages, OrderedDict, and the type tag LibTorch's own
+// pickler puts on typed dicts. Anything else is refused before the unpickler sees it.
+bool allowed_global(const std::string& module, const std::string& name) {
+  static const std::set<std::string> storages = {
+      "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage",
+      "IntStorage",   "ShortStorage",  "CharStorage", "ByteStorage",     "BoolStorage"};
+  if (module == "collections") return name == "OrderedDict";
+  if (module == "torch._utils") return name == "_rebuild_tensor_v2" || name == "_rebuild_parameter";
+  if (module == "torch") return storages.count(name) > 0;
+  if (module == "torch.jit._pickle") return name == "restore_type_tag";
+  return false;
+}
+
+// Bytes a tensor reads from its storage's start: its last element's end.
+uint64_t extent_bytes(const at::Tensor& t) {
+  if (t.numel() == 0) return 0;
+  uint64_t last = static_cast<uint64_t>(t.storage_offset());
+  for (int64_t d = 0; d < t.dim(); ++d) last += static_cast<uint64_t>((t.size(d) - 1) * t.stride(d));
+  return (last + 1) * t.element_size();
+}
+
 std::string plain_dict_pickle(const char* data, size_t size, const std::string& path) {
   // The C++ unpickler also lacks SETITEM (one key-value pair, which Python writes for dicts of one
   // item) and POP, so a model of the stack keeps where each item's bytes start: SETITEM becomes MARK
@@ -80,6 +103,9 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
         if (b == end) fail("has a bad GLOBAL");
         const std::string module(data + i, a), name(a + 1, b);
         i = static_cast<size_t>(b - data) + 1;
+        MN_CHECK(allowed_global(module, name), path, ": data.pkl names ", module, ".", name,
+                 ", which a state dict does not need; it is not read (only tensors, storages and "
+                 "OrderedDict are)");
         if (module == "collections" && name == "OrderedDict") {
           pending_class = true;
         } else {
@@ -225,6 +251,7 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
 StateDict read_torch_zip(const std::string& path) {
   MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
   c10::IValue v;
+  std::map<const void*, uint64_t> record_bytes;
   try {
     caffe2::serialize::PyTorchStreamReader reader(path);
     const auto [pkl, pkl_size] = reader.getRecord("data.pkl");
@@ -236,7 +263,12 @@ StateDict read_torch_zip(const std::string& path) {
       pos += k;
       return k;
     };
-    auto record = [&](const std::string& name) { return std::get<0>(reader.getRecord("data/" + name)); };
+    // Each storage record's size, by where its bytes are: every tensor must lie within its record.
+    auto record = [&](const std::string& name) {
+      auto [ptr, bytes] = reader.getRecord("data/" + name);
+      record_bytes[ptr.get()] = bytes;
+      return std::move(ptr);
+    };
     torch::jit::Unpickler unpickler(read, nullptr, nullptr, record, c10::Device(c10::kCPU));
     unpickler.set_version(reader.version());
     v = unpickler.parse_ivalue();
@@ -249,7 +281,14 @@ StateDict read_torch_zip(const std::string& path) {
   for (const auto& item : v.toGenericDict()) {
     MN_CHECK(item.key().isString(), path, ": a state dict key is not a string");
     if (!item.value().isTensor()) continue;
-    out.emplace_back(item.key().toStringRef(), item.value().toTensor().to(at::kFloat));
+    const at::Tensor& t = item.value().toTensor();
+    const auto rec = record_bytes.find(t.storage().data());
+    MN_CHECK(
+        rec != record_bytes.end() && extent_bytes(t) <= rec->second && t.storage().nbytes() <= rec->second,
+        path, ": tensor '", item.key().toStringRef(), "' (", t.sizes(), ", ", t.scalar_type(),
+        ") needs more bytes than its storage record holds (",
+        rec == record_bytes.end() ? uint64_t{0} : rec->second, "): the file is damaged");
+    out.emplace_back(item.key().toStringRef(), t.to(at::kFloat));
   }
   return out;
 }

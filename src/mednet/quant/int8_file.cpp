@@ -1,17 +1,60 @@
 #include "mednet/quant/int8_file.h"
 
+#include <cmath>
 #include <map>
 
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/models/safetensors.h"
+#include "mednet/quant/calibration.h"
 
 namespace mednet::quant {
 
 namespace {
 constexpr const char* kFormat = "mednet-int8";
 constexpr int kFormatVersion = 1;
+
+// Activation parameters as uint8 quantization has them: a finite positive scale, a zero point in 0..255.
+void check_qparams(const QParams& q, const std::string& where) {
+  MN_CHECK(std::isfinite(q.scale) && q.scale > 0, where, " has scale ", q.scale, " (must be finite and > 0)");
+  MN_CHECK(q.zero_point >= 0 && q.zero_point <= 255, where, " has zero point ", q.zero_point,
+           " (must be in 0..255)");
+}
+
+// A layer's geometry, and its weights against it: what the file says is checked before anything runs.
+void check_layer(const Layer& l, size_t i, const std::string& path) {
+  const std::string where = path + ": layer " + std::to_string(i);
+  MN_CHECK(l.dims == 2 || l.dims == 3, where, " has ", l.dims, " dimensions (2 or 3)");
+  MN_CHECK(l.kernel >= 1 && l.kernel <= 64, where, " has kernel ", l.kernel, " (must be 1..64)");
+  MN_CHECK(l.stride >= 1 && l.stride <= 64, where, " has stride ", l.stride, " (must be 1..64)");
+  MN_CHECK(l.padding >= 0 && l.padding < l.kernel, where, " has padding ", l.padding,
+           " (must be 0..kernel-1)");
+}
+
+void check_weights(const Layer& l, size_t i, const std::string& path, const at::Tensor& w,
+                   const at::Tensor& scale, const at::Tensor& bias) {
+  const std::string where = path + ": layer " + std::to_string(i);
+  MN_CHECK(w.scalar_type() == at::kChar, where, ": weight is ", w.scalar_type(), ", not int8");
+  const int64_t want_dim = l.op == Layer::Op::Conv ? l.dims + 2 : 2;
+  MN_CHECK(w.dim() == want_dim && w.size(0) >= 1, where, ": weight has shape ", w.sizes(), " (", want_dim,
+           " dimensions expected)");
+  if (l.op == Layer::Op::Conv)
+    for (int64_t d = 2; d < w.dim(); ++d)
+      MN_CHECK(w.size(d) == l.kernel, where, ": weight shape ", w.sizes(), " disagrees with kernel ",
+               l.kernel);
+  MN_CHECK(scale.dim() == 1 && scale.numel() == w.size(0) && bias.dim() == 1 && bias.numel() == w.size(0),
+           where, ": weight_scale ", scale.sizes(), " and bias ", bias.sizes(),
+           " must have one value per output (", w.size(0), ")");
+  MN_CHECK(w.numel() == 0 || w.abs().max().item<int>() <= kWeightQuantMax, where,
+           ": weights outside the int8 range the conversion writes (-", kWeightQuantMax, "..",
+           kWeightQuantMax, ")");
+  const at::Tensor s = scale.to(torch::kDouble);
+  MN_CHECK(torch::isfinite(s).all().item<bool>() && (s > 0).all().item<bool>(), where,
+           ": a weight scale is not finite and > 0");
+  MN_CHECK(torch::isfinite(bias.to(torch::kDouble)).all().item<bool>(), where, ": a bias is not finite");
+}
 }  // namespace
 
 void write_int8_file(const std::string& path, const Int8Net& net, const nlohmann::json& info) {
@@ -50,12 +93,13 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
   std::map<std::string, at::Tensor> tensors(file.tensors.begin(), file.tensors.end());
   Int8Parts parts;
   try {
-    const auto meta = nlohmann::json::parse(it->second);
+    const auto meta = core::parse_json(it->second, path + " (its mednet metadata)", /*damaged=*/true);
     MN_CHECK(meta.at("format") == kFormat && meta.at("version").get<int>() == kFormatVersion, path,
              " is not a version-", kFormatVersion, " mednet int8 model");
     parts.mode = parse_mode(meta.at("mode").get<std::string>());
     parts.input = {meta.at("input").at("scale").get<double>(),
                    meta.at("input").at("zero_point").get<int64_t>()};
+    check_qparams(parts.input, path + ": the input");
     const auto& layers = meta.at("layers");
     for (size_t i = 0; i < layers.size(); ++i) {
       const auto& j = layers[i];
@@ -68,16 +112,14 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
       q.spec.padding = j.at("padding").get<int64_t>();
       q.spec.relu = j.at("relu").get<bool>();
       q.out = {j.at("out_scale").get<double>(), j.at("out_zero_point").get<int64_t>()};
-      MN_CHECK(q.spec.dims == 2 || q.spec.dims == 3, path, ": layer ", i, " has ", q.spec.dims,
-               " dimensions");
+      check_layer(q.spec, i, path);
+      check_qparams(q.out, path + ": layer " + std::to_string(i) + "'s output");
       if (has_weights(q.spec.op)) {
         const std::string key = "layers." + std::to_string(i) + ".";
         for (const char* part : {"weight", "weight_scale", "bias"})
           MN_CHECK(tensors.count(key + part), path, " lacks tensor '", key, part, "'");
         const at::Tensor w = tensors.at(key + "weight"), s = tensors.at(key + "weight_scale");
-        MN_CHECK(w.scalar_type() == at::kChar && s.numel() == w.size(0) &&
-                     tensors.at(key + "bias").numel() == w.size(0),
-                 path, ": tensors of layer ", i, " have the wrong dtype or size");
+        check_weights(q.spec, i, path, w, s, tensors.at(key + "bias"));
         q.qweight = at::_make_per_channel_quantized_tensor(w, s.to(torch::kDouble),
                                                            torch::zeros({w.size(0)}, torch::kLong), 0);
         q.bias = tensors.at(key + "bias").to(torch::kFloat);
