@@ -7,7 +7,10 @@ CMAKE_FLAGS ?=
 STUDY_OUT ?= study
 PRESET ?= quick
 
-.PHONY: deps deps-test build run test test-real test-browser bench format format-check clean
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps deps-test build run test test-real test-browser bench fuzz format format-check clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -47,6 +50,12 @@ bench: build
 	$(BUILD_DIR)/bin/bench_predict
 	bench/dist_scaling.sh $(BUILD_DIR)
 	PYTHON=/usr/bin/python3 bench/compare.sh $(BUILD_DIR) --device cpu --threads 2 --epochs 2 --json $(BUILD_DIR)/compare_cpu.json
+
+# The libFuzzer harnesses of fuzz/ (clang, AddressSanitizer, UndefinedBehaviorSanitizer), each run for
+# FUZZ_SECONDS on a corpus seeded by the build; inputs that crash or hang go to $(FUZZ_DIR)/findings/.
+fuzz:
+	@./scripts/install-deps.sh --fuzz
+	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mednet needs to build, test and run. Idempotent: packages already
 # present are left alone and apt is not touched at all when nothing is missing.
-# With --test it adds what only the tests need (torchvision, to check the weight loader against it).
+# With --test it adds what only the tests need (torchvision, to check the weight loader against it);
+# with --fuzz, clang and its libFuzzer and sanitizer runtimes (make fuzz).
 set -euo pipefail
 
 packages=(
@@ -28,6 +29,10 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
   packages+=(python3-onnx python3-opencv)  # checks exported ONNX files (onnx.checker) and runs them (OpenCV dnn)
   packages+=(python3-nibabel)      # an independent NIfTI reader and writer for the volume tests
+fi
+
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)  # libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer
 fi
 
 missing=()
