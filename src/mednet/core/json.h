@@ -72,6 +72,13 @@ T strict_get(const nlohmann::json& v, const std::string& name) {
 }
 }  // namespace detail
 
+/// v as the integer type T when it is a whole number that T holds; otherwise a usage error naming
+/// `name` (never a truncated or wrapped-around value). Readers of files mednet wrote use it too.
+template <typename T>
+T whole_number(const nlohmann::json& v, const std::string& name) {
+  return detail::whole_number<T>(v, name);
+}
+
 /// Reads j[key] into field when present; a value of the wrong type, or an integer field given a
 /// fraction or a number out of the field's range, is a usage error naming `what` (for example
 /// "config key") and the key.

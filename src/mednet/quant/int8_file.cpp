@@ -94,11 +94,12 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
   Int8Parts parts;
   try {
     const auto meta = core::parse_json(it->second, path + " (its mednet metadata)", /*damaged=*/true);
-    MN_CHECK(meta.at("format") == kFormat && meta.at("version").get<int>() == kFormatVersion, path,
-             " is not a version-", kFormatVersion, " mednet int8 model");
+    MN_CHECK(meta.at("format") == kFormat &&
+                 core::whole_number<int>(meta.at("version"), "version") == kFormatVersion,
+             path, " is not a version-", kFormatVersion, " mednet int8 model");
     parts.mode = parse_mode(meta.at("mode").get<std::string>());
     parts.input = {meta.at("input").at("scale").get<double>(),
-                   meta.at("input").at("zero_point").get<int64_t>()};
+                   core::whole_number<int64_t>(meta.at("input").at("zero_point"), "zero_point")};
     check_qparams(parts.input, path + ": the input");
     const auto& layers = meta.at("layers");
     for (size_t i = 0; i < layers.size(); ++i) {
@@ -106,12 +107,13 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
       Int8Layer q;
       q.spec.op = parse_op(j.at("op").get<std::string>());
       q.spec.source = j.at("source").get<std::string>();
-      q.spec.dims = j.at("dims").get<int>();
-      q.spec.kernel = j.at("kernel").get<int64_t>();
-      q.spec.stride = j.at("stride").get<int64_t>();
-      q.spec.padding = j.at("padding").get<int64_t>();
+      q.spec.dims = core::whole_number<int>(j.at("dims"), "dims");
+      q.spec.kernel = core::whole_number<int64_t>(j.at("kernel"), "kernel");
+      q.spec.stride = core::whole_number<int64_t>(j.at("stride"), "stride");
+      q.spec.padding = core::whole_number<int64_t>(j.at("padding"), "padding");
       q.spec.relu = j.at("relu").get<bool>();
-      q.out = {j.at("out_scale").get<double>(), j.at("out_zero_point").get<int64_t>()};
+      q.out = {j.at("out_scale").get<double>(),
+               core::whole_number<int64_t>(j.at("out_zero_point"), "out_zero_point")};
       check_layer(q.spec, i, path);
       check_qparams(q.out, path + ": layer " + std::to_string(i) + "'s output");
       if (has_weights(q.spec.op)) {
@@ -129,6 +131,10 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
     if (info) *info = meta.value("info", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
     MN_CHECK(false, path, ": unreadable int8 model description: ", e.what());
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find(path) != std::string::npos) throw;
+    MN_CHECK(false, path, ": unreadable int8 model description: ", what);
   }
   return Int8Net(std::move(parts));
 }

@@ -49,6 +49,8 @@ std::vector<EpochRecord> parse_history_csv(const std::string& text, const std::s
       v.push_back(x);
     }
     MN_CHECK(v.size() == 9, source, " line ", number, " has ", v.size(), " fields, expected 9");
+    MN_CHECK(v[0] >= 1 && v[0] <= 100000 && std::trunc(v[0]) == v[0], source, " line ", number, ": epoch ",
+             v[0], " is not a whole number from 1 to 100000");
     EpochRecord r;
     r.epoch = static_cast<int>(v[0]);
     r.lr = v[1];
@@ -84,7 +86,7 @@ json record_json(const EpochRecord& r) {
 
 EpochRecord record_from_json(const json& j) {
   EpochRecord r;
-  r.epoch = j.at("epoch").get<int>();
+  r.epoch = core::whole_number<int>(j.at("epoch"), "epoch");
   r.lr = core::number_or_nan(j, "lr");
   r.train_loss = core::number_or_nan(j, "train_loss");
   r.train_auc = core::number_or_nan(j, "train_auc");

@@ -75,7 +75,8 @@ SplitMetrics split_from_json(const json& j) {
   if (j.contains("ci95")) {
     const json& c = j.at("ci95");
     s.ci = metrics::ScoreIntervals{interval_from_json(c.at("auc")), interval_from_json(c.at("acc")),
-                                   c.at("resamples").get<int>(), c.value("undefined_auc_resamples", 0)};
+                                   core::whole_number<int>(c.at("resamples"), "resamples"),
+                                   c.value("undefined_auc_resamples", 0)};
     s.bootstrap_seed = c.value("seed", uint64_t{0});
   }
   if (j.contains("per_class_auc")) {
@@ -122,15 +123,15 @@ RunMetrics metrics_from_json(const json& j) {
   RunMetrics m;
   try {
     m.dataset = j.at("dataset").get<std::string>();
-    m.size = j.at("size").get<int>();
+    m.size = core::whole_number<int>(j.at("size"), "size");
     m.model = j.at("model").get<std::string>();
-    m.seed = j.at("seed").get<uint64_t>();
-    m.epochs_run = j.at("epochs_run").get<int>();
-    m.best_epoch = j.at("best_epoch").get<int>();
-    m.params = j.at("params").get<int64_t>();
+    m.seed = core::whole_number<uint64_t>(j.at("seed"), "seed");
+    m.epochs_run = core::whole_number<int>(j.at("epochs_run"), "epochs_run");
+    m.best_epoch = core::whole_number<int>(j.at("best_epoch"), "best_epoch");
+    m.params = core::whole_number<int64_t>(j.at("params"), "params");
     m.train_seconds = j.at("train_seconds").get<double>();
     m.stop_reason = j.at("stop_reason").get<std::string>();
-    m.threads = j.at("threads").get<int>();
+    m.threads = core::whole_number<int>(j.at("threads"), "threads");
     m.device = j.at("device").get<std::string>();
     m.data_file = j.at("data_file").get<std::string>();
     m.md5 = j.at("md5").get<std::string>();

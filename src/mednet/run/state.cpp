@@ -37,9 +37,9 @@ RunState read_state(const RunFiles& files) {
 RunState parse_state(const nlohmann::json& s, const std::string& source) {
   RunState state;
   try {
-    state.best_epoch = s.at("best_epoch").get<int>();
+    state.best_epoch = core::whole_number<int>(s.at("best_epoch"), "best_epoch");
     state.best_val_auc = s.at("best_val_auc").get<double>();
-    state.bad_epochs = s.at("bad_epochs").get<int>();
+    state.bad_epochs = core::whole_number<int>(s.at("bad_epochs"), "bad_epochs");
     state.train_seconds = s.at("train_seconds").get<double>();
     state.backbone = s.value("backbone", state.backbone);
     for (const auto& r : s.at("history")) state.history.push_back(record_from_json(r));
@@ -47,12 +47,15 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
       const json& c = s.at("checkpoints");
       MN_CHECK(c.is_object(), source, " is damaged: 'checkpoints' is not an object");
       for (auto it = c.begin(); it != c.end(); ++it)
-        state.checkpoints[it.key()] = {it.value().at("bytes").get<uint64_t>(),
-                                       it.value().at("crc32").get<uint32_t>()};
+        state.checkpoints[it.key()] = {core::whole_number<uint64_t>(it.value().at("bytes"), "bytes"),
+                                       core::whole_number<uint32_t>(it.value().at("crc32"), "crc32")};
     }
-    MN_CHECK(s.at("epochs_done").get<int>() == state.epochs_done(), source, " says ",
-             s.at("epochs_done").get<int>(), " epochs done but holds ", state.epochs_done(), " history rows");
+    MN_CHECK(core::whole_number<int>(s.at("epochs_done"), "epochs_done") == state.epochs_done(), source,
+             " says ", core::whole_number<int>(s.at("epochs_done"), "epochs_done"), " epochs done but holds ",
+             state.epochs_done(), " history rows");
   } catch (const json::exception& e) {
+    MN_CHECK(false, source, " is damaged: ", e.what());
+  } catch (const Error& e) {
     MN_CHECK(false, source, " is damaged: ", e.what());
   }
   return state;
