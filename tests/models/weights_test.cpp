@@ -194,3 +194,23 @@ TEST(Weights, TorchZipReadsOnlyStateDictGlobalsAndWholeStorageRecords) {
   EXPECT_NE(hostile.find("data.pkl names os.system, which a state dict does not need"), std::string::npos)
       << hostile;
 }
+
+TEST(Weights, TorchZipFuzzFindingsAreRefusedCleanly) {
+  // Inputs that once made the reader misbehave under make fuzz: a memo slot of a 302-byte pickle that made
+  // the unpickler allocate 31 GB, and a read of a slot never stored, which ended the process.
+  const std::string dir = std::string(MEDNET_SOURCE_DIR) + "/tests/models/fuzz_regressions/torch_zip";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++n;
+    try {
+      read_state_dict(e.path().string());
+      ADD_FAILURE() << e.path() << " was read";
+    } catch (const mednet::Error& err) {
+      const std::string what = err.what();
+      EXPECT_TRUE(what.find("data.pkl stores into a memo slot past its own size") != std::string::npos ||
+                  what.find("data.pkl reads a memo slot nothing was stored in") != std::string::npos)
+          << what;
+    }
+  }
+  EXPECT_GT(n, 0);
+}

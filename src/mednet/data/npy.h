@@ -38,7 +38,7 @@ class NpzReader {
   at::Tensor read(const std::string& key);
   const std::string& path() const { return path_; }
 
- private:
+  /// One member of the archive as its central directory declares it.
   struct Entry {
     std::string name;
     uint16_t method = 0;
@@ -47,6 +47,11 @@ class NpzReader {
     uint64_t uncompressed = 0;
     uint64_t local_offset = 0;
   };
+  /// Every member (any name), for readers of other zip formats that check the claims before reading.
+  const std::vector<Entry>& entries() const { return entries_; }
+  uint64_t file_size() const { return file_size_; }
+
+ private:
   void read_central_directory();
   const Entry& entry(const std::string& key) const;
 

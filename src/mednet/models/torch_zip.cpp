@@ -11,6 +11,8 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/data/npy.h"
 
 namespace mednet::models {
 
@@ -42,6 +44,23 @@ uint64_t extent_bytes(const at::Tensor& t) {
   return (last + 1) * t.element_size();
 }
 
+// LibTorch's reader allocates each record at the size the zip directory declares: a claim the file cannot
+// back (a stored record larger than the file, a deflate record past deflate's 1032:1 ratio) or more than
+// the memory available is refused before anything is read.
+void check_record_claims(const std::string& path) {
+  const data::NpzReader zip(path);
+  const uint64_t available = core::available_memory();
+  for (const auto& e : zip.entries()) {
+    const bool fits = e.method == 0
+                          ? e.uncompressed <= zip.file_size() && e.compressed == e.uncompressed
+                          : e.compressed <= zip.file_size() && e.uncompressed / 1032 <= e.compressed;
+    MN_CHECK(fits, path, ": record '", e.name, "' claims ", e.uncompressed, " bytes (", e.compressed,
+             " stored) in a ", zip.file_size(), "-byte file: the file is damaged");
+    MN_CHECK(available == 0 || e.uncompressed <= available, path, ": record '", e.name, "' needs ",
+             e.uncompressed, " bytes, more than the ", available, " bytes of memory available");
+  }
+}
+
 std::string plain_dict_pickle(const char* data, size_t size, const std::string& path) {
   // The C++ unpickler also lacks SETITEM (one key-value pair, which Python writes for dicts of one
   // item) and POP, so a model of the stack keeps where each item's bytes start: SETITEM becomes MARK
@@ -55,6 +74,7 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
   out.reserve(size);
   size_t i = 0;
   std::vector<uint32_t> ordered_dict_memo;  // memo slots holding the OrderedDict class
+  std::set<uint32_t> stored_slots;          // every memo slot a BINPUT has filled
   bool pending_class = false;               // OrderedDict is "on the stack" (emitted as nothing)
   auto fail = [&](const char* why) { MN_CHECK(false, path, ": data.pkl ", why); };
   auto need = [&](size_t n) {
@@ -118,6 +138,10 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
       case 'r': {  // LONG_BINPUT
         const int n = op == 'q' ? 1 : 4;
         need(n);
+        // The unpickler sizes its memo to the largest slot: a pickle numbers its slots from 0, so a
+        // slot past the pickle's own size is damage (a 4-byte slot could ask for 64 GB).
+        if (le(i, n) >= size) fail("stores into a memo slot past its own size");
+        stored_slots.insert(le(i, n));
         if (pending_class) {
           ordered_dict_memo.push_back(le(i, n));
         } else {
@@ -131,6 +155,8 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
         const int n = op == 'h' ? 1 : 4;
         need(n);
         const uint32_t slot = le(i, n);
+        // LibTorch's unpickler ends the process on a slot it never stored (a throw inside noexcept code).
+        if (!stored_slots.count(slot)) fail("reads a memo slot nothing was stored in");
         if (std::find(ordered_dict_memo.begin(), ordered_dict_memo.end(), slot) != ordered_dict_memo.end()) {
           pending_class = true;
           i += n;
@@ -250,6 +276,7 @@ std::string plain_dict_pickle(const char* data, size_t size, const std::string& 
 
 StateDict read_torch_zip(const std::string& path) {
   MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+  check_record_claims(path);
   c10::IValue v;
   std::map<const void*, uint64_t> record_bytes;
   try {
