@@ -19,19 +19,17 @@ bool matches(const std::string& path, const core::FileDigest& want) {
   return fs::is_regular_file(path, ec) && fs::file_size(path, ec) == want.bytes && !ec &&
          core::digest_file(path) == want;
 }
-}  // namespace
 
-void record_checkpoint(RunState& state, const std::string& path, const core::FileDigest& digest) {
-  state.checkpoints[file_name(path)] = digest;
-}
-
-namespace {
 // What follows the commit point: the staged files into place, then history.csv.
 void finish_commit(const RunFiles& files, const RunState& state, const std::vector<std::string>& staged) {
   for (const auto& path : staged) core::commit_file(path + ".tmp", path);
   core::write_file_atomic(files.history(), history_csv(state.history));
 }
 }  // namespace
+
+void record_checkpoint(RunState& state, const std::string& path, const core::FileDigest& digest) {
+  state.checkpoints[file_name(path)] = digest;
+}
 
 void commit_epoch(const RunFiles& files, const RunState& state, const std::vector<std::string>& staged) {
   core::write_file_atomic(files.state(), state_json(state));

@@ -50,8 +50,8 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
         state.checkpoints[it.key()] = {core::whole_number<uint64_t>(it.value().at("bytes"), "bytes"),
                                        core::whole_number<uint32_t>(it.value().at("crc32"), "crc32")};
     }
-    MN_CHECK(core::whole_number<int>(s.at("epochs_done"), "epochs_done") == state.epochs_done(), source,
-             " says ", core::whole_number<int>(s.at("epochs_done"), "epochs_done"), " epochs done but holds ",
+    const int epochs_done = core::whole_number<int>(s.at("epochs_done"), "epochs_done");
+    MN_CHECK(epochs_done == state.epochs_done(), source, " says ", epochs_done, " epochs done but holds ",
              state.epochs_done(), " history rows");
   } catch (const json::exception& e) {
     MN_CHECK(false, source, " is damaged: ", e.what());
