@@ -1,5 +1,6 @@
-// run/checkpoint.h: a checkpoint round trip, and one that does not fit the model refused with the
-// tensor named (LibTorch's loader would otherwise replace the tensor whatever its shape).
+// run/checkpoint.h: checkpoints are safetensors files with their kind in the metadata; a round trip of
+// model and optimizer state resumes to the same numbers, one that does not fit the model is refused with
+// the tensor named, and LibTorch archives of earlier runs are still read.
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +10,7 @@
 #include "mednet/core/error.h"
 #include "mednet/run/checkpoint.h"
 #include "mednet/run/open_run.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -39,6 +41,60 @@ TEST(Checkpoint, AModelOfOtherWidthsIsRefusedWithTheTensorNamed) {
               std::string::npos)
         << what;
   }
+}
+
+namespace {
+// Two optimizer steps with fixed gradients.
+void two_steps(torch::nn::Module& m, torch::optim::Optimizer& opt) {
+  for (int k = 1; k <= 2; ++k) {
+    for (auto& p : m.parameters()) p.mutable_grad() = torch::full_like(p, 0.1 * k);
+    opt.step();
+  }
+}
+}  // namespace
+
+TEST(Checkpoint, FilesAreSafetensorsAndOptimizerStateResumesToTheSameNumbers) {
+  const std::string dir = mednet::testing::temp_dir("checkpoint_opt");
+  for (const bool adam : {true, false}) {
+    torch::manual_seed(2);
+    torch::nn::Sequential a(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
+    torch::nn::Sequential b(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
+    auto make = [&](torch::nn::Sequential& m) -> std::unique_ptr<torch::optim::Optimizer> {
+      if (adam) return std::make_unique<torch::optim::Adam>(m->parameters(), torch::optim::AdamOptions(0.01));
+      return std::make_unique<torch::optim::SGD>(m->parameters(),
+                                                 torch::optim::SGDOptions(0.01).momentum(0.9));
+    };
+    auto oa = make(a), ob = make(b);
+    two_steps(*a, *oa);
+    run::save_module(*a, dir + "/last.pt");
+    run::stage_optimizer(*oa, dir + "/last_optimizer.pt");
+    std::filesystem::rename(dir + "/last_optimizer.pt.tmp", dir + "/last_optimizer.pt");
+    // safetensors: an 8-byte header length, then the JSON header that names what the file holds.
+    const std::string bytes = mednet::testing::read_file(dir + "/last_optimizer.pt");
+    EXPECT_NE(bytes.find("\"mednet_checkpoint\":\"optimizer\""), std::string::npos);
+    run::load_module(*b, dir + "/last.pt", torch::kCPU);
+    run::load_optimizer(*ob, dir + "/last_optimizer.pt");
+    two_steps(*a, *oa);
+    two_steps(*b, *ob);
+    for (const auto& p : a->named_parameters())
+      EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()]))
+          << p.key() << (adam ? " adam" : " sgd");
+    // The other kind of file in its place is refused.
+    const std::string what = mednet::testing::error_of([&] { run::load_optimizer(*ob, dir + "/last.pt"); });
+    EXPECT_NE(what.find("is not a mednet optimizer checkpoint"), std::string::npos) << what;
+  }
+}
+
+TEST(Checkpoint, ArchivesOfEarlierRunsAreStillRead) {
+  const std::string path = mednet::testing::temp_dir("checkpoint_legacy") + "/best.pt";
+  torch::manual_seed(3);
+  torch::nn::Sequential a(torch::nn::Linear(4, 3));
+  torch::serialize::OutputArchive ar;
+  a->save(ar);
+  ar.save_to(path);
+  torch::nn::Sequential b(torch::nn::Linear(4, 3));
+  run::load_module(*b, path, torch::kCPU);
+  EXPECT_TRUE(torch::equal(a->named_parameters()["0.weight"], b->named_parameters()["0.weight"]));
 }
 
 TEST(NewRunDir, OnlyAMissingOrEmptyFolderTakesANewRun) {

@@ -23,20 +23,36 @@ void commit_file(const std::string& tmp, const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
+  stage_file(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+  commit_file(path + ".tmp", path);
+}
+
+FileDigest stage_file(const std::string& path, const std::function<void(const ByteSink&)>& write) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    MN_CHECK(out, "cannot write ", tmp);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      MN_CHECK(false, "cannot write ", tmp, " (disk full?); ", path, " is unchanged");
-    }
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  MN_CHECK(f, "cannot write ", tmp, ": ", std::strerror(errno));
+  FileDigest d;
+  int err = 0;
+  std::string writer_error;
+  try {
+    write([&](const void* data, size_t n) {
+      if (err || n == 0) return;
+      if (std::fwrite(data, 1, n, f) != n) err = errno ? errno : EIO;
+      d.crc32 = crc32_update(d.crc32, data, n);
+      d.bytes += n;
+    });
+  } catch (const std::exception& e) {
+    writer_error = e.what();
   }
-  commit_file(tmp, path);
+  if (std::fflush(f) != 0 && !err) err = errno;
+  if (std::fclose(f) != 0 && !err) err = errno;
+  if (err || !writer_error.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    MN_CHECK(writer_error.empty(), "cannot write ", tmp, ": ", writer_error, "; ", path, " is unchanged");
+    MN_CHECK(false, "cannot write ", tmp, ": ", std::strerror(err), " (disk full?); ", path, " is unchanged");
+  }
+  return d;
 }
 
 std::string read_file(const std::string& path) {

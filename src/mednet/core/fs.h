@@ -3,12 +3,23 @@
 // was, and the one cache folder (downloaded weights, the MD5 ledger).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace mednet::core {
 
 /// Writes bytes to path through a temporary file beside it and a rename.
 void write_file_atomic(const std::string& path, const std::string& bytes);
+
+struct FileDigest;
+/// Takes each piece of a file as it is produced; always takes all n bytes (see stage_file).
+using ByteSink = std::function<void(const void* data, size_t n)>;
+
+/// Writes path + ".tmp" through write(sink) and returns its size and CRC-32; path itself is not
+/// touched. A failed write (a full disk) or an exception from write removes the temporary and is an
+/// error naming it and saying that path is unchanged. The sink never reports a short write, so writers
+/// that cannot take one (LibTorch's archive writer ends the process) report their error afterwards.
+FileDigest stage_file(const std::string& path, const std::function<void(const ByteSink&)>& write);
 
 /// Moves a finished temporary file over path (a rename, atomic on one file system).
 void commit_file(const std::string& tmp, const std::string& path);

@@ -57,11 +57,14 @@ TensorFile read_safetensors_file(const std::string& path) {
       const auto offsets = e.at("data_offsets").get<std::vector<uint64_t>>();
       MN_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], path, ": tensor '", item.key(),
                "' has bad data_offsets");
-      int64_t numel = 1;
-      for (int64_t d : shape) numel *= d;
-      MN_CHECK(offsets[1] - offsets[0] == static_cast<uint64_t>(numel) * it->second.second, path,
-               ": tensor '", item.key(), "' has ", offsets[1] - offsets[0], " bytes for shape ",
-               shape_string(shape));
+      uint64_t numel = 1;
+      for (int64_t d : shape) {
+        MN_CHECK(d >= 0 && (d == 0 || numel <= data_len / static_cast<uint64_t>(d)), path, ": tensor '",
+                 item.key(), "' has shape ", shape_string(shape), " (larger than the file)");
+        numel *= static_cast<uint64_t>(d);
+      }
+      MN_CHECK(offsets[1] - offsets[0] == numel * it->second.second, path, ": tensor '", item.key(), "' has ",
+               offsets[1] - offsets[0], " bytes for shape ", shape_string(shape));
       MN_CHECK(offsets[1] <= data_len, path, " is truncated: tensor '", item.key(), "' ends at byte ",
                data_start + offsets[1], " of a ", bytes.size(), "-byte file");
       at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(it->second.first));
@@ -87,29 +90,38 @@ StateDict read_safetensors(const std::string& path) {
   return std::move(file.tensors);
 }
 
-void write_safetensors(const std::string& path, const StateDict& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+void write_safetensors_to(const core::ByteSink& sink, const StateDict& tensors,
+                          const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
-  std::string data;
+  std::vector<at::Tensor> data;
+  uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
+    MN_CHECK(name != "__metadata__", "cannot write a tensor named __metadata__ as safetensors");
+    MN_CHECK(!header.contains(name), "cannot write tensor '", name, "' twice in one safetensors file");
     const at::Tensor c = t.contiguous().cpu();
     std::string dtype;
     for (const auto& [n, d] : safetensors_dtypes())
       if (d.first == c.scalar_type()) dtype = n;
     MN_CHECK(!dtype.empty(), "cannot write tensor '", name, "' of dtype ", c.scalar_type(),
              " as safetensors");
-    const size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
-    header[name] = {
-        {"dtype", dtype}, {"shape", c.sizes().vec()}, {"data_offsets", {data.size(), data.size() + bytes}}};
-    data.append(static_cast<const char*>(c.data_ptr()), bytes);
+    const uint64_t bytes = static_cast<uint64_t>(c.numel()) * c.element_size();
+    header[name] = {{"dtype", dtype}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    data.push_back(c);
   }
   if (!metadata.empty()) header["__metadata__"] = metadata;
   const std::string h = header.dump();
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(h.size()) >> (8 * i)) & 0xff);
-  out += h;
-  out += data;
-  core::write_file_atomic(path, out);
+  char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((static_cast<uint64_t>(h.size()) >> (8 * i)) & 0xff);
+  sink(len, sizeof len);
+  sink(h.data(), h.size());
+  for (const at::Tensor& c : data) sink(c.data_ptr(), static_cast<size_t>(c.numel()) * c.element_size());
+}
+
+void write_safetensors(const std::string& path, const StateDict& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  core::stage_file(path, [&](const core::ByteSink& sink) { write_safetensors_to(sink, tensors, metadata); });
+  core::commit_file(path + ".tmp", path);
 }
 
 }  // namespace mednet::models

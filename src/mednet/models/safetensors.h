@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "mednet/core/fs.h"
 #include "mednet/models/state_dict.h"
 
 namespace mednet::models {
@@ -23,5 +24,9 @@ TensorFile read_safetensors_file(const std::string& path);
 /// rename.
 void write_safetensors(const std::string& path, const StateDict& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+/// The same bytes, handed to sink piece by piece (the header, then each tensor), with no copy of the
+/// whole file in memory: run/checkpoint.h stages checkpoints through it.
+void write_safetensors_to(const core::ByteSink& sink, const StateDict& tensors,
+                          const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace mednet::models

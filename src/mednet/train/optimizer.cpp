@@ -1,30 +1,16 @@
 #include "mednet/train/optimizer.h"
 
 #include <cmath>
-#include <sstream>
 #include <string>
-#include <type_traits>
 
 #include <torch/torch.h>
 
 #include "mednet/core/runtime.h"
+#include "mednet/run/optimizer_state.h"
 
 namespace mednet::train {
 
 namespace {
-
-// The key torch::optim::Optimizer files a parameter's state under (a string in LibTorch 1.x, the
-// TensorImpl pointer in 2.x).
-template <typename Map>
-typename Map::key_type state_key(const Map& /*state*/, const at::Tensor& p) {
-  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
-    std::ostringstream key;  // as c10::guts::to_string writes the pointer
-    key << p.unsafeGetTensorImpl();
-    return key.str();
-  } else {
-    return p.unsafeGetTensorImpl();
-  }
-}
 
 // The tensors of one group's update, gathered so that each formula runs as one multi-tensor kernel.
 struct GroupUpdate {
@@ -43,7 +29,7 @@ torch::Tensor ForeachAdam::step(LossClosure closure) {
     for (const auto& p : param_groups_[g].params()) {
       if (!p.grad().defined()) continue;
       if (p.grad().is_sparse()) return torch::optim::Adam::step();
-      const auto it = state_.find(state_key(state_, p));
+      const auto it = state_.find(run::optimizer_state_key(*this, p));
       if (it == state_.end()) return torch::optim::Adam::step();  // the first step creates the state
       auto* st = static_cast<torch::optim::AdamParamState*>(it->second.get());
       if (!updates[g].states.empty() && st->step() != updates[g].states.front()->step())
