@@ -301,4 +301,24 @@ void write_safetensors(const std::string& path,
   std::ofstream(path, std::ios::binary) << out << h << data;
 }
 
+std::string python_state_dict_pickle() {
+  using namespace std::string_literals;
+  auto unicode = [](const std::string& s) {
+    std::string out = "X";
+    for (int k = 0; k < 4; ++k) out += static_cast<char>((s.size() >> (8 * k)) & 0xff);
+    return out + s;
+  };
+  auto tensor = [&](char offset, char size, char stride) {
+    return "ctorch._utils\n_rebuild_tensor_v2\n((" + unicode("storage") + "ctorch\nFloatStorage\n" +
+           unicode("0") + unicode("cpu") + "K\x06tQK" + offset + "K" + size + "\x85K" + stride + "\x85\x89" +
+           "ccollections\nOrderedDict\n)RtR";
+  };
+  std::string pkl =
+      "\x80\x02"
+      "ccollections\nOrderedDict\nq\x00)Rq\x01("s;
+  pkl += unicode("b") + tensor(1, 2, 2) + unicode("a") + tensor(0, 6, 1) + unicode("n") + "K\x07";
+  pkl += "u}" + unicode("_metadata") + "h\x00)R"s + unicode("") + "}" + unicode("version") + "K\x01sssb.";
+  return pkl;
+}
+
 }  // namespace mednet::testing

@@ -37,6 +37,11 @@ void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors, bool half = false);
 
 /// A fresh empty folder under the system temp dir.
+/// data.pkl as Python's torch.save(model.state_dict()) writes it (protocol 2): an OrderedDict of 'b' (a
+/// strided view: elements 1 and 3) and 'a' (all 6) over storage record '0' of 6 floats, an int entry 'n',
+/// then BUILD with its _metadata.
+std::string python_state_dict_pickle();
+
 std::string temp_dir(const std::string& tag);
 
 /// Reads a whole file.

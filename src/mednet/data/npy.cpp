@@ -290,9 +290,7 @@ const NpzReader::Entry& NpzReader::entry(const std::string& key) const {
   return entries_.front();
 }
 
-at::Tensor NpzReader::read(const std::string& key) {
-  const Entry& ent = entry(key);
-  const std::string what = path_ + ":" + ent.name;
+std::unique_ptr<ByteSource> NpzReader::open(const Entry& ent, const std::string& what) {
   uint8_t local[30];
   MN_CHECK(ent.local_offset + 30 <= file_size_, what,
            ": entry lies past the end of the file (truncated archive)");
@@ -303,25 +301,39 @@ at::Tensor NpzReader::read(const std::string& key) {
   const uint64_t data_offset = ent.local_offset + 30 + le16(local + 26) + le16(local + 28);
   MN_CHECK(data_offset + ent.compressed <= file_size_, what, ": entry data runs past the end of the file (",
            file_size_, " bytes; truncated archive)");
-  // The entry's bytes go straight into the tensor: stored ones read from the file, deflate ones
+  // The entry's bytes go straight to their destination: stored ones read from the file, deflate ones
   // inflated in bounded chunks, never more than the declared size.
-  std::unique_ptr<ByteSource> src;
-  InflateSource* inflating = nullptr;
   if (ent.method == 0) {
     MN_CHECK(ent.compressed == ent.uncompressed, what, ": stored entry with mismatched sizes");
-    src = std::make_unique<FileSource>(file_, data_offset, ent.compressed, what);
-  } else if (ent.method == 8) {
-    auto z = std::make_unique<InflateSource>(file_, data_offset, ent.compressed, ent.uncompressed, what);
-    inflating = z.get();
-    src = std::move(z);
-  } else {
-    MN_CHECK(false, what, ": unsupported zip compression method ", ent.method, " (only stored and deflate)");
+    return std::make_unique<FileSource>(file_, data_offset, ent.compressed, what);
   }
+  MN_CHECK(ent.method == 8, what, ": unsupported zip compression method ", ent.method,
+           " (only stored and deflate)");
+  return std::make_unique<InflateSource>(file_, data_offset, ent.compressed, ent.uncompressed, what);
+}
+
+void NpzReader::finish(ByteSource& src, const Entry& ent, const std::string& what) {
+  if (auto* inflating = dynamic_cast<InflateSource*>(&src)) inflating->finish();
+  MN_CHECK(src.crc() == ent.crc, what, ": CRC-32 mismatch (corrupt archive)");
+}
+
+at::Tensor NpzReader::read(const std::string& key) {
+  const Entry& ent = entry(key);
+  const std::string what = path_ + ":" + ent.name;
+  const std::unique_ptr<ByteSource> src = open(ent, what);
   const NpyLayout l = read_npy_header(*src, ent.uncompressed, what);
   at::Tensor t = read_npy_data(*src, l, what);
-  if (inflating) inflating->finish();
-  MN_CHECK(src->crc() == ent.crc, what, ": CRC-32 mismatch (corrupt archive)");
+  finish(*src, ent, what);
   return finish_npy(std::move(t), l);
+}
+
+std::string NpzReader::read_member(const Entry& ent) {
+  const std::string what = path_ + ":" + ent.name;
+  const std::unique_ptr<ByteSource> src = open(ent, what);
+  std::string bytes(ent.uncompressed, '\0');
+  src->read(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+  finish(*src, ent, what);
+  return bytes;
 }
 
 namespace {

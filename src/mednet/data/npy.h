@@ -3,12 +3,15 @@
 // Every malformed input is a mednet::Error naming the file and what is wrong; nothing crashes.
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
 namespace mednet::data {
+
+class ByteSource;
 
 /// Parses the bytes of one .npy file into a CPU tensor (uint8, int8, int16, int32, int64, float32,
 /// float64, bool; uint16/32/64 widen to the next signed type). `what` names the source in errors.
@@ -50,10 +53,14 @@ class NpzReader {
   /// Every member (any name), for readers of other zip formats that check the claims before reading.
   const std::vector<Entry>& entries() const { return entries_; }
   uint64_t file_size() const { return file_size_; }
+  /// One member's bytes, CRC-checked. The caller checks its declared size first (it is allocated).
+  std::string read_member(const Entry& entry);
 
  private:
   void read_central_directory();
   const Entry& entry(const std::string& key) const;
+  std::unique_ptr<ByteSource> open(const Entry& entry, const std::string& what);
+  static void finish(ByteSource& src, const Entry& entry, const std::string& what);
 
   std::string path_;
   std::ifstream file_;

@@ -1,6 +1,6 @@
 #pragma once
-// State dicts that torch.save wrote in its zip format (PyTorch >= 1.6): data.pkl, with the pickled
-// OrderedDict rewritten into a plain dict that LibTorch's unpickler reads, and data/N tensor records.
+// State dicts that torch.save wrote in its zip format (PyTorch >= 1.6): ARCHIVE/data.pkl, read by
+// mednet's own unpickler (models/state_dict_pickle.h), and the ARCHIVE/data/N storage records.
 #include <string>
 
 #include "mednet/models/state_dict.h"
