@@ -15,6 +15,7 @@
 #include "mednet/quant/int8_file.h"
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/layers.h"
+#include "mednet/run/checkpoint.h"
 #include "mednet/run/config.h"
 #include "mednet/run/state.h"
 #include "support/fixtures.h"
@@ -55,6 +56,11 @@ int main(int argc, char** argv) {
   dict.insert("features.0.bias", torch::rand({2}));
   const std::vector<char> pt = torch::pickle_save(c10::IValue(dict));
   put(out + "/torch_zip", "state_dict.pt", std::string(pt.begin(), pt.end()));
+  data::NpzReader zip(out + "/torch_zip/state_dict.pt");
+  for (const auto& e : zip.entries())
+    if (e.name.size() > 8 && e.name.substr(e.name.size() - 8) == "data.pkl")
+      put(out + "/pickle", "libtorch.pkl", zip.read_member(e));
+  put(out + "/pickle", "python.pkl", testing::python_state_dict_pickle());
 
   models::ModelSpec spec;
   spec.widths = {4};
@@ -64,6 +70,13 @@ int main(int argc, char** argv) {
   fs::create_directories(out + "/int8");
   const quant::Int8Net net(quant::fold_layers(quant::extract_layers(*m)), quant::Mode::Dynamic, nullptr);
   quant::write_int8_file(out + "/int8/dynamic.safetensors", net, {});
+  fs::create_directories(out + "/checkpoint");
+  run::save_module(*m, out + "/checkpoint/best.pt");
+  torch::optim::Adam adam(m->parameters(), torch::optim::AdamOptions(1e-3));
+  for (auto& p : m->parameters()) p.mutable_grad() = torch::ones_like(p);
+  adam.step();
+  run::stage_optimizer(adam, out + "/checkpoint/last_optimizer.pt");
+  fs::rename(out + "/checkpoint/last_optimizer.pt.tmp", out + "/checkpoint/last_optimizer.pt");
 
   put(out + "/config", "default.json", run::to_json(run::TrainConfig()).dump(2));
   fs::create_directories(out + "/experiment");

@@ -8,7 +8,7 @@ set -uo pipefail
 build=${1:-build-fuzz} seconds=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(npy npz safetensors torch_zip int8 config experiment state history)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(npy npz safetensors torch_zip pickle checkpoint int8 config experiment state history)
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ ! -f "$build/build.ninja" ]; then
