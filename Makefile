@@ -8,9 +8,10 @@ STUDY_OUT ?= study
 PRESET ?= quick
 
 FUZZ_DIR ?= build-fuzz
+SANITIZE_DIR ?= build-sanitize
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps deps-test build run test test-real test-browser bench fuzz format format-check clean
+.PHONY: deps deps-test build run test test-real test-browser test-sanitize bench fuzz format format-check clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -56,6 +57,11 @@ bench: build
 fuzz:
 	@./scripts/install-deps.sh --fuzz
 	scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer (clang, -O1) in $(SANITIZE_DIR)/.
+test-sanitize:
+	@./scripts/install-deps.sh --fuzz
+	scripts/test-sanitize.sh $(SANITIZE_DIR)
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.cpp' '*.h')
