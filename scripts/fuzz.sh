@@ -3,6 +3,7 @@
 # corpora, and runs each harness for SECONDS on BUILD_DIR/corpus/<harness> (kept between calls, so runs
 # add up). Prints executions, executions per second and findings per harness; exit 1 on any finding
 # (a crash, a sanitizer report, a hang past 10 s or 4 GB of memory), saved in BUILD_DIR/findings/<harness>/.
+# FUZZ_RUNS=N stops each harness after N executions instead (SECONDS stays the limit).
 #   scripts/fuzz.sh [BUILD_DIR] [SECONDS] [HARNESS...]
 set -uo pipefail
 build=${1:-build-fuzz} seconds=${2:-60}
@@ -29,11 +30,14 @@ printf '%-12s %12s %10s %9s\n' harness executions "exec/s" findings
 for h in "${harnesses[@]}"; do
   mkdir -p "$build/corpus/$h" "$build/findings/$h"
   log="$build/findings/$h.log"
-  "$build/bin/fuzz_$h" "$build/corpus/$h" "$build/seeds/$h" -max_total_time="$seconds" -timeout=10 \
+  stamp="$build/findings/.start-$h"
+  touch "$stamp"
+  "$build/bin/fuzz_$h" "$build/corpus/$h" "$build/seeds/$h" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 \
     -rss_limit_mb=4096 -artifact_prefix="$build/findings/$h/" -print_final_stats=1 >"$log" 2>&1
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   rate=$(grep -o 'exec/s: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  n=$(find "$build/findings/$h" -type f | wc -l)
+  # Only this run's findings count: earlier ones stay in the folder until they become regression tests.
+  n=$(find "$build/findings/$h" -type f -newer "$stamp" | wc -l)
   [ "$n" -gt 0 ] && found=1
   printf '%-12s %12s %10s %9s\n' "$h" "${runs:-?}" "${rate:-?}" "$n"
 done
