@@ -18,6 +18,7 @@
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/qat.h"
 #include "mednet/quant/quantize_run.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -298,7 +299,9 @@ TEST(Int8Errors, DamagedLayerMetadataAndWeightsAreRefusedBeforeAnythingRuns) {
               tensor(sd, "layers.0.weight").view(-1)[0] = 100;
             }).find("weights outside the int8 range the conversion writes (-63..63)"),
             std::string::npos);
-  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity()}) {
+  EXPECT_NE(error_after([](auto& j, auto&) { j["layers"][0]["out_scale"] = 1e300; }).find("has scale 1e+300"),
+            std::string::npos);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity(), 6e228, 1e-300}) {
     EXPECT_NE(error_after([&](auto&, auto& sd) {
                 tensor(sd, "layers.0.weight_scale").view(-1)[1] = bad;
               }).find("a weight scale is not finite and > 0"),
@@ -310,4 +313,18 @@ TEST(Int8Errors, DamagedLayerMetadataAndWeightsAreRefusedBeforeAnythingRuns) {
             }).find("disagrees with kernel 3"),
             std::string::npos);
   EXPECT_EQ(error_after([](auto&, auto&) {}), "");  // the unchanged file reads
+}
+
+TEST(Int8Errors, FuzzFindingsAreRefusedCleanly) {
+  // Inputs that once ended the process under make fuzz: a weight scale of 6e228, inf as float32, inside
+  // LibTorch's linear_prepack.
+  const std::string dir = std::string(MEDNET_SOURCE_DIR) + "/tests/quant/fuzz_regressions/int8";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++n;
+    const std::string what = mednet::testing::error_of([&] { quant::read_int8_file(e.path().string()); });
+    EXPECT_EQ(what.rfind(e.path().string(), 0), 0u) << what;
+    EXPECT_NE(what.find("not finite and > 0 in float32"), std::string::npos) << what;
+  }
+  EXPECT_GT(n, 0);
 }

@@ -18,7 +18,10 @@ constexpr int kFormatVersion = 1;
 
 // Activation parameters as uint8 quantization has them: a finite positive scale, a zero point in 0..255.
 void check_qparams(const QParams& q, const std::string& where) {
-  MN_CHECK(std::isfinite(q.scale) && q.scale > 0, where, " has scale ", q.scale, " (must be finite and > 0)");
+  // LibTorch's quantized kernels take scales as float32: a double beyond float's range becomes inf or 0.
+  const float scale = static_cast<float>(q.scale);
+  MN_CHECK(std::isfinite(scale) && scale > 0, where, " has scale ", q.scale,
+           " (must be finite and > 0 in float32)");
   MN_CHECK(q.zero_point >= 0 && q.zero_point <= 255, where, " has zero point ", q.zero_point,
            " (must be in 0..255)");
 }
@@ -50,9 +53,11 @@ void check_weights(const Layer& l, size_t i, const std::string& path, const at::
   MN_CHECK(w.numel() == 0 || w.abs().max().item<int>() <= kWeightQuantMax, where,
            ": weights outside the int8 range the conversion writes (-", kWeightQuantMax, "..",
            kWeightQuantMax, ")");
-  const at::Tensor s = scale.to(torch::kDouble);
+  // As float32, which the kernels use: 6e228 is finite as a double and inf there (it ended the process
+  // from inside LibTorch's linear_prepack, found by make fuzz).
+  const at::Tensor s = scale.to(torch::kDouble).to(torch::kFloat);
   MN_CHECK(torch::isfinite(s).all().item<bool>() && (s > 0).all().item<bool>(), where,
-           ": a weight scale is not finite and > 0");
+           ": a weight scale is not finite and > 0 in float32");
   MN_CHECK(torch::isfinite(bias.to(torch::kDouble)).all().item<bool>(), where, ": a bias is not finite");
 }
 }  // namespace
