@@ -155,6 +155,7 @@ struct Int8Net::Impl {
       const Packed& pk = packed[i];
       lap();
       const Layer& l = ql.spec;
+      if (has_weights(l.op)) check_input(ql, q, i);
       switch (l.op) {
         case Layer::Op::Conv:
           if (l.dims == 2) {
@@ -201,12 +202,24 @@ struct Int8Net::Impl {
     return y;
   }
 
+  // What a layer with weights receives, checked before LibTorch's kernels see it: a mismatch (a file
+  // whose padding or widths were changed, found by make fuzz) throws inside noexcept code there.
+  static void check_input(const Int8Layer& ql, const at::Tensor& h, size_t i) {
+    const Layer& l = ql.spec;
+    const bool conv = l.op == Layer::Op::Conv;
+    bool fits = h.dim() == (conv ? l.dims + 2 : 2) && h.size(1) == ql.qweight.size(1);
+    for (int64_t d = 2; conv && fits && d < h.dim(); ++d) fits = h.size(d) + 2 * l.padding >= l.kernel;
+    MN_CHECK(fits, "int8 layer ", i, " (", l.source, ") with weights ", ql.qweight.sizes(), " gets input ",
+             h.sizes(), ": the model's layers do not fit together or the input is not the model's");
+  }
+
   at::Tensor forward_dynamic(const at::Tensor& x) const {
     at::Tensor h = x;
     for (size_t i = 0; i < parts.layers.size(); ++i) {
       const Int8Layer& ql = parts.layers[i];
       const Packed& pk = packed[i];
       const Layer& l = ql.spec;
+      if (has_weights(l.op)) check_input(ql, h, i);
       if (l.op == Layer::Op::Conv) {
         // The input rounded to uint8 with this batch's own range, times the int8 weights.
         const QParams p = uint8_qparams(h.min().item<double>(), h.max().item<double>(), kActivationQuantMax);
