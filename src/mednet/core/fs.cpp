@@ -22,12 +22,17 @@ void commit_file(const std::string& tmp, const std::string& path) {
   MN_CHECK(!ec, "cannot move ", tmp, " to ", path, ": ", ec.message());
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  stage_file(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+FileDigest write_file_atomic(const std::string& path, const FileWriter& write) {
+  const FileDigest d = stage_file(path, write);
   commit_file(path + ".tmp", path);
+  return d;
 }
 
-FileDigest stage_file(const std::string& path, const std::function<void(const ByteSink&)>& write) {
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  write_file_atomic(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+}
+
+FileDigest stage_file(const std::string& path, const FileWriter& write) {
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   MN_CHECK(f, "cannot write ", tmp, ": ", std::strerror(errno));

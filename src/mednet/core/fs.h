@@ -8,25 +8,6 @@
 
 namespace mednet::core {
 
-/// Writes bytes to path through a temporary file beside it and a rename.
-void write_file_atomic(const std::string& path, const std::string& bytes);
-
-struct FileDigest;
-/// Takes each piece of a file as it is produced; always takes all n bytes (see stage_file).
-using ByteSink = std::function<void(const void* data, size_t n)>;
-
-/// Writes path + ".tmp" through write(sink) and returns its size and CRC-32; path itself is not
-/// touched. A failed write (a full disk) or an exception from write removes the temporary and is an
-/// error naming it and saying that path is unchanged. The sink never reports a short write, so writers
-/// that cannot take one (LibTorch's archive writer ends the process) report their error afterwards.
-FileDigest stage_file(const std::string& path, const std::function<void(const ByteSink&)>& write);
-
-/// Moves a finished temporary file over path (a rename, atomic on one file system).
-void commit_file(const std::string& tmp, const std::string& path);
-
-/// The whole file as bytes; a missing or unreadable file is an error naming it.
-std::string read_file(const std::string& path);
-
 /// A file's size and CRC-32 (zlib's): state.json records one for each checkpoint.
 struct FileDigest {
   uint64_t bytes = 0;
@@ -34,6 +15,27 @@ struct FileDigest {
   bool operator==(const FileDigest& o) const { return bytes == o.bytes && crc32 == o.crc32; }
   bool operator!=(const FileDigest& o) const { return !(*this == o); }
 };
+
+/// Takes each piece of a file as it is produced; always takes all n bytes (see stage_file).
+using ByteSink = std::function<void(const void* data, size_t n)>;
+using FileWriter = std::function<void(const ByteSink&)>;
+
+/// Writes path + ".tmp" through write(sink) and returns its size and CRC-32; path itself is not
+/// touched. A failed write (a full disk) or an exception from write removes the temporary and is an
+/// error naming it and saying that path is unchanged. The sink never reports a short write: the writer
+/// runs to its end and the error is reported afterwards.
+FileDigest stage_file(const std::string& path, const FileWriter& write);
+
+/// Moves a finished temporary file over path (a rename, atomic on one file system).
+void commit_file(const std::string& tmp, const std::string& path);
+
+/// stage_file, then commit_file: path is the whole new file or, after an error, the old one.
+FileDigest write_file_atomic(const std::string& path, const FileWriter& write);
+/// The same for bytes already in memory.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+/// The whole file as bytes; a missing or unreadable file is an error naming it.
+std::string read_file(const std::string& path);
 
 /// CRC-32 of n more bytes after a running value crc (0 to start).
 uint32_t crc32_update(uint32_t crc, const void* data, size_t n);

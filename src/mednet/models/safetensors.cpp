@@ -120,8 +120,8 @@ void write_safetensors_to(const core::ByteSink& sink, const StateDict& tensors,
 
 void write_safetensors(const std::string& path, const StateDict& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  core::stage_file(path, [&](const core::ByteSink& sink) { write_safetensors_to(sink, tensors, metadata); });
-  core::commit_file(path + ".tmp", path);
+  core::write_file_atomic(path,
+                          [&](const core::ByteSink& sink) { write_safetensors_to(sink, tensors, metadata); });
 }
 
 }  // namespace mednet::models
