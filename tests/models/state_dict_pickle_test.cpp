@@ -93,7 +93,7 @@ TEST(StateDictPickle, HostileStructuresAreRefusedBeforeTheyGrow) {
   EXPECT_NE(read_error("\x80\x02h\x05.").find("reads a memo slot nothing was stored in"), std::string::npos);
   EXPECT_NE(read_error("\x80\x02}r\xff\xff\xff\x7f.").find("stores into a memo slot past its own size"),
             std::string::npos);
-  EXPECT_NE(read_error("\x80\x02}\x81.").find("uses pickle opcode 0x81"), std::string::npos);
+  EXPECT_NE(read_error("\x80\x02}\x82\x01.").find("uses pickle opcode 0x82"), std::string::npos);
   EXPECT_NE(read_error("\x80\x02"
                        "cos\nsystem\n.")
                 .find("names os.system"),
@@ -110,4 +110,64 @@ TEST(StateDictPickle, HostileStructuresAreRefusedBeforeTheyGrow) {
                        unicode("cpu") + "K\x01tQ.")
                 .find("no record 9"),
             std::string::npos);
+}
+
+namespace {
+mednet::models::PickleContents contents(const std::string& pkl) {
+  return mednet::models::unpickle_contents(pkl.data(), pkl.size(), record, "best.pt: data.pkl");
+}
+std::string contents_error(const std::string& pkl) {
+  return error_of([&] { contents(pkl); });
+}
+}  // namespace
+
+// LibTorch's archives: objects of __torch__.Module (mangled for each further one) whose attributes are
+// set by BUILD; read as names, never as code.
+TEST(StateDictPickle, ArchiveObjectsAreReadAsNestedNamesAndNothingElse) {
+  const std::string half = "G\x3f\xe0\0\0\0\0\0\0"s, two = "G\x40\0\0\0\0\0\0\0"s;
+  const std::string pkl =
+      "\x80\x02"
+      "c__torch__\nModule\n)\x81}(" +
+      unicode("child") + "c__torch__.___torch_mangle_3\nModule\n)\x81}(" + unicode("weight") +
+      tensor_pickle("K\x00"s, "K\x03", "K\x02") + "ub" + unicode("lr") + half + unicode("betas") + half +
+      two + "\x86" + "ub.";
+  const auto c = contents(pkl);
+  ASSERT_EQ(c.tensors.size(), 1u);
+  EXPECT_EQ(c.tensors[0].first, "child.weight");
+  EXPECT_TRUE(torch::equal(c.tensors[0].second, torch::tensor({0.0f, 2.0f, 4.0f})));
+  EXPECT_EQ(c.values.at("lr"), 0.5);
+  EXPECT_EQ(c.values.at("betas"), nlohmann::json({0.5, 2.0}));
+
+  EXPECT_NE(contents_error("\x80\x02"
+                           "c__torch__.___torch_mangle_x\nModule\n)\x81.")
+                .find("names __torch__.___torch_mangle_x.Module"),
+            std::string::npos);
+  EXPECT_NE(contents_error("\x80\x02"
+                           "c__torch__\nModule\n(K\x01t\x81.")
+                .find("creates an object that is not an archive's attribute holder"),
+            std::string::npos);
+  EXPECT_NE(contents_error("\x80\x02"
+                           "c__torch__\nModule\n)\x81}b}b.")
+                .find("sets an object's attributes twice"),
+            std::string::npos);
+  EXPECT_NE(contents_error("\x80\x02"
+                           "c__torch__\nModule\n)\x81K\x01"
+                           "b.")
+                .find("sets an object's attributes from something not a dict"),
+            std::string::npos);
+  // "a.b" as a key and b inside a: one name for two values.
+  EXPECT_NE(contents_error("\x80\x02}(" + unicode("a.b") + "K\x01" + unicode("a") + "}(" + unicode("b") +
+                           "K\x02uu.")
+                .find("holds two values named 'a.b'"),
+            std::string::npos);
+  // Lists of lists that each hold the one before twice: 2^25 places from 245 bytes, refused before
+  // they are visited.
+  std::string shared = "\x80\x02}" + unicode("x") + "]q\x00K\x01"s + "a0";
+  for (int k = 1; k <= 25; ++k)
+    shared += "](h"s + static_cast<char>(k - 1) + "h" + static_cast<char>(k - 1) + "eq" +
+              static_cast<char>(k) + "0";
+  shared += "h\x19s.";
+  EXPECT_NE(contents_error(shared).find("refers to its own values more often than its size allows"),
+            std::string::npos)
+      << contents_error(shared);
 }

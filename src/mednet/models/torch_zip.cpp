@@ -1,13 +1,13 @@
 #include "mednet/models/torch_zip.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/npy.h"
-#include "mednet/models/state_dict_pickle.h"
 
 namespace mednet::models {
 
@@ -29,10 +29,10 @@ void check_record_claims(const data::NpzReader& zip, const std::string& path) {
   }
 }
 
-}  // namespace
-
-StateDict read_torch_zip(const std::string& path) {
-  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+// Calls read(pickle, records) with the archive's data.pkl and a reader of its storage records.
+template <typename Read>
+auto read_archive(const std::string& path, const Read& read) {
+  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "file ", path, " does not exist");
   data::NpzReader zip(path);
   check_record_claims(zip, path);
   // torch.save puts every record under one folder named after the file: ARCHIVE/data.pkl,
@@ -52,7 +52,7 @@ StateDict read_torch_zip(const std::string& path) {
   if (const auto order = by_name.find(prefix + "byteorder"); order != by_name.end())
     MN_CHECK(zip.read_member(*order->second) == "little", path, " was written on a big-endian machine");
   std::map<std::string, std::shared_ptr<const std::string>> storages;
-  auto record = [&](const std::string& key) {
+  const StorageRecords record = [&](const std::string& key) {
     if (const auto it = storages.find(key); it != storages.end()) return it->second;
     const auto e = by_name.find(prefix + "data/" + key);
     MN_CHECK(e != by_name.end(), path, ": data.pkl names storage record '", key, "', which the file lacks");
@@ -61,7 +61,27 @@ StateDict read_torch_zip(const std::string& path) {
     return bytes;
   };
   const std::string pickle = zip.read_member(*pkl);
-  return unpickle_state_dict(pickle.data(), pickle.size(), record, path + ": data.pkl");
+  return read(pickle, record);
+}
+
+}  // namespace
+
+bool is_torch_zip(const std::string& path) {
+  char magic[4] = {0, 0, 0, 0};
+  std::ifstream(path, std::ios::binary).read(magic, 4);
+  return std::string(magic, 4) == std::string("PK\x03\x04", 4);
+}
+
+StateDict read_torch_zip(const std::string& path) {
+  return read_archive(path, [&](const std::string& pickle, const StorageRecords& records) {
+    return unpickle_state_dict(pickle.data(), pickle.size(), records, path + ": data.pkl");
+  });
+}
+
+PickleContents read_torch_zip_contents(const std::string& path) {
+  return read_archive(path, [&](const std::string& pickle, const StorageRecords& records) {
+    return unpickle_contents(pickle.data(), pickle.size(), records, path + ": data.pkl");
+  });
 }
 
 }  // namespace mednet::models

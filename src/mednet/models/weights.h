@@ -29,6 +29,9 @@ struct LoadReport {
 LoadReport load_weights(torch::nn::Module& model, const StateDict& weights, const std::string& head_prefix,
                         bool load_head, const std::string& source);
 
+/// The model's parameters, then its buffers, by name (the tensors themselves, not copies).
+torch::OrderedDict<std::string, at::Tensor> module_tensors(const torch::nn::Module& model);
+
 /// The model's parameters and buffers as a state dict (CPU copies).
 StateDict state_dict(const torch::nn::Module& model);
 
