@@ -1,4 +1,5 @@
-// A run's checkpoints (best.pt, last.pt, last_optimizer.pt): safetensors files loaded into the model and
+// A run's checkpoints (best.pt, last.pt, last_optimizer.pt), safetensors files or the LibTorch archives
+// of earlier runs, loaded into the model and
 // the Adam optimizer that make_seeds wrote them from, with every name, shape and step checked.
 #include <torch/optim/adam.h>
 

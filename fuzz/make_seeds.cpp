@@ -75,8 +75,13 @@ int main(int argc, char** argv) {
   torch::optim::Adam adam(m->parameters(), torch::optim::AdamOptions(1e-3));
   for (auto& p : m->parameters()) p.mutable_grad() = torch::ones_like(p);
   adam.step();
-  run::stage_optimizer(adam, out + "/checkpoint/last_optimizer.pt");
-  fs::rename(out + "/checkpoint/last_optimizer.pt.tmp", out + "/checkpoint/last_optimizer.pt");
+  run::save_optimizer(adam, out + "/checkpoint/last_optimizer.pt");
+  // The LibTorch archives that runs of earlier versions hold.
+  torch::serialize::OutputArchive module_archive, optimizer_archive;
+  m->save(module_archive);
+  module_archive.save_to(out + "/checkpoint/legacy_best.pt");
+  adam.save(optimizer_archive);
+  optimizer_archive.save_to(out + "/checkpoint/legacy_last_optimizer.pt");
 
   put(out + "/config", "default.json", run::to_json(run::TrainConfig()).dump(2));
   fs::create_directories(out + "/experiment");

@@ -1,6 +1,6 @@
 // run/checkpoint.h: checkpoints are safetensors files with their kind in the metadata; a round trip of
 // model and optimizer state resumes to the same numbers, one that does not fit the model is refused with
-// the tensor named, and LibTorch archives of earlier runs are still read.
+// the tensor named, and LibTorch archives of earlier runs are read as plain tensors.
 #include <filesystem>
 #include <fstream>
 
@@ -53,8 +53,11 @@ void two_steps(torch::nn::Module& m, torch::optim::Optimizer& opt) {
 }
 }  // namespace
 
-TEST(Checkpoint, FilesAreSafetensorsAndOptimizerStateResumesToTheSameNumbers) {
-  const std::string dir = mednet::testing::temp_dir("checkpoint_opt");
+namespace {
+// Model and optimizer state saved after two steps and loaded into a fresh pair: two more steps on each
+// pair give the same parameters. save(a, oa) writes last.pt and last_optimizer.pt into dir.
+template <typename Save>
+void resumes_to_the_same_numbers(const std::string& dir, const Save& save) {
   for (const bool adam : {true, false}) {
     torch::manual_seed(2);
     torch::nn::Sequential a(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
@@ -66,35 +69,58 @@ TEST(Checkpoint, FilesAreSafetensorsAndOptimizerStateResumesToTheSameNumbers) {
     };
     auto oa = make(a), ob = make(b);
     two_steps(*a, *oa);
-    run::save_module(*a, dir + "/last.pt");
-    run::stage_optimizer(*oa, dir + "/last_optimizer.pt");
-    std::filesystem::rename(dir + "/last_optimizer.pt.tmp", dir + "/last_optimizer.pt");
-    // safetensors: an 8-byte header length, then the JSON header that names what the file holds.
-    const std::string bytes = mednet::testing::read_file(dir + "/last_optimizer.pt");
-    EXPECT_NE(bytes.find("\"mednet_checkpoint\":\"optimizer\""), std::string::npos);
+    a->forward(torch::rand({5, 4}));  // running statistics that differ from a fresh model's
+    save(*a, *oa);
     run::load_module(*b, dir + "/last.pt", torch::kCPU);
     run::load_optimizer(*ob, dir + "/last_optimizer.pt");
+    for (const auto& t : b->named_buffers())
+      EXPECT_TRUE(torch::equal(t.value(), a->named_buffers()[t.key()])) << t.key();
     two_steps(*a, *oa);
     two_steps(*b, *ob);
     for (const auto& p : a->named_parameters())
       EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()]))
           << p.key() << (adam ? " adam" : " sgd");
-    // The other kind of file in its place is refused.
-    const std::string what = mednet::testing::error_of([&] { run::load_optimizer(*ob, dir + "/last.pt"); });
-    EXPECT_NE(what.find("is not a mednet optimizer checkpoint"), std::string::npos) << what;
   }
 }
+}  // namespace
 
-TEST(Checkpoint, ArchivesOfEarlierRunsAreStillRead) {
-  const std::string path = mednet::testing::temp_dir("checkpoint_legacy") + "/best.pt";
-  torch::manual_seed(3);
-  torch::nn::Sequential a(torch::nn::Linear(4, 3));
-  torch::serialize::OutputArchive ar;
-  a->save(ar);
-  ar.save_to(path);
-  torch::nn::Sequential b(torch::nn::Linear(4, 3));
-  run::load_module(*b, path, torch::kCPU);
-  EXPECT_TRUE(torch::equal(a->named_parameters()["0.weight"], b->named_parameters()["0.weight"]));
+TEST(Checkpoint, FilesAreSafetensorsAndOptimizerStateResumesToTheSameNumbers) {
+  const std::string dir = mednet::testing::temp_dir("checkpoint_opt");
+  resumes_to_the_same_numbers(dir, [&](torch::nn::Module& m, torch::optim::Optimizer& opt) {
+    run::save_module(m, dir + "/last.pt");
+    run::save_optimizer(opt, dir + "/last_optimizer.pt");
+    // safetensors: an 8-byte header length, then the JSON header that names what the file holds.
+    const std::string bytes = mednet::testing::read_file(dir + "/last_optimizer.pt");
+    EXPECT_NE(bytes.find("\"mednet_checkpoint\":\"optimizer\""), std::string::npos);
+  });
+  // The other kind of file in its place is refused.
+  torch::nn::Sequential m(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
+  torch::optim::Adam adam(m->parameters());
+  const std::string what = mednet::testing::error_of([&] { run::load_optimizer(adam, dir + "/last.pt"); });
+  EXPECT_NE(what.find("is not a mednet optimizer checkpoint"), std::string::npos) << what;
+}
+
+// Runs of earlier versions hold LibTorch archives: mednet reads them itself, as plain tensors.
+TEST(Checkpoint, ArchivesOfEarlierRunsResumeToTheSameNumbers) {
+  const std::string dir = mednet::testing::temp_dir("checkpoint_legacy");
+  resumes_to_the_same_numbers(dir, [&](torch::nn::Module& m, torch::optim::Optimizer& opt) {
+    torch::serialize::OutputArchive module, optimizer;
+    m.save(module);
+    module.save_to(dir + "/last.pt");
+    opt.save(optimizer);
+    optimizer.save_to(dir + "/last_optimizer.pt");
+  });
+  // A module archive read as an optimizer's, and one whose tensor is another shape, are refused.
+  torch::nn::Sequential m(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
+  torch::optim::Adam adam(m->parameters());
+  std::string what = mednet::testing::error_of([&] { run::load_optimizer(adam, dir + "/last.pt"); });
+  EXPECT_NE(
+      what.find("optimizer state " + dir + "/last.pt is damaged: it has no 'param_groups.param_groups/size'"),
+      std::string::npos)
+      << what;
+  torch::nn::Sequential wide(torch::nn::Linear(4, 5), torch::nn::BatchNorm1d(5));
+  what = mednet::testing::error_of([&] { run::load_module(*wide, dir + "/last.pt", torch::kCPU); });
+  EXPECT_NE(what.find("'0.weight' is [3, 4] there and [5, 4] in the model"), std::string::npos) << what;
 }
 
 TEST(NewRunDir, OnlyAMissingOrEmptyFolderTakesANewRun) {

@@ -1,21 +1,19 @@
 #include "mednet/run/checkpoint.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <string>
-#include <vector>
 
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
-#include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
 #include "mednet/models/safetensors.h"
+#include "mednet/models/weights.h"
+#include "mednet/run/legacy_checkpoint.h"
 #include "mednet/run/optimizer_state.h"
 
 namespace mednet::run {
@@ -27,119 +25,48 @@ constexpr const char* kKindKey = "mednet_checkpoint";
 // The optimizer's scalars (type, each group's lr, each parameter's step) as JSON.
 constexpr const char* kOptimizerKey = "optimizer";
 
-// Runs before mednet 0.x wrote LibTorch archives (zip files): still read, through LibTorch.
-bool is_torch_archive(const std::string& path) {
-  char magic[4] = {0, 0, 0, 0};
-  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-    const size_t n = std::fread(magic, 1, 4, f);
-    std::fclose(f);
-    return n == 4 && std::string(magic, 4) == std::string("PK\x03\x04", 4);
-  }
-  return false;
-}
-
-void load_torch_archive(const std::string& path, const c10::Device& device,
-                        const std::function<void(torch::serialize::InputArchive&)>& load) {
-  torch::serialize::InputArchive ar;
-  try {
-    ar.load_from(path, device);
-    load(ar);
-  } catch (const c10::Error& e) {
-    MN_CHECK(false, "cannot load checkpoint ", path, ": it is damaged or was written for another model (",
-             e.what_without_backtrace(), ")");
-  }
-}
-
-FileDigest stage_tensors(const std::string& path, const models::StateDict& tensors,
-                         const std::map<std::string, std::string>& metadata) {
-  return core::stage_file(path, [&](const core::ByteSink& sink) {
+// A writer of the tensors as a safetensors file.
+core::FileWriter tensor_writer(models::StateDict tensors, std::map<std::string, std::string> metadata) {
+  return [tensors = std::move(tensors), metadata = std::move(metadata)](const core::ByteSink& sink) {
     try {
       models::write_safetensors_to(sink, tensors, metadata);
     } catch (const c10::Error& e) {
       MN_CHECK(false, e.what_without_backtrace());
     }
-  });
+  };
 }
 
-// The file's tensors by name, after checking that it is a checkpoint of the given kind.
-std::map<std::string, at::Tensor> read_checkpoint(const std::string& path, const std::string& kind,
-                                                  std::string* scalars = nullptr) {
+core::FileWriter module_writer(const torch::nn::Module& m) {
+  models::StateDict tensors;
+  for (const auto& t : models::module_tensors(m)) tensors.emplace_back(t.key(), t.value().detach());
+  return tensor_writer(std::move(tensors), {{kKindKey, "module"}});
+}
+
+// The file's tensors by name (and an optimizer's scalars), after checking that it is a checkpoint of
+// the given kind. Archives of earlier runs are converted (run/legacy_checkpoint.h).
+CheckpointContents read_checkpoint(const std::string& path, const std::string& kind) {
+  if (models::is_torch_zip(path))
+    return kind == "module" ? read_legacy_module(path) : read_legacy_optimizer(path);
   models::TensorFile file = models::read_safetensors_file(path);
   const auto it = file.metadata.find(kKindKey);
   MN_CHECK(it != file.metadata.end() && it->second == kind, "checkpoint ", path, " is not a mednet ", kind,
            " checkpoint (its safetensors metadata has ", kKindKey, " = '",
            it == file.metadata.end() ? std::string() : it->second, "')");
-  if (scalars) {
+  CheckpointContents out;
+  if (kind == "optimizer") {
     const auto s = file.metadata.find(kOptimizerKey);
     MN_CHECK(s != file.metadata.end(), "checkpoint ", path, " is damaged: no '", kOptimizerKey, "' metadata");
-    *scalars = s->second;
+    out.optimizer = s->second;
   }
-  std::map<std::string, at::Tensor> tensors;
-  for (auto& [name, t] : file.tensors) tensors.emplace(name, std::move(t));
-  return tensors;
+  for (auto& [name, t] : file.tensors) out.tensors.emplace(name, std::move(t));
+  return out;
 }
 
 std::string state_name(size_t group, size_t param, const char* what) {
   return "group" + std::to_string(group) + ".param" + std::to_string(param) + "." + what;
 }
 
-}  // namespace
-
-FileDigest stage_module(const torch::nn::Module& m, const std::string& path) {
-  models::StateDict tensors;
-  for (const auto& p : m.named_parameters()) tensors.emplace_back(p.key(), p.value().detach());
-  for (const auto& b : m.named_buffers()) tensors.emplace_back(b.key(), b.value().detach());
-  return stage_tensors(path, tensors, {{kKindKey, "module"}});
-}
-
-FileDigest save_module(const torch::nn::Module& m, const std::string& path) {
-  const FileDigest d = stage_module(m, path);
-  core::commit_file(path + ".tmp", path);
-  return d;
-}
-
-void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
-  MN_CHECK(std::filesystem::exists(path), "checkpoint ", path, " does not exist");
-  if (is_torch_archive(path)) {
-    // Loading an archive replaces each tensor whatever its shape: the model's own shapes are checked.
-    std::map<std::string, std::pair<std::vector<int64_t>, at::ScalarType>> before;
-    for (const auto& p : m.named_parameters())
-      before[p.key()] = {p.value().sizes().vec(), p.value().scalar_type()};
-    for (const auto& b : m.named_buffers())
-      before[b.key()] = {b.value().sizes().vec(), b.value().scalar_type()};
-    load_torch_archive(path, device, [&](torch::serialize::InputArchive& ar) { m.load(ar); });
-    auto after = m.named_parameters();
-    for (const auto& b : m.named_buffers()) after.insert(b.key(), b.value());
-    for (const auto& [key, shape] : before) {
-      const at::Tensor* now = after.find(key);
-      MN_CHECK(now && now->sizes().vec() == shape.first && now->scalar_type() == shape.second, "checkpoint ",
-               path, " does not fit the model its run's config.json describes: '", key, "' is ",
-               now ? now->sizes() : c10::IntArrayRef{}, " there and ", c10::IntArrayRef(shape.first),
-               " in the model (was config.json changed?)");
-    }
-    return;
-  }
-  std::map<std::string, at::Tensor> file = read_checkpoint(path, "module");
-  auto targets = m.named_parameters();
-  for (const auto& b : m.named_buffers()) targets.insert(b.key(), b.value());
-  for (const auto& t : targets) {
-    const auto it = file.find(t.key());
-    MN_CHECK(it != file.end(), "checkpoint ", path,
-             " does not fit the model its run's config.json describes: ", "it has no '", t.key(),
-             "' (was config.json changed?)");
-    MN_CHECK(it->second.sizes() == t.value().sizes() && it->second.scalar_type() == t.value().scalar_type(),
-             "checkpoint ", path, " does not fit the model its run's config.json describes: '", t.key(),
-             "' is ", it->second.sizes(), " there and ", t.value().sizes(),
-             " in the model (was config.json changed?)");
-  }
-  for (const auto& [name, t] : file)
-    MN_CHECK(targets.contains(name), "checkpoint ", path, " does not fit the model its run's config.json ",
-             "describes: it holds '", name, "', which the model does not have (was config.json changed?)");
-  torch::NoGradGuard no_grad;
-  for (auto& t : targets) t.value().copy_(file.at(t.key()).to(device));
-}
-
-FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
+core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt) {
   const auto* adam = dynamic_cast<const torch::optim::Adam*>(&opt);
   const auto* sgd = dynamic_cast<const torch::optim::SGD*>(&opt);
   MN_CHECK(adam || sgd, "cannot checkpoint this optimizer: only Adam and SGD states are written");
@@ -171,18 +98,54 @@ FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string
     }
     scalars["groups"].push_back({{"lr", groups[g].options().get_lr()}, {"steps", steps}});
   }
-  return stage_tensors(path, tensors, {{kKindKey, "optimizer"}, {kOptimizerKey, scalars.dump()}});
+  return tensor_writer(std::move(tensors), {{kKindKey, "optimizer"}, {kOptimizerKey, scalars.dump()}});
+}
+
+}  // namespace
+
+FileDigest stage_module(const torch::nn::Module& m, const std::string& path) {
+  return core::stage_file(path, module_writer(m));
+}
+
+FileDigest save_module(const torch::nn::Module& m, const std::string& path) {
+  return core::write_file_atomic(path, module_writer(m));
+}
+
+void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
+  MN_CHECK(std::filesystem::exists(path), "checkpoint ", path, " does not exist");
+  const std::map<std::string, at::Tensor> file = read_checkpoint(path, "module").tensors;
+  auto targets = models::module_tensors(m);
+  for (const auto& t : targets) {
+    const auto it = file.find(t.key());
+    MN_CHECK(it != file.end(), "checkpoint ", path,
+             " does not fit the model its run's config.json describes: ", "it has no '", t.key(),
+             "' (was config.json changed?)");
+    MN_CHECK(it->second.sizes() == t.value().sizes() && it->second.scalar_type() == t.value().scalar_type(),
+             "checkpoint ", path, " does not fit the model its run's config.json describes: '", t.key(),
+             "' is ", it->second.sizes(), " there and ", t.value().sizes(),
+             " in the model (was config.json changed?)");
+  }
+  for (const auto& [name, t] : file)
+    MN_CHECK(targets.contains(name), "checkpoint ", path, " does not fit the model its run's config.json ",
+             "describes: it holds '", name, "', which the model does not have (was config.json changed?)");
+  torch::NoGradGuard no_grad;
+  for (auto& t : targets) t.value().copy_(file.at(t.key()).to(device));
+}
+
+FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
+  return core::stage_file(path, optimizer_writer(opt));
+}
+
+FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
+  return core::write_file_atomic(path, optimizer_writer(opt));
 }
 
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
   MN_CHECK(std::filesystem::exists(path), "optimizer state ", path, " does not exist");
-  if (is_torch_archive(path)) {
-    load_torch_archive(path, c10::kCPU, [&](torch::serialize::InputArchive& ar) { opt.load(ar); });
-    return;
-  }
-  std::string text;
-  std::map<std::string, at::Tensor> file = read_checkpoint(path, "optimizer", &text);
-  const nlohmann::json scalars = core::parse_json(text, path + " (its optimizer metadata)", /*damaged=*/true);
+  const CheckpointContents contents = read_checkpoint(path, "optimizer");
+  const std::map<std::string, at::Tensor>& file = contents.tensors;
+  const nlohmann::json scalars =
+      core::parse_json(contents.optimizer, path + " (its optimizer metadata)", /*damaged=*/true);
   const bool adam = dynamic_cast<torch::optim::Adam*>(&opt) != nullptr;
   const std::string type = adam ? "adam" : "sgd";
   auto& groups = opt.param_groups();

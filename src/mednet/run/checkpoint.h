@@ -2,7 +2,8 @@
 // Checkpoints (best.pt, last.pt, last_optimizer.pt). Each is written to NAME.tmp first ("staged"), with
 // its size and CRC-32 taken on the way; run/journal.h commits staged files after state.json records their
 // digests, so a kill or a full disk never leaves a half-written file where a good one was, and a damaged
-// file is caught before LibTorch parses it.
+// file is caught before it is parsed. The files are safetensors files that mednet reads itself; those of
+// runs from earlier versions (LibTorch archives) are read too (run/legacy_checkpoint.h).
 #include <string>
 
 #include <torch/nn/module.h>
@@ -19,8 +20,9 @@ using core::FileDigest;
 FileDigest stage_module(const torch::nn::Module& m, const std::string& path);
 FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
 
-/// stage_module, then the rename over path.
+/// stage_module (stage_optimizer), then the rename over path.
 FileDigest save_module(const torch::nn::Module& m, const std::string& path);
+FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
 
 /// Loads a checkpoint into m. A file that does not parse, or whose tensors differ in shape or type from
 /// the model's (a changed config.json), is an error naming the file. Callers check the digest first.
