@@ -72,7 +72,7 @@ TEST(CoreStrings, OneFamilyOfNumberFormatters) {
 namespace {
 // The message of the mednet::Error that f throws ("" when it throws none), and its kind.
 template <typename F>
-std::pair<std::string, ErrorKind> error_of(F f) {
+std::pair<std::string, ErrorKind> error_and_kind(F f) {
   try {
     f();
   } catch (const Error& e) {
@@ -88,25 +88,27 @@ std::string nested(int depth) {
 TEST(CoreJson, DeepNestingIsRefusedBeforeTheParserRecurses) {
   EXPECT_NO_THROW(core::parse_json(nested(core::kMaxJsonDepth), "x.json"));
   for (int depth : {core::kMaxJsonDepth + 1, 100000}) {
-    const auto [what, kind] = error_of([&] { core::parse_json(nested(depth), "x.json"); });
+    const auto [what, kind] = error_and_kind([&] { core::parse_json(nested(depth), "x.json"); });
     EXPECT_NE(what.find("x.json: nested deeper than 64 levels"), std::string::npos) << what;
     EXPECT_EQ(kind, ErrorKind::Usage);
   }
   std::string objects;
   for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
   objects += "1" + std::string(100000, '}');
-  EXPECT_NE(
-      error_of([&] { core::parse_json(objects, "o.json", true); }).first.find("o.json is damaged: nested"),
-      std::string::npos);
+  EXPECT_NE(error_and_kind([&] {
+              core::parse_json(objects, "o.json", true);
+            }).first.find("o.json is damaged: nested"),
+            std::string::npos);
 }
 
 TEST(CoreJson, ARepeatedKeyInOneObjectIsAnError) {
   const auto [what, kind] =
-      error_of([] { core::parse_json(R"({"epochs": 1, "b": {}, "epochs": 2})", "c.json"); });
+      error_and_kind([] { core::parse_json(R"({"epochs": 1, "b": {}, "epochs": 2})", "c.json"); });
   EXPECT_NE(what.find("c.json: key 'epochs' appears twice in one object"), std::string::npos) << what;
   EXPECT_EQ(kind, ErrorKind::Usage);
-  EXPECT_NE(error_of([] { core::parse_json(R"({"m": {"w": 1, "w": 1}})", "c.json"); }).first.find("key 'w'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_and_kind([] { core::parse_json(R"({"m": {"w": 1, "w": 1}})", "c.json"); }).first.find("key 'w'"),
+      std::string::npos);
   // The same key in sibling or nested objects is fine.
   const auto j = core::parse_json(R"({"a": {"a": 1}, "b": [{"a": 2}, {"a": 3}], "c": {"a": 4}})", "c.json");
   EXPECT_EQ(j["b"][1]["a"], 3);
@@ -118,7 +120,7 @@ TEST(CoreJson, OnlyRegularFilesAreRead) {
   const std::string fifo = dir + "/pipe.json";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const std::string& path : {fifo, dir}) {
-    const auto [what, kind] = error_of([&] { core::read_json_file(path, "config"); });
+    const auto [what, kind] = error_and_kind([&] { core::read_json_file(path, "config"); });
     EXPECT_NE(what.find("config " + path + " is not a regular file"), std::string::npos) << what;
     EXPECT_EQ(kind, ErrorKind::Usage);
   }
@@ -129,7 +131,7 @@ TEST(CoreJson, WholeNumberFieldsTakeNoFractionsAndNothingOutOfRange) {
       R"({"big": 4294967297, "half": 1.5, "e12": 1e12, "neg": -1, "three": 3.0, "huge": 1e30,
           "list": [8, 2.5], "ok": [8, 16], "word": "ten"})");
   auto message = [&](auto field, const char* key) {
-    return error_of([&] { core::take(j, key, field, "config key"); }).first;
+    return error_and_kind([&] { core::take(j, key, field, "config key"); }).first;
   };
   EXPECT_NE(message(int{}, "big").find("config key 'big' is out of range: 4294967297"), std::string::npos);
   EXPECT_NE(message(int{}, "half").find("config key 'half' must be a whole number, got 1.5"),

@@ -9,21 +9,13 @@
 #include "mednet/data/dataset.h"
 #include "mednet/data/download.h"
 #include "mednet/data/npy.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 
 using namespace mednet::data;
 using namespace mednet::testing;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const mednet::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Dataset, ReadsGeneratedThreeDFileChannelFirst) {
   const std::string path = temp_dir("ds") + "/nodulemnist3d.npz";

@@ -18,7 +18,7 @@ namespace {
 
 const std::string kScript = "/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/nifti_reference.py ";
 
-std::string error_of(const std::string& path) {
+std::string nifti_error(const std::string& path) {
   try {
     md::read_nifti(path);
   } catch (const mednet::Error& e) {
@@ -90,10 +90,11 @@ TEST(Nifti, DamagedAndUnsupportedFilesAreNamed) {
   std::ofstream(dir + "/truncated.nii", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   std::ofstream(dir + "/garbage.nii", std::ios::binary) << std::string(400, 'x');
   ASSERT_EQ(tf::run_command(kScript + "write4d " + dir + "/four.nii").first, 0);
-  EXPECT_NE(error_of(dir + "/truncated.nii").find("truncated.nii: not a readable NIfTI"), std::string::npos)
-      << error_of(dir + "/truncated.nii");
-  EXPECT_NE(error_of(dir + "/garbage.nii").find("garbage.nii: not a readable NIfTI"), std::string::npos);
-  EXPECT_NE(error_of(dir + "/four.nii").find("one 3D volume expected"), std::string::npos)
-      << error_of(dir + "/four.nii");
-  EXPECT_NE(error_of(dir + "/none.nii").find("none.nii: no such file"), std::string::npos);
+  EXPECT_NE(nifti_error(dir + "/truncated.nii").find("truncated.nii: not a readable NIfTI"),
+            std::string::npos)
+      << nifti_error(dir + "/truncated.nii");
+  EXPECT_NE(nifti_error(dir + "/garbage.nii").find("garbage.nii: not a readable NIfTI"), std::string::npos);
+  EXPECT_NE(nifti_error(dir + "/four.nii").find("one 3D volume expected"), std::string::npos)
+      << nifti_error(dir + "/four.nii");
+  EXPECT_NE(nifti_error(dir + "/none.nii").find("none.nii: no such file"), std::string::npos);
 }

@@ -15,7 +15,7 @@ at::Tensor parse(const std::string& b) {
   return parse_npy(reinterpret_cast<const uint8_t*>(b.data()), b.size(), "test.npy");
 }
 
-std::string error_of(const std::string& b) {
+std::string npy_error(const std::string& b) {
   try {
     parse(b);
   } catch (const Error& e) {
@@ -71,14 +71,14 @@ TEST(Npy, ScalarShape) {
 
 TEST(Npy, ErrorsAreClear) {
   const std::string good = npy_bytes(torch::ones({4, 4}, torch::kFloat));
-  EXPECT_NE(error_of("not an array").find("bad magic"), std::string::npos);
-  EXPECT_NE(error_of(good.substr(0, good.size() - 3)).find("truncated"), std::string::npos);
-  EXPECT_NE(error_of(good.substr(0, 20)).find("truncated"), std::string::npos);
-  EXPECT_NE(error_of(npy_bytes(torch::ones({2}, torch::kLong), "<c8")).find("unsupported dtype '<c8'"),
+  EXPECT_NE(npy_error("not an array").find("bad magic"), std::string::npos);
+  EXPECT_NE(npy_error(good.substr(0, good.size() - 3)).find("truncated"), std::string::npos);
+  EXPECT_NE(npy_error(good.substr(0, 20)).find("truncated"), std::string::npos);
+  EXPECT_NE(npy_error(npy_bytes(torch::ones({2}, torch::kLong), "<c8")).find("unsupported dtype '<c8'"),
             std::string::npos);
-  EXPECT_NE(error_of(npy_bytes(torch::ones({2}, torch::kFloat), ">f4")).find("big-endian"),
+  EXPECT_NE(npy_error(npy_bytes(torch::ones({2}, torch::kFloat), ">f4")).find("big-endian"),
             std::string::npos);
-  EXPECT_NE(error_of(npy_bytes(torch::ones({2}, torch::kByte), "|O")).find("unsupported dtype"),
+  EXPECT_NE(npy_error(npy_bytes(torch::ones({2}, torch::kByte), "|O")).find("unsupported dtype"),
             std::string::npos);
 }
 

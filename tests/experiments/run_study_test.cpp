@@ -17,7 +17,7 @@ using namespace mednet;
 namespace fs = std::filesystem;
 
 namespace {
-struct Messages : train::TrainObserver {
+struct StudyMessages : train::TrainObserver {
   std::string all;
   void on_message(const std::string& text) override { all += text + "\n"; }
 };
@@ -46,7 +46,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   o.root = dir;
   o.check_md5 = false;
   const std::string out = dir + "/out";
-  Messages first;
+  StudyMessages first;
   const experiments::StudyOutcome r = experiments::run_study(spec, dir + "/study.json", out, o, first);
   ASSERT_EQ(r.stages.size(), 2u);
   EXPECT_EQ(r.stages[0].status, "done");
@@ -64,7 +64,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   // The preset's epochs reached the run.
   EXPECT_NE(core::read_file(out + "/t/a/seed0/config.json").find("\"epochs\": 1"), std::string::npos);
 
-  Messages second;
+  StudyMessages second;
   const experiments::StudyOutcome again = experiments::run_study(spec, dir + "/study.json", out, o, second);
   EXPECT_EQ(again.stages[0].status, "already complete");
   EXPECT_NE(again.stages[0].message.find("done by an earlier call"), std::string::npos);

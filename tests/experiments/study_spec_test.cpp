@@ -14,7 +14,7 @@ std::string write(const std::string& dir, const std::string& name, const std::st
   std::ofstream(dir + "/" + name) << text;
   return dir + "/" + name;
 }
-std::string usage_error(const std::string& path) {
+std::string study_usage_error(const std::string& path) {
   try {
     experiments::load_study(path);
   } catch (const Error& e) {
@@ -59,24 +59,28 @@ TEST(StudySpec, RunPathsPointIntoTheStudyFolder) {
 
 TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
   const std::string dir = mednet::testing::temp_dir("study_spec_bad");
-  EXPECT_NE(usage_error(write(dir, "a.json", R"({"stages": []})")).find("non-empty \"stages\""),
+  EXPECT_NE(study_usage_error(write(dir, "a.json", R"({"stages": []})")).find("non-empty \"stages\""),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
-                .find("kind must be train, cam or quant"),
-            std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "c.json",
-                              R"({"stages": [{"name": "x", "file": "f"}, {"name": "x", "file": "g"}]})"))
-                .find("two stages are named 'x'"),
-            std::string::npos);
-  EXPECT_NE(usage_error(
+  EXPECT_NE(
+      study_usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
+          .find("kind must be train, cam or quant"),
+      std::string::npos);
+  EXPECT_NE(
+      study_usage_error(
+          write(dir, "c.json", R"({"stages": [{"name": "x", "file": "f"}, {"name": "x", "file": "g"}]})"))
+          .find("two stages are named 'x'"),
+      std::string::npos);
+  EXPECT_NE(study_usage_error(
                 write(dir, "d.json",
                       R"({"stages": [{"name": "x", "file": "f"}], "presets": {"q": {"patch": {"y": {}}}}})"))
                 .find("patch for unknown stage 'y'"),
             std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "e.json", R"({"stages": [{"name": "x", "file": "f", "seeds": [-1]}]})"))
-                .find("seeds"),
-            std::string::npos);
-  EXPECT_NE(usage_error(write(dir, "f.json", R"({"stages": [{"name": "x", "file": "f", "colour": 1}]})"))
-                .find("colour"),
-            std::string::npos);
+  EXPECT_NE(
+      study_usage_error(write(dir, "e.json", R"({"stages": [{"name": "x", "file": "f", "seeds": [-1]}]})"))
+          .find("seeds"),
+      std::string::npos);
+  EXPECT_NE(
+      study_usage_error(write(dir, "f.json", R"({"stages": [{"name": "x", "file": "f", "colour": 1}]})"))
+          .find("colour"),
+      std::string::npos);
 }

@@ -50,7 +50,7 @@ TEST(ResNet, PlainTwinHasNoShortcuts) {
   EXPECT_FALSE(torch::allclose(res->forward(x), plain->forward(x)));
 }
 
-struct ShapeCase {
+struct ResnetShapeCase {
   std::string model;
   int dims;
   int size;
@@ -59,11 +59,11 @@ struct ShapeCase {
   int64_t fmap_channels, fmap_size;
 };
 
-void PrintTo(const ShapeCase& c, std::ostream* os) {
+void PrintTo(const ResnetShapeCase& c, std::ostream* os) {
   *os << c.model << " " << c.dims << "D " << c.size << " " << c.flag << " stem " << c.stem;
 }
 
-class RegistryShapes : public ::testing::TestWithParam<ShapeCase> {};
+class RegistryShapes : public ::testing::TestWithParam<ResnetShapeCase> {};
 
 TEST_P(RegistryShapes, LogitsAndFeatureMap) {
   const auto& c = GetParam();
@@ -91,17 +91,17 @@ TEST_P(RegistryShapes, LogitsAndFeatureMap) {
 INSTANTIATE_TEST_SUITE_P(Table, RegistryShapes,
                          ::testing::Values(
                              // 28 px: the small stem keeps 28 -> 28, 14, 7, 4 through the four stages
-                             ShapeCase{"resnet18", 2, 28, "retinamnist", "auto", 512, 4},
-                             ShapeCase{"plain18", 2, 28, "retinamnist", "auto", 512, 4},
-                             ShapeCase{"resnet50", 2, 28, "chestmnist", "auto", 2048, 4},
-                             ShapeCase{"resnet18", 2, 28, "pathmnist", "standard", 512, 1},
+                             ResnetShapeCase{"resnet18", 2, 28, "retinamnist", "auto", 512, 4},
+                             ResnetShapeCase{"plain18", 2, 28, "retinamnist", "auto", 512, 4},
+                             ResnetShapeCase{"resnet50", 2, 28, "chestmnist", "auto", 2048, 4},
+                             ResnetShapeCase{"resnet18", 2, 28, "pathmnist", "standard", 512, 1},
                              // 64 px, standard stem: 64 -> 32 -> 16 -> 16, 8, 4, 2
-                             ShapeCase{"resnet18", 2, 64, "chestmnist", "auto", 512, 2},
-                             ShapeCase{"resnet18", 3, 28, "adrenalmnist3d", "auto", 64, 4},
-                             ShapeCase{"plain18", 3, 28, "nodulemnist3d", "auto", 64, 4},
-                             ShapeCase{"resnet50", 3, 28, "organmnist3d", "standard", 256, 1},
-                             ShapeCase{"cnn", 2, 28, "retinamnist", "auto", 128, 7},
-                             ShapeCase{"cnn", 3, 28, "adrenalmnist3d", "auto", 128, 7}),
+                             ResnetShapeCase{"resnet18", 2, 64, "chestmnist", "auto", 512, 2},
+                             ResnetShapeCase{"resnet18", 3, 28, "adrenalmnist3d", "auto", 64, 4},
+                             ResnetShapeCase{"plain18", 3, 28, "nodulemnist3d", "auto", 64, 4},
+                             ResnetShapeCase{"resnet50", 3, 28, "organmnist3d", "standard", 256, 1},
+                             ResnetShapeCase{"cnn", 2, 28, "retinamnist", "auto", 128, 7},
+                             ResnetShapeCase{"cnn", 3, 28, "adrenalmnist3d", "auto", 128, 7}),
                          [](const auto& info) {
                            return info.param.model + "_" + std::to_string(info.param.dims) + "d_" +
                                   std::to_string(info.param.size) + "_" + info.param.flag + "_" +

@@ -55,7 +55,7 @@ TEST(Config, UnknownKeysAndBadValuesAreUsageErrors) {
 }
 
 namespace {
-std::string error_of(const nlohmann::json& j) {
+std::string config_error(const nlohmann::json& j) {
   try {
     config_from_json(j);
   } catch (const mednet::Error& e) {
@@ -80,10 +80,10 @@ TEST(Config, NumbersMustBeWholeAndInRange) {
       {R"({"batch_size": 65537})", "batch_size must be from 1 to 65536"},
       {R"({"model": {"widths": [8, 1e9]}})", "model.widths must be from 1 to"}};
   for (const auto& [text, part] : cases)
-    EXPECT_NE(error_of(nlohmann::json::parse(text)).find(part), std::string::npos) << text;
-  EXPECT_EQ(
-      error_of(nlohmann::json::parse(R"({"epochs": 100000, "seed": 9223372036854775807, "threads": 1024})")),
-      "");
+    EXPECT_NE(config_error(nlohmann::json::parse(text)).find(part), std::string::npos) << text;
+  EXPECT_EQ(config_error(
+                nlohmann::json::parse(R"({"epochs": 100000, "seed": 9223372036854775807, "threads": 1024})")),
+            "");
 }
 
 TEST(Config, LoadConfigNamesTheFileAndRefusesRepeatedKeys) {

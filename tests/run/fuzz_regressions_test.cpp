@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using mednet::testing::error_of;
 
 namespace {
-std::vector<std::string> inputs(const std::string& harness) {
+std::vector<std::string> regression_inputs(const std::string& harness) {
   std::vector<std::string> out;
   for (const auto& e :
        fs::directory_iterator(std::string(MEDNET_SOURCE_DIR) + "/tests/run/fuzz_regressions/" + harness))
@@ -24,7 +24,7 @@ std::vector<std::string> inputs(const std::string& harness) {
 }  // namespace
 
 TEST(FuzzRegressions, StateJsonWithAnEpochNoIntHoldsIsDamaged) {
-  const auto files = inputs("state");
+  const auto files = regression_inputs("state");
   ASSERT_FALSE(files.empty());
   for (const auto& f : files) {
     const std::string what = error_of([&] {
@@ -36,7 +36,7 @@ TEST(FuzzRegressions, StateJsonWithAnEpochNoIntHoldsIsDamaged) {
 }
 
 TEST(FuzzRegressions, HistoryCsvWithAnEpochNoIntHoldsIsRefused) {
-  const auto files = inputs("history");
+  const auto files = regression_inputs("history");
   ASSERT_FALSE(files.empty());
   for (const auto& f : files) {
     const std::string what = error_of([&] { mednet::run::parse_history_csv(mednet::testing::read_file(f)); });

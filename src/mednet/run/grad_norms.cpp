@@ -9,7 +9,7 @@
 namespace mednet::run {
 
 namespace {
-constexpr const char* kHeader = "epoch,depth,layer,grad_norm";
+constexpr const char* kGradNormsHeader = "epoch,depth,layer,grad_norm";
 }
 
 std::string grad_norms_rows(int epoch, const GradNorms& g, bool header) {
@@ -17,7 +17,7 @@ std::string grad_norms_rows(int epoch, const GradNorms& g, bool header) {
            " values");
   std::ostringstream os;
   os.precision(8);
-  if (header) os << kHeader << '\n';
+  if (header) os << kGradNormsHeader << '\n';
   for (size_t i = 0; i < g.norms.size(); ++i)
     os << epoch << ',' << i + 1 << ',' << g.layers[i] << ',' << g.norms[i] << '\n';
   return os.str();
@@ -37,7 +37,7 @@ GradNorms read_grad_norms(const std::string& path, int epoch) {
   GradNorms g;
   std::string line;
   std::getline(in, line);
-  MN_CHECK(line == kHeader, path, " is not a grad_norms.csv file");
+  MN_CHECK(line == kGradNormsHeader, path, " is not a grad_norms.csv file");
   while (std::getline(in, line)) {
     std::istringstream ls(line);
     std::string e, depth, layer, norm;

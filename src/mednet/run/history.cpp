@@ -16,13 +16,14 @@ namespace mednet::run {
 using nlohmann::json;
 
 namespace {
-constexpr const char* kHeader = "epoch,lr,train_loss,train_auc,train_acc,val_loss,val_auc,val_acc,seconds";
+constexpr const char* kHistoryHeader =
+    "epoch,lr,train_loss,train_auc,train_acc,val_loss,val_auc,val_acc,seconds";
 }
 
 std::string history_csv(const std::vector<EpochRecord>& history) {
   std::ostringstream os;
   os.precision(6);
-  os << kHeader << '\n';
+  os << kHistoryHeader << '\n';
   for (const auto& r : history) {
     os << r.epoch << ',' << r.lr << ',' << r.train_loss << ',' << r.train_auc << ',' << r.train_acc << ','
        << r.val_loss << ',' << r.val_auc << ',' << r.val_acc << ',' << r.seconds << '\n';
@@ -33,8 +34,8 @@ std::string history_csv(const std::vector<EpochRecord>& history) {
 std::vector<EpochRecord> parse_history_csv(const std::string& text, const std::string& source) {
   std::istringstream in(text);
   std::string line;
-  MN_CHECK(std::getline(in, line) && line == kHeader, source, " does not start with the history header '",
-           kHeader, "'");
+  MN_CHECK(std::getline(in, line) && line == kHistoryHeader, source,
+           " does not start with the history header '", kHistoryHeader, "'");
   std::vector<EpochRecord> out;
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;
