@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
 #include "mednet/data/catalog.h"
 #include "mednet/models/registry.h"
 #include "mednet/models/vgg.h"
@@ -220,4 +221,23 @@ TEST(Weights, TorchZipFuzzFindingsAreRefusedCleanly) {
     }
   }
   EXPECT_GT(n, 0);
+}
+
+TEST(Weights, ConvWeightsInChannelsLastGiveTheSameLogits) {
+  torch::manual_seed(3);
+  ModelSpec spec;
+  spec.name = "cnn";
+  auto model = make_model(spec, mednet::data::InputShape{1, 3, 28, 2});
+  model->eval();
+  torch::NoGradGuard g;
+  const at::Tensor x = torch::randn({3, 1, 28, 28, 28});
+  const at::Tensor before = model->forward(x.contiguous());
+  to_conv_layout(*model);
+  bool any_channels_last = false;
+  for (const auto& p : model->parameters())
+    any_channels_last |=
+        p.dim() == 5 && p.is_contiguous(at::MemoryFormat::ChannelsLast3d) && !p.is_contiguous();
+  EXPECT_TRUE(any_channels_last);
+  const at::Tensor after = model->forward(mednet::core::conv_layout(x));
+  EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-5)) << (before - after).abs().max().item<float>();
 }

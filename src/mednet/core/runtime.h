@@ -27,10 +27,15 @@ at::Tensor upload(const at::Tensor& host, const c10::Device& device);
 /// steps (not bitwise reproducible; lever "cudnn-benchmark"). No effect on the CPU.
 void configure_for_device(const c10::Device& device);
 
-/// Whether a GPU speed lever is on: all are, unless named in MEDNET_GPU_LEVERS_OFF (a comma list of
-/// resident, defer-loss, foreach-adam, cudnn-benchmark, async-upload), which benchmarks use to measure
-/// what each one gives (bench/gpu_levers.sh).
+/// Whether a speed lever is on: all are, unless named in MEDNET_GPU_LEVERS_OFF (a comma list of
+/// resident, defer-loss, foreach-adam, cudnn-benchmark, async-upload, async-checkpoint and channels-last),
+/// which benchmarks use to measure what each one gives (bench/gpu_levers.sh, bench/compare.sh).
 bool gpu_lever(const std::string& name);
+
+/// x in the layout convolutions run fastest in (lever "channels-last"): channels-last for a 5-D tensor
+/// (NDHWC) and for a 4-D one on the CPU (NHWC), else x itself. The values are the same either way; only
+/// the strides differ.
+at::Tensor conv_layout(const at::Tensor& x);
 
 /// Bytes of memory this process can still take: the smaller of the system's MemAvailable and what
 /// its cgroup's memory.max leaves; 0 when neither can be read.

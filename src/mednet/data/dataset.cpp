@@ -11,6 +11,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
+#include "mednet/core/runtime.h"
 #include "mednet/data/download.h"
 #include "mednet/data/npy.h"
 
@@ -153,7 +154,7 @@ std::string md5_status_name(Md5Status s) {
 }
 
 at::Tensor to_network_input(const at::Tensor& images_u8) {
-  return images_u8.to(at::kFloat).mul_(2.0f / 255.0f).sub_(1.0f);
+  return core::conv_layout(images_u8.to(at::kFloat).mul_(2.0f / 255.0f).sub_(1.0f));
 }
 
 at::Tensor to_unit(const at::Tensor& images_u8) {
@@ -161,7 +162,7 @@ at::Tensor to_unit(const at::Tensor& images_u8) {
 }
 
 at::Tensor unit_to_network_input(const at::Tensor& unit) {
-  return unit.mul(2.0f).sub_(1.0f);
+  return core::conv_layout(unit.mul(2.0f).sub_(1.0f));
 }
 
 }  // namespace mednet::data

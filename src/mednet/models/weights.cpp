@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
 
 namespace mednet::models {
 
@@ -20,6 +21,10 @@ torch::OrderedDict<std::string, at::Tensor> module_tensors(const torch::nn::Modu
   auto out = model.named_parameters();
   for (const auto& b : model.named_buffers()) out.insert(b.key(), b.value());
   return out;
+}
+
+void to_conv_layout(torch::nn::Module& model) {
+  for (auto& p : model.parameters()) p.set_data(core::conv_layout(p.data()));
 }
 
 StateDict state_dict(const torch::nn::Module& model) {

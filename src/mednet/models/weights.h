@@ -32,6 +32,10 @@ LoadReport load_weights(torch::nn::Module& model, const StateDict& weights, cons
 /// The model's parameters, then its buffers, by name (the tensors themselves, not copies).
 torch::OrderedDict<std::string, at::Tensor> module_tensors(const torch::nn::Module& model);
 
+/// Puts the model's convolution weights in the layout its inputs come in (core::conv_layout), so that
+/// convolutions need no layout conversion. Values, names and shapes stay as they are.
+void to_conv_layout(torch::nn::Module& model);
+
 /// The model's parameters and buffers as a state dict (CPU copies).
 StateDict state_dict(const torch::nn::Module& model);
 

@@ -4,6 +4,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/models/registry.h"
+#include "mednet/models/weights.h"
 #include "mednet/run/checkpoint.h"
 #include "mednet/run/journal.h"
 
@@ -33,6 +34,7 @@ OpenRun open_run(const std::string& dir, const OpenRunOptions& o) {
   if (o.load_model) {
     r.model = models::make_model(r.config.model, data::input_shape(*r.info, r.config.size));
     r.model->to(o.device);
+    models::to_conv_layout(*r.model);
     verify_run_checkpoint(r.files, r.files.best());
     load_module(*r.model, r.files.best(), o.device);
     r.model->eval();

@@ -56,6 +56,7 @@ void Trainer::setup() {
   if (config_.precision == "fp16") scaler_ = std::make_unique<LossScaler>(device_);
   core::configure_for_device(device_);
   model_->to(device_);
+  models::to_conv_layout(*model_);
   freeze_and_build_optimizer();
 }
 
