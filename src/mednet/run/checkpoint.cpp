@@ -25,8 +25,12 @@ constexpr const char* kKindKey = "mednet_checkpoint";
 // The optimizer's scalars (type, each group's lr, each parameter's step) as JSON.
 constexpr const char* kOptimizerKey = "optimizer";
 
-// A writer of the tensors as a safetensors file.
-core::FileWriter tensor_writer(models::StateDict tensors, std::map<std::string, std::string> metadata) {
+// A writer of the tensors as a safetensors file; snapshot: of contiguous host copies made now.
+core::FileWriter tensor_writer(models::StateDict tensors, std::map<std::string, std::string> metadata,
+                               bool snapshot = false) {
+  if (snapshot) {
+    for (auto& [name, t] : tensors) t = at::empty(t.sizes(), t.options().device(at::kCPU)).copy_(t);
+  }
   return [tensors = std::move(tensors), metadata = std::move(metadata)](const core::ByteSink& sink) {
     try {
       models::write_safetensors_to(sink, tensors, metadata);
@@ -36,10 +40,10 @@ core::FileWriter tensor_writer(models::StateDict tensors, std::map<std::string, 
   };
 }
 
-core::FileWriter module_writer(const torch::nn::Module& m) {
+core::FileWriter module_writer(const torch::nn::Module& m, bool snapshot = false) {
   models::StateDict tensors;
   for (const auto& t : models::module_tensors(m)) tensors.emplace_back(t.key(), t.value().detach());
-  return tensor_writer(std::move(tensors), {{kKindKey, "module"}});
+  return tensor_writer(std::move(tensors), {{kKindKey, "module"}}, snapshot);
 }
 
 // The file's tensors by name (and an optimizer's scalars), after checking that it is a checkpoint of
@@ -66,7 +70,7 @@ std::string state_name(size_t group, size_t param, const char* what) {
   return "group" + std::to_string(group) + ".param" + std::to_string(param) + "." + what;
 }
 
-core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt) {
+core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt, bool snapshot = false) {
   const auto* adam = dynamic_cast<const torch::optim::Adam*>(&opt);
   const auto* sgd = dynamic_cast<const torch::optim::SGD*>(&opt);
   MN_CHECK(adam || sgd, "cannot checkpoint this optimizer: only Adam and SGD states are written");
@@ -98,13 +102,22 @@ core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt) {
     }
     scalars["groups"].push_back({{"lr", groups[g].options().get_lr()}, {"steps", steps}});
   }
-  return tensor_writer(std::move(tensors), {{kKindKey, "optimizer"}, {kOptimizerKey, scalars.dump()}});
+  return tensor_writer(std::move(tensors), {{kKindKey, "optimizer"}, {kOptimizerKey, scalars.dump()}},
+                       snapshot);
 }
 
 }  // namespace
 
 FileDigest stage_module(const torch::nn::Module& m, const std::string& path) {
   return core::stage_file(path, module_writer(m));
+}
+
+core::FileWriter module_snapshot(const torch::nn::Module& m) {
+  return module_writer(m, /*snapshot=*/true);
+}
+
+core::FileWriter optimizer_snapshot(const torch::optim::Optimizer& opt) {
+  return optimizer_writer(opt, /*snapshot=*/true);
 }
 
 FileDigest save_module(const torch::nn::Module& m, const std::string& path) {

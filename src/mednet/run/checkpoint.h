@@ -20,6 +20,12 @@ using core::FileDigest;
 FileDigest stage_module(const torch::nn::Module& m, const std::string& path);
 FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
 
+/// The module's (optimizer's) state as it is at this call, as a writer for core::stage_file that may run
+/// later, on another thread, while training changes the originals (run/epoch_writer.h): it holds host
+/// copies of the tensors.
+core::FileWriter module_snapshot(const torch::nn::Module& m);
+core::FileWriter optimizer_snapshot(const torch::optim::Optimizer& opt);
+
 /// stage_module (stage_optimizer), then the rename over path.
 FileDigest save_module(const torch::nn::Module& m, const std::string& path);
 FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string& path);

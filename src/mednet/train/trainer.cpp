@@ -209,6 +209,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
   // The splits the epochs read stay on the device (a few MB at MedMNIST sizes): no copy per batch.
   train_split_ = on_device(data_.train, device_);
   val_split_ = on_device(data_.val, device_);
+  epoch_writer_ = std::make_unique<run::EpochWriter>(files_);
   TrainResult result;
   result.feature_cache = all_frozen_ && config_.augment.empty() && model_->can_embed();
   const int start_epoch = state_.epochs_done();
@@ -289,15 +290,14 @@ TrainResult Trainer::run(TrainObserver& observer) {
       } else {
         ++state_.bad_epochs;
       }
-      // Staged, recorded in state.json, then renamed into place (run/journal.h): a kill at any moment
-      // leaves one whole epoch to resume from.
+      // Staged, recorded in state.json, then renamed into place (run/journal.h), from snapshots taken
+      // now, while the next epoch trains: a kill at any moment leaves one whole epoch to resume from.
+      const core::FileWriter model_now = run::module_snapshot(*model_);
       std::vector<run::EpochFile> epoch_files{
-          {files_.last(), [&] { return run::stage_module(*model_, files_.last()); }},
-          {files_.last_optimizer(),
-           [&] { return run::stage_optimizer(*optimizer_, files_.last_optimizer()); }}};
-      if (improved)
-        epoch_files.push_back({files_.best(), [&] { return run::stage_module(*model_, files_.best()); }});
-      run::write_epoch(files_, state_, epoch_files);
+          run::staged_from(files_.last(), model_now),
+          run::staged_from(files_.last_optimizer(), run::optimizer_snapshot(*optimizer_))};
+      if (improved) epoch_files.push_back(run::staged_from(files_.best(), model_now));
+      epoch_writer_->submit(state_, std::move(epoch_files));
       observer.on_epoch_end(rec, improved);
       const bool stop =
           config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
@@ -321,6 +321,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
 }
 
 void Trainer::finish(TrainResult& result, TrainObserver& observer) {
+  if (epoch_writer_) epoch_writer_->wait(state_);  // the last epoch committed (or its error thrown)
   result.history = state_.history;
   result.epochs_run = state_.epochs_done();
   result.best_epoch = state_.best_epoch;

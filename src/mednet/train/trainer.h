@@ -14,6 +14,7 @@
 #include "mednet/engine/evaluate.h"
 #include "mednet/models/classifier.h"
 #include "mednet/run/config.h"
+#include "mednet/run/epoch_writer.h"
 #include "mednet/run/history.h"
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/run_files.h"
@@ -108,6 +109,8 @@ class Trainer {
   data::SplitData train_split_, val_split_;  // data_'s, on the device when they fit there
   std::unique_ptr<DataParallel> dp_;         // null: one process
   std::unique_ptr<LossScaler> scaler_;       // fp16 only
+  // Commits each epoch while the next one trains; last, so that it finishes before the rest goes.
+  std::unique_ptr<run::EpochWriter> epoch_writer_;
   bool main_rank() const { return !dp_ || dp_->is_main(); }
 };
 
