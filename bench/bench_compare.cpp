@@ -9,15 +9,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <string>
 #include <vector>
 
+#include <c10/util/Backtrace.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -198,6 +201,8 @@ int run_bench(int argc, char** argv) {
        {{"train_samples_per_s", static_cast<double>(m.train.size()) / train_s},
         {"epoch_s", epoch_s},
         {"run_s", run_seconds},
+        // The run less its epochs: checkpoint writes left on the epoch path, and the final scoring.
+        {"outside_epochs_s", run_seconds - std::accumulate(timer.epoch.begin(), timer.epoch.end(), 0.0)},
         {"infer_samples_per_s", infer_sps},
         {"peak_rss_mb", peak_rss_mb()},
         {"train_s_per_epoch", timer.train},
@@ -208,7 +213,16 @@ int run_bench(int argc, char** argv) {
   return 0;
 }
 
+// A crash says where it happened (LibTorch's backtrace), not only "Segmentation fault".
+extern "C" void on_crash(int sig) {
+  std::fprintf(stderr, "bench_compare: signal %d\n%s\n", sig, c10::get_backtrace().c_str());
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGSEGV, on_crash);
+  std::signal(SIGABRT, on_crash);
   try {
     return run_bench(argc, argv);
   } catch (const std::exception& e) {

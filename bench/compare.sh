@@ -36,8 +36,8 @@ for arm in ${arms//,/ }; do
     # One untimed epoch of each side first: a fresh GPU machine compiles and caches kernels for whichever
     # process uses them first, and that one-time cost must not land on one side's first epoch.
     "$build/bin/bench_compare" "$arm" --device "$device" --threads "$threads" --epochs 1 \
-      --precision "$precision" --out "$work/$arm" >/dev/null
-    "$python" "$here/torch_compare.py" "$work/$arm/protocol.json" >/dev/null
+      --precision "$precision" --out "$work/warm-$arm" >/dev/null
+    "$python" "$here/torch_compare.py" "$work/warm-$arm/protocol.json" >/dev/null
   fi
   m=$("$build/bin/bench_compare" "$arm" --device "$device" --threads "$threads" --epochs "$epochs" \
     --precision "$precision" --out "$work/$arm")

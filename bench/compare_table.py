@@ -23,6 +23,18 @@ for r in rows:
              f"{m['infer_samples_per_s']:.0f}", f"{t['infer_samples_per_s']:.0f}", f"{r['infer_ratio']:.2f}",
              f"{m['peak_rss_mb']:.0f}", f"{t['peak_rss_mb']:.0f}"]
     print(" ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+print("whole runs (every epoch, the first included; mednet also writes its checkpoints each epoch and"
+      " scores the best one on val and test at the end):")
+print("model".ljust(24), *(c.rjust(w) for c, w in zip(
+    ["run s mednet", "PyTorch", "speedup", "1st epoch s mednet", "PyTorch", "mednet outside epochs s"],
+    [13, 9, 8, 19, 9, 24])))
+for r in rows:
+    m, t = r["mednet"], r["pytorch"]
+    r["run_speedup"] = t["run_s"] / m["run_s"]
+    print(r["arm"].ljust(24), *(c.rjust(w) for c, w in zip(
+        [f"{m['run_s']:.2f}", f"{t['run_s']:.2f}", f"{r['run_speedup']:.2f}", f"{m['epoch_s_per_epoch'][0]:.3f}",
+         f"{t['epoch_s_per_epoch'][0]:.3f}", f"{m.get('outside_epochs_s', float('nan')):.3f}"],
+        [13, 9, 8, 19, 9, 24])))
 with open(out, "w") as f:
     json.dump({"device": device, "threads": int(threads), "epochs": int(epochs), "rows": rows}, f, indent=1)
 print("wrote", out)

@@ -7,7 +7,8 @@
 # summary.txt, which holds what each step printed last.
 #
 #   MEDMNIST_ROOT=DIR scripts/gpu-check.sh [STEP...]   (steps: build exp1 compare levers sharing parity,
-#                                                       and precision: bf16 against PyTorch's bf16)
+#                                                       precision: bf16 against PyTorch's bf16, and
+#                                                       new-levers: channels-last and async-checkpoint)
 set -uo pipefail
 dest=${OUT:-/tmp/gpu-check}
 out=$(mktemp -d /tmp/gpu-check-work.XXXXXX)
@@ -16,6 +17,9 @@ build=build-cuda
 steps=${*:-build exp1 compare levers sharing parity}
 : "${MEDMNIST_ROOT:?set MEDMNIST_ROOT to the folder holding the MedMNIST .npz files}"
 export MEDMNIST_ROOT PYTHONUNBUFFERED=1
+pack() {
+  tar -czf "$dest/gpu-check.tar.gz" -C "$out" . && cp "$out/summary.txt" "$dest/"
+}
 log() { echo "[$(date +%T)] $*" | tee -a "$out/summary.txt"; }
 step() {  # step NAME LIMIT_S COMMAND...: runs it with a limit, its output in $out/NAME.log
   local name=$1 limit=$2
@@ -26,6 +30,7 @@ step() {  # step NAME LIMIT_S COMMAND...: runs it with a limit, its output in $o
   local rc=$?
   log "$name: exit $rc after $((SECONDS - t0)) s"
   tail -n 20 "$out/$name.log" | tee -a "$out/summary.txt"
+  pack  # what is done so far comes back even if the call is cut off later
   return $rc
 }
 nvidia-smi -L | tee -a "$out/summary.txt"
@@ -48,6 +53,11 @@ for s in $steps; do
       --json "$out/exp1_cuda.json" ;;
     levers) step levers 240 bench/gpu_levers.sh $build cnn3d-adrenal 6
       step levers_resnet 240 bench/gpu_levers.sh $build resnet18-retina 4 ;;
+    new-levers)  # only the levers added since the last measurement, on a 3D and two 2D models
+      for arm in cnn3d-adrenal cnn2d-aug-retina resnet18-retina; do
+        LEVERS="channels-last async-checkpoint" PRECISIONS="" step "levers_$arm" 120 \
+          bench/gpu_levers.sh $build $arm 6
+      done ;;
     sharing) step sharing 240 bench/gpu_sharing.sh $build 15 ;;
     precision) step compare_bf16 240 bench/compare.sh $build --device cuda --threads 2 --epochs 4 --precision bf16 \
       --arms cnn3d-adrenal,cnn2d-aug-retina,resnet18-retina --json "$out/compare_cuda_bf16.json" ;;
@@ -55,5 +65,4 @@ for s in $steps; do
   esac
 done
 log "done"
-tar -czf "$dest/gpu-check.tar.gz" -C "$out" .
-cp "$out/summary.txt" "$dest/"
+pack
