@@ -7,11 +7,13 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -257,12 +259,29 @@ void write_fake_medmnist(const std::string& path, const std::string& flag, int64
   write_npz(path, arrays);
 }
 
+namespace {
+// The folders temp_dir made, removed when the test process ends (MEDNET_KEEP_TEST_DIRS=1 keeps them to
+// look at): a suite run leaves nothing behind in the temp dir.
+struct MadeTempDirs {
+  std::vector<std::filesystem::path> dirs;
+  ~MadeTempDirs() {
+    if (std::getenv("MEDNET_KEEP_TEST_DIRS")) return;
+    for (const auto& d : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+};
+}  // namespace
+
 std::string temp_dir(const std::string& tag) {
   static std::mt19937_64 rng(std::random_device{}());
+  static MadeTempDirs made;
   auto dir = std::filesystem::temp_directory_path() /
              ("mednet_test_" + tag + "_" + std::to_string(rng() % 1000000007));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  made.dirs.push_back(dir);
   return dir.string();
 }
 
