@@ -25,9 +25,7 @@ const std::map<std::string, std::pair<at::ScalarType, size_t>>& safetensors_dtyp
 
 }  // namespace
 
-TensorFile read_safetensors_file(const std::string& path) {
-  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
-  const std::string bytes = core::read_file(path);
+TensorFile parse_safetensors(const std::string& bytes, const std::string& path) {
   MN_CHECK(bytes.size() >= 8, path, " is not a safetensors file: ", bytes.size(), " bytes");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
@@ -78,6 +76,11 @@ TensorFile read_safetensors_file(const std::string& path) {
             [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
   for (auto& [offset, name, t] : entries) file.tensors.emplace_back(name, t);
   return file;
+}
+
+TensorFile read_safetensors_file(const std::string& path) {
+  MN_CHECK_USAGE(std::filesystem::is_regular_file(path), "weights file ", path, " does not exist");
+  return parse_safetensors(core::read_file(path), path);
 }
 
 StateDict read_safetensors(const std::string& path) {

@@ -20,6 +20,8 @@ struct TensorFile {
   std::map<std::string, std::string> metadata;
 };
 TensorFile read_safetensors_file(const std::string& path);
+/// The same from the bytes of such a file; source names them in errors.
+TensorFile parse_safetensors(const std::string& bytes, const std::string& source);
 /// Writes tensors (dtypes as above, CPU) and metadata as .safetensors, through a temporary file and a
 /// rename.
 void write_safetensors(const std::string& path, const StateDict& tensors,

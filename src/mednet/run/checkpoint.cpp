@@ -46,28 +46,37 @@ core::FileWriter module_writer(const torch::nn::Module& m, bool snapshot = false
   return tensor_writer(std::move(tensors), {{kKindKey, "module"}}, snapshot);
 }
 
-// The file's tensors by name (and an optimizer's scalars), after checking that it is a checkpoint of
-// the given kind. Archives of earlier runs are converted (run/legacy_checkpoint.h).
-CheckpointContents read_checkpoint(const std::string& path, const std::string& kind) {
-  if (models::is_torch_zip(path))
-    return kind == "module" ? read_legacy_module(path) : read_legacy_optimizer(path);
-  models::TensorFile file = models::read_safetensors_file(path);
+// A checkpoint's tensors by name (and an optimizer's scalars), after checking that it is a checkpoint of
+// the given kind; source names it in errors.
+CheckpointContents checkpoint_contents(const models::TensorFile& file, const std::string& kind,
+                                       const std::string& source) {
   const auto it = file.metadata.find(kKindKey);
-  MN_CHECK(it != file.metadata.end() && it->second == kind, "checkpoint ", path, " is not a mednet ", kind,
+  MN_CHECK(it != file.metadata.end() && it->second == kind, "checkpoint ", source, " is not a mednet ", kind,
            " checkpoint (its safetensors metadata has ", kKindKey, " = '",
            it == file.metadata.end() ? std::string() : it->second, "')");
   CheckpointContents out;
   if (kind == "optimizer") {
     const auto s = file.metadata.find(kOptimizerKey);
-    MN_CHECK(s != file.metadata.end(), "checkpoint ", path, " is damaged: no '", kOptimizerKey, "' metadata");
+    MN_CHECK(s != file.metadata.end(), "checkpoint ", source, " is damaged: no '", kOptimizerKey,
+             "' metadata");
     out.optimizer = s->second;
   }
-  for (auto& [name, t] : file.tensors) out.tensors.emplace(name, std::move(t));
+  out.tensors = tensors_by_name(file.tensors);
   return out;
 }
 
-std::string state_name(size_t group, size_t param, const char* what) {
-  return "group" + std::to_string(group) + ".param" + std::to_string(param) + "." + what;
+// The file's contents; archives of earlier runs are converted (run/legacy_checkpoint.h).
+CheckpointContents read_checkpoint(const std::string& path, const std::string& kind) {
+  if (models::is_torch_zip(path))
+    return kind == "module" ? read_legacy_module(path) : read_legacy_optimizer(path);
+  return checkpoint_contents(models::read_safetensors_file(path), kind, path);
+}
+
+// All of a writer's bytes in memory.
+std::string bytes_of(const core::FileWriter& write) {
+  std::string out;
+  write([&](const void* data, size_t n) { out.append(static_cast<const char*>(data), n); });
+  return out;
 }
 
 core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt, bool snapshot = false) {
@@ -124,9 +133,10 @@ FileDigest save_module(const torch::nn::Module& m, const std::string& path) {
   return core::write_file_atomic(path, module_writer(m));
 }
 
-void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
-  MN_CHECK(std::filesystem::exists(path), "checkpoint ", path, " does not exist");
-  const std::map<std::string, at::Tensor> file = read_checkpoint(path, "module").tensors;
+namespace {
+// Loads a module checkpoint's tensors into m; path names them in errors.
+void apply_module(torch::nn::Module& m, const std::map<std::string, at::Tensor>& file,
+                  const std::string& path, const c10::Device& device) {
   auto targets = models::module_tensors(m);
   for (const auto& t : targets) {
     const auto it = file.find(t.key());
@@ -144,6 +154,22 @@ void load_module(torch::nn::Module& m, const std::string& path, const c10::Devic
   torch::NoGradGuard no_grad;
   for (auto& t : targets) t.value().copy_(file.at(t.key()).to(device));
 }
+}  // namespace
+
+void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device) {
+  MN_CHECK(std::filesystem::exists(path), "checkpoint ", path, " does not exist");
+  apply_module(m, read_checkpoint(path, "module").tensors, path, device);
+}
+
+std::string module_bytes(const torch::nn::Module& m) {
+  return bytes_of(module_writer(m));
+}
+
+void load_module_bytes(torch::nn::Module& m, const std::string& bytes, const std::string& source,
+                       const c10::Device& device) {
+  apply_module(m, checkpoint_contents(models::parse_safetensors(bytes, source), "module", source).tensors,
+               source, device);
+}
 
 FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
   return core::stage_file(path, optimizer_writer(opt));
@@ -153,9 +179,10 @@ FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string&
   return core::write_file_atomic(path, optimizer_writer(opt));
 }
 
-void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
-  MN_CHECK(std::filesystem::exists(path), "optimizer state ", path, " does not exist");
-  const CheckpointContents contents = read_checkpoint(path, "optimizer");
+namespace {
+// Loads an optimizer checkpoint's state into opt; path names it in errors.
+void apply_optimizer(torch::optim::Optimizer& opt, const CheckpointContents& contents,
+                     const std::string& path) {
   const std::map<std::string, at::Tensor>& file = contents.tensors;
   const nlohmann::json scalars =
       core::parse_json(contents.optimizer, path + " (its optimizer metadata)", /*damaged=*/true);
@@ -223,6 +250,21 @@ void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
   }
   for (const auto& [name, t] : file)
     MN_CHECK(used.count(name), "optimizer state ", path, " holds '", name, "', which the run has no use for");
+}
+}  // namespace
+
+void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
+  MN_CHECK(std::filesystem::exists(path), "optimizer state ", path, " does not exist");
+  apply_optimizer(opt, read_checkpoint(path, "optimizer"), path);
+}
+
+std::string optimizer_bytes(const torch::optim::Optimizer& opt) {
+  return bytes_of(optimizer_writer(opt));
+}
+
+void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes, const std::string& source) {
+  apply_optimizer(opt, checkpoint_contents(models::parse_safetensors(bytes, source), "optimizer", source),
+                  source);
 }
 
 }  // namespace mednet::run

@@ -35,4 +35,12 @@ FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string&
 void load_module(torch::nn::Module& m, const std::string& path, const c10::Device& device);
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path);
 
+/// The bytes such a file holds, and loading from them (with the same checks; source names the bytes in
+/// errors): how rank 0 of a distributed job hands its start state to the others (train/data_parallel.h).
+std::string module_bytes(const torch::nn::Module& m);
+std::string optimizer_bytes(const torch::optim::Optimizer& opt);
+void load_module_bytes(torch::nn::Module& m, const std::string& bytes, const std::string& source,
+                       const c10::Device& device);
+void load_optimizer_bytes(torch::optim::Optimizer& opt, const std::string& bytes, const std::string& source);
+
 }  // namespace mednet::run

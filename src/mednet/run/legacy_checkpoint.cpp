@@ -14,9 +14,8 @@ constexpr int64_t kMaxCount = 1 << 20;
 
 class LegacyOptimizer {
  public:
-  explicit LegacyOptimizer(const std::string& path) : path_(path), c_(models::read_torch_zip_contents(path)) {
-    for (auto& [name, t] : c_.tensors) tensors_.emplace(name, t);
-  }
+  explicit LegacyOptimizer(const std::string& path)
+      : path_(path), c_(models::read_torch_zip_contents(path)), tensors_(tensors_by_name(c_.tensors)) {}
 
   CheckpointContents convert() {
     // LibTorch writes each group as param_groups/param_groups/G with params/J naming each parameter
@@ -40,14 +39,14 @@ class LegacyOptimizer {
         MN_CHECK(key.is_string(), "optimizer state ", path_, " is damaged: parameter ", j, " of group ", g,
                  " is filed under ", key.dump());
         const std::string state = "state." + key.get<std::string>() + ".";
-        const std::string name = "group" + std::to_string(g) + ".param" + std::to_string(j) + ".";
         const auto step = c_.values.find(state + "step");
         const bool has_state = adam ? step != c_.values.end() : tensors_.count(state + "momentum_buffer") > 0;
         steps.push_back(!has_state ? nlohmann::json(-1) : adam ? step->second : nlohmann::json(0));
         if (!has_state) continue;
         for (const char* what : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer"}) {
           const auto t = tensors_.find(state + what);
-          if (t != tensors_.end()) out.tensors[name + what] = t->second;
+          if (t != tensors_.end())
+            out.tensors[state_name(static_cast<size_t>(g), static_cast<size_t>(j), what)] = t->second;
         }
       }
       scalars["groups"].push_back({{"lr", lr}, {"steps", steps}});
@@ -81,11 +80,16 @@ class LegacyOptimizer {
 
 }  // namespace
 
+std::string state_name(size_t group, size_t param, const std::string& what) {
+  return "group" + std::to_string(group) + ".param" + std::to_string(param) + "." + what;
+}
+
+std::map<std::string, at::Tensor> tensors_by_name(const models::StateDict& tensors) {
+  return {tensors.begin(), tensors.end()};
+}
+
 CheckpointContents read_legacy_module(const std::string& path) {
-  models::PickleContents c = models::read_torch_zip_contents(path);
-  CheckpointContents out;
-  for (auto& [name, t] : c.tensors) out.tensors.emplace(name, t);
-  return out;
+  return {tensors_by_name(models::read_torch_zip_contents(path).tensors), {}};
 }
 
 CheckpointContents read_legacy_optimizer(const std::string& path) {

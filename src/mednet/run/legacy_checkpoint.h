@@ -8,6 +8,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "mednet/models/state_dict.h"
+
 namespace mednet::run {
 
 /// A checkpoint's contents, whatever its format: tensors by name and, for an optimizer, its scalars as
@@ -16,6 +18,13 @@ struct CheckpointContents {
   std::map<std::string, at::Tensor> tensors;
   std::string optimizer;
 };
+
+/// The name of one optimizer state tensor (what: exp_avg, exp_avg_sq, max_exp_avg_sq, momentum_buffer) of
+/// parameter j of group g, in every optimizer checkpoint: "group<g>.param<j>.<what>".
+std::string state_name(size_t group, size_t param, const std::string& what);
+
+/// A file's tensors by name (a name given twice keeps its first tensor; the readers refuse repeats).
+std::map<std::string, at::Tensor> tensors_by_name(const models::StateDict& tensors);
 
 /// A module archive: its tensors by their dotted names ("features.0.weight").
 CheckpointContents read_legacy_module(const std::string& path);

@@ -1,12 +1,10 @@
 #include "mednet/train/data_parallel.h"
 
-#include <sstream>
-
-#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
 #include "mednet/models/batch_norm.h"
+#include "mednet/run/checkpoint.h"
 
 namespace mednet::train {
 
@@ -39,29 +37,17 @@ std::pair<int64_t, int64_t> DataParallel::shard(int64_t len) const {
 }
 
 void DataParallel::broadcast_start(torch::optim::Optimizer& optimizer, std::string& state_json) {
-  std::string model_bytes, optimizer_bytes;
-  if (is_main()) {
-    std::ostringstream m, o;
-    torch::serialize::OutputArchive am, ao;
-    model_.save(am);
-    am.save_to(m);
-    optimizer.save(ao);
-    ao.save_to(o);
-    model_bytes = m.str();
-    optimizer_bytes = o.str();
-  }
+  // The same safetensors bytes a checkpoint file holds (run/checkpoint.h).
+  std::string model_bytes = is_main() ? run::module_bytes(model_) : std::string();
+  std::string optimizer_bytes = is_main() ? run::optimizer_bytes(optimizer) : std::string();
   group_->broadcast_bytes(model_bytes);
   group_->broadcast_bytes(optimizer_bytes);
   group_->broadcast_bytes(state_json);
   if (is_main()) return;
   const c10::Device device =
       model_.parameters().empty() ? c10::Device(c10::kCPU) : model_.parameters()[0].device();
-  std::istringstream m(model_bytes), o(optimizer_bytes);
-  torch::serialize::InputArchive am, ao;
-  am.load_from(m, device);
-  model_.load(am);
-  ao.load_from(o, device);
-  optimizer.load(ao);
+  run::load_module_bytes(model_, model_bytes, "rank 0's model", device);
+  run::load_optimizer_bytes(optimizer, optimizer_bytes, "rank 0's optimizer state");
 }
 
 void DataParallel::broadcast_buffers() {
