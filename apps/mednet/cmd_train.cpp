@@ -26,7 +26,8 @@ struct TrainFlags {
   int size = 0, batch_size = 0;
   CommonFlags common;
   RunLengthFlags length;
-  double lr = 0, weight_decay = -1;
+  double lr = 0, weight_decay = -1, label_smoothing = 0;
+  int warmup_epochs = 0;
   int64_t seed = -1;
   std::vector<int64_t> widths;
   std::string model, weights, init_from, freeze;
@@ -68,6 +69,8 @@ void apply_flags(const TrainFlags& f, CLI::App& cmd, run::TrainConfig& c) {
   if (given("--weight-decay")) c.weight_decay = f.weight_decay;
   if (given("--optimizer")) c.optimizer = f.optimizer;
   if (given("--schedule")) c.schedule = f.schedule;
+  if (given("--warmup-epochs")) c.warmup_epochs = f.warmup_epochs;
+  if (given("--label-smoothing")) c.label_smoothing = f.label_smoothing;
   if (given("--seed")) {
     MN_CHECK_USAGE(f.seed >= 0, "--seed must be >= 0, got ", f.seed);
     c.seed = static_cast<uint64_t>(f.seed);
@@ -94,9 +97,10 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     out = f.resume;
     cfg = run::load_config(run::RunFiles(out).config());
     // Only how long and where to run may change on resume; the rest defines the run.
-    for (const char* flag : {"--config", "--dataset", "--size", "--batch-size", "--lr", "--weight-decay",
-                             "--optimizer", "--schedule", "--seed", "--widths", "--model", "--out",
-                             "--weights", "--init-from", "--freeze", "--input-size"}) {
+    for (const char* flag :
+         {"--config", "--dataset", "--size", "--batch-size", "--lr", "--weight-decay", "--optimizer",
+          "--schedule", "--warmup-epochs", "--label-smoothing", "--seed", "--widths", "--model", "--out",
+          "--weights", "--init-from", "--freeze", "--input-size"}) {
       MN_CHECK_USAGE(cmd.count(flag) == 0, flag,
                      " cannot change when resuming; a resumed run keeps its config.json");
     }
@@ -159,7 +163,13 @@ void add_train(CLI::App& app) {
   cmd->add_option("--batch-size", f.batch_size, "Training batch size");
   cmd->add_option("--lr", f.lr, "Learning rate");
   cmd->add_option("--weight-decay", f.weight_decay, "Weight decay");
-  cmd->add_option("--optimizer", f.optimizer, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}));
+  cmd->add_option("--optimizer", f.optimizer, "adam, adamw (decoupled weight decay) or sgd")
+      ->check(CLI::IsMember({"adam", "adamw", "sgd"}));
+  cmd->add_option(
+      "--warmup-epochs", f.warmup_epochs,
+      "The learning rate rises linearly over these first epochs, then the schedule runs (default 0)");
+  cmd->add_option("--label-smoothing", f.label_smoothing,
+                  "Smooth the training targets by this much, from 0 (default) to below 1");
   cmd->add_option(
          "--precision", f.precision,
          "fp32 (default), bf16 or fp16: forward passes under CUDA autocast (fp16 with loss scaling); "

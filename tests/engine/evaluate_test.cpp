@@ -56,3 +56,18 @@ TEST(TaskLoss, CrossEntropyAndBce) {
       engine::task_loss(data::Task::MultiLabel, logits, torch::tensor({{1, 0}}, torch::kLong)).item<double>(),
       std::log(2.0), 1e-6);
 }
+
+TEST(TaskLoss, LabelSmoothingMovesTheTargetsTowardsUniform) {
+  const at::Tensor logits = torch::tensor({{2.0, 0.0, -1.0}, {0.5, 1.0, 0.0}});
+  const at::Tensor cls = torch::tensor({{0}, {1}}, torch::kLong);
+  const double e = 0.1;
+  const at::Tensor target = torch::tensor({{1.0, 0.0, 0.0}, {0.0, 1.0, 0.0}}) * (1 - e) + e / 3;
+  const double want = -(target * torch::log_softmax(logits, 1)).sum(1).mean().item<double>();
+  EXPECT_NEAR(engine::task_loss(data::Task::MultiClass, logits, cls, e).item<double>(), want, 1e-6);
+  EXPECT_GT(engine::task_loss(data::Task::MultiClass, logits, cls, e).item<double>(),
+            engine::task_loss(data::Task::MultiClass, logits, cls).item<double>());
+  const at::Tensor multi = torch::tensor({{1, 0, 1}, {0, 1, 0}}, torch::kLong);
+  const at::Tensor y = multi.to(torch::kDouble) * (1 - e) + e / 2;
+  const double bce = torch::binary_cross_entropy_with_logits(logits.to(torch::kDouble), y).item<double>();
+  EXPECT_NEAR(engine::task_loss(data::Task::MultiLabel, logits, multi, e).item<double>(), bce, 1e-6);
+}

@@ -107,3 +107,24 @@ TEST(Config, LoadConfigNamesTheFileAndRefusesRepeatedKeys) {
   }
   std::remove(path.c_str());
 }
+
+TEST(Config, RecipeOptionsRoundTripAndAreOffByDefault) {
+  const TrainConfig plain = config_from_json(nlohmann::json::object());
+  EXPECT_EQ(plain.warmup_epochs, 0);
+  EXPECT_EQ(plain.label_smoothing, 0.0);
+  EXPECT_EQ(plain.optimizer, "adam");
+  const TrainConfig c = config_from_json(nlohmann::json{
+      {"optimizer", "adamw"}, {"weight_decay", 0.05}, {"warmup_epochs", 5}, {"label_smoothing", 0.1}});
+  const TrainConfig back = config_from_json(to_json(c));
+  EXPECT_EQ(back.optimizer, "adamw");
+  EXPECT_EQ(back.warmup_epochs, 5);
+  EXPECT_DOUBLE_EQ(back.label_smoothing, 0.1);
+  EXPECT_DOUBLE_EQ(back.weight_decay, 0.05);
+  EXPECT_NE(config_error({{"label_smoothing", 1.0}}).find("label_smoothing must be from 0 to below 1, got 1"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"epochs", 10}, {"warmup_epochs", 10}})
+                .find("warmup_epochs must be fewer than epochs (10), got 10"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"optimizer", "lamb"}}).find("optimizer must be adam, adamw or sgd, got 'lamb'"),
+            std::string::npos);
+}

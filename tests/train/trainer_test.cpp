@@ -213,3 +213,37 @@ TEST_F(TrainerTest, AnEmptyValidationSplitIsAnErrorBeforeTraining) {
   }
   EXPECT_FALSE(fs::exists(out + "/best.pt"));
 }
+
+TEST_F(TrainerTest, RecipeOptionsChangeTrainingAndResumeExactly) {
+  Quiet q;
+  TrainConfig recipe = tiny(3);
+  recipe.optimizer = "adamw";
+  recipe.weight_decay = 0.05;
+  recipe.label_smoothing = 0.1;
+  recipe.schedule = "cosine";
+  recipe.warmup_epochs = 2;
+  Trainer whole(recipe, *data_, mednet::testing::temp_dir("recipe"), c10::Device(c10::kCPU));
+  const TrainResult ref = whole.run(q);
+  ASSERT_EQ(ref.history.size(), 3u);
+  EXPECT_DOUBLE_EQ(ref.history[0].lr, recipe.lr / 2);  // warm-up
+  EXPECT_DOUBLE_EQ(ref.history[1].lr, recipe.lr);
+  EXPECT_DOUBLE_EQ(ref.history[2].lr, recipe.lr);  // the cosine's first epoch
+
+  Trainer plain(tiny(3), *data_, mednet::testing::temp_dir("recipe_plain"), c10::Device(c10::kCPU));
+  EXPECT_NE(plain.run(q).history[0].train_loss, ref.history[0].train_loss);
+
+  // Stopped after its second epoch and resumed: AdamW's run goes on as if never stopped.
+  const std::string out = mednet::testing::temp_dir("recipe_resume");
+  {
+    InterruptAt stopper(3);
+    Trainer t(recipe, *data_, out, c10::Device(c10::kCPU));
+    EXPECT_EQ(t.run(stopper).epochs_run, 2);
+  }
+  core::clear_interrupt();
+  Trainer again(recipe, *data_, out, c10::Device(c10::kCPU));
+  again.resume();
+  const TrainResult rest = again.run(q);
+  ASSERT_EQ(rest.history.size(), 3u);
+  EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
+  EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
+}

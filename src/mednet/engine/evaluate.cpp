@@ -9,11 +9,13 @@
 
 namespace mednet::engine {
 
-at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels) {
+at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels, double smoothing) {
   if (task == data::Task::MultiLabel) {
-    return torch::binary_cross_entropy_with_logits(logits, labels.to(logits.scalar_type()));
+    at::Tensor y = labels.to(logits.scalar_type());
+    if (smoothing > 0) y = y * (1 - smoothing) + smoothing / 2;
+    return torch::binary_cross_entropy_with_logits(logits, y);
   }
-  return torch::cross_entropy_loss(logits, labels.select(1, 0));
+  return torch::cross_entropy_loss(logits, labels.select(1, 0), {}, at::Reduction::Mean, -100, smoothing);
 }
 
 Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,

@@ -21,7 +21,10 @@ struct Evaluation {
 };
 
 /// Loss by task: cross-entropy for binary, multi-class and ordinal; BCE-with-logits for multi-label.
-at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels);
+/// smoothing e > 0 (training only): cross-entropy against (1 - e) one-hot + e / classes, BCE against
+/// y (1 - e) + e / 2.
+at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels,
+                     double smoothing = 0);
 
 /// Logits of rows [start, start + len) of a split.
 using LogitsFn = std::function<at::Tensor(int64_t start, int64_t len)>;

@@ -33,8 +33,13 @@ void TrainConfig::validate_values() const {
   check_range("size", size, 1, 1024);
   MN_CHECK_USAGE(seed <= static_cast<uint64_t>(INT64_MAX), "seed must be from 0 to ", INT64_MAX, ", got ",
                  seed);
-  MN_CHECK_USAGE(optimizer == "adam" || optimizer == "sgd", "optimizer must be adam or sgd, got '", optimizer,
-                 "'");
+  MN_CHECK_USAGE(optimizer == "adam" || optimizer == "adamw" || optimizer == "sgd",
+                 "optimizer must be adam, adamw or sgd, got '", optimizer, "'");
+  check_range("warmup_epochs", warmup_epochs, 0, 100000);
+  MN_CHECK_USAGE(warmup_epochs < epochs, "warmup_epochs must be fewer than epochs (", epochs, "), got ",
+                 warmup_epochs);
+  MN_CHECK_USAGE(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
+                 "label_smoothing must be from 0 to below 1, got ", label_smoothing);
   MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
                  "precision must be fp32, bf16 or fp16, got '", precision, "'");
   MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
@@ -84,6 +89,8 @@ json to_json(const TrainConfig& c) {
               {"weight_decay", c.weight_decay},
               {"momentum", c.momentum},
               {"schedule", c.schedule},
+              {"warmup_epochs", c.warmup_epochs},
+              {"label_smoothing", c.label_smoothing},
               {"patience", c.patience},
               {"seed", c.seed},
               {"threads", c.threads},
@@ -125,12 +132,32 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   MN_CHECK_USAGE(!j.contains("arms"),
                  "this is an experiment file with several arms; run it with mednet experiment --config FILE "
                  "--out DIR");
-  core::reject_unknown_keys(
-      j, {"name",     "description",      "dataset",         "size",      "root",    "model",
-          "epochs",   "batch_size",       "eval_batch_size", "optimizer", "lr",      "weight_decay",
-          "momentum", "schedule",         "patience",        "seed",      "threads", "device",
-          "augment",  "grad_norm_epochs", "transfer",        "precision"},
-      "config");
+  core::reject_unknown_keys(j,
+                            {"name",
+                             "description",
+                             "dataset",
+                             "size",
+                             "root",
+                             "model",
+                             "epochs",
+                             "batch_size",
+                             "eval_batch_size",
+                             "optimizer",
+                             "lr",
+                             "weight_decay",
+                             "momentum",
+                             "schedule",
+                             "patience",
+                             "seed",
+                             "threads",
+                             "device",
+                             "augment",
+                             "grad_norm_epochs",
+                             "transfer",
+                             "precision",
+                             "warmup_epochs",
+                             "label_smoothing"},
+                            "config");
   TrainConfig c = defaults;
   take(j, "name", c.name);
   take(j, "dataset", c.dataset);
@@ -144,6 +171,8 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   take(j, "weight_decay", c.weight_decay);
   take(j, "momentum", c.momentum);
   take(j, "schedule", c.schedule);
+  take(j, "warmup_epochs", c.warmup_epochs);
+  take(j, "label_smoothing", c.label_smoothing);
   take(j, "patience", c.patience);
   take(j, "seed", c.seed);
   take(j, "threads", c.threads);

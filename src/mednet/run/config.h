@@ -35,12 +35,17 @@ struct TrainConfig {
   int epochs = 100;
   int batch_size = 32;
   int eval_batch_size = 256;
-  std::string optimizer = "adam";  ///< adam | sgd
+  std::string optimizer = "adam";  ///< adam | adamw (weight decay decoupled from the gradient) | sgd
   double lr = 1e-3;
   double weight_decay = 0;
   double momentum = 0.9;          ///< sgd only
   std::string schedule = "step";  ///< step (x0.1 at 50% and 75%) | cosine | constant
-  int patience = 20;              ///< epochs without a better validation AUC before stopping; 0 = never
+  /// The learning rate rises linearly over these first epochs, then the schedule runs over the rest; 0 = off.
+  int warmup_epochs = 0;
+  /// Training loss only: one-hot targets become (1 - e) one-hot + e / classes (multi-label: y (1 - e) +
+  /// e / 2); validation and test losses stay plain. 0 = off.
+  double label_smoothing = 0;
+  int patience = 20;  ///< epochs without a better validation AUC before stopping; 0 = never
   uint64_t seed = 0;
   int threads = 0;  ///< 0 = every core
   std::string device = "auto";

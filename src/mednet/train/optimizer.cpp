@@ -75,11 +75,22 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const run::TrainConfig& 
     for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::SGDOptions>(o));
     return std::make_unique<torch::optim::SGD>(g, o);
   }
-  const auto o = torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay);
+  const auto o = torch::optim::AdamOptions(c.lr).weight_decay(c.optimizer == "adamw" ? 0.0 : c.weight_decay);
   std::vector<torch::optim::OptimizerParamGroup> g;
   for (const auto& params : groups) g.emplace_back(params, std::make_unique<torch::optim::AdamOptions>(o));
   if (!core::gpu_lever("foreach-adam")) return std::make_unique<torch::optim::Adam>(g, o);
   return std::make_unique<ForeachAdam>(g, o);
+}
+
+void decay_weights(torch::optim::Optimizer& optimizer, double weight_decay) {
+  if (weight_decay == 0) return;
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups()) {
+    std::vector<at::Tensor> params;
+    for (auto& p : group.params())
+      if (p.grad().defined()) params.push_back(p);
+    if (!params.empty()) at::_foreach_mul_(params, 1.0 - group.options().get_lr() * weight_decay);
+  }
 }
 
 void clear_grads(torch::optim::Optimizer& optimizer) {

@@ -22,9 +22,14 @@ class ForeachAdam : public torch::optim::Adam {
 };
 
 /// One optimizer over the given groups of parameters (each group's lr is set every epoch): SGD, or
-/// Adam as ForeachAdam.
+/// Adam as ForeachAdam. For adamw it is Adam without weight decay: decay_weights applies AdamW's.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const run::TrainConfig& c,
                                                         const std::vector<std::vector<at::Tensor>>& groups);
+
+/// AdamW's decoupled weight decay (Loshchilov & Hutter 2019), before the optimizer's step: each parameter
+/// with a gradient is multiplied by 1 - lr x weight_decay, lr its group's. Adam then steps as usual, so
+/// the pair equals torch::optim::AdamW and checkpoints hold Adam's state.
+void decay_weights(torch::optim::Optimizer& optimizer, double weight_decay);
 
 /// Drops every parameter's gradient (as PyTorch's zero_grad(set_to_none=True)): backward then writes
 /// fresh gradients instead of adding to zeros, one kernel fewer per parameter, the same values.

@@ -7,7 +7,11 @@
 
 namespace mednet::train {
 
-double lr_at(const std::string& schedule, double base_lr, int epoch, int total) {
+double lr_at(const std::string& schedule, double base_lr, int epoch, int total, int warmup) {
+  if (warmup > 0) {
+    if (epoch < warmup) return base_lr * (epoch + 1) / static_cast<double>(warmup);
+    return lr_at(schedule, base_lr, epoch - warmup, total - warmup);
+  }
   if (schedule == "constant") return base_lr;
   if (schedule == "step") {
     // MultiStepLR(milestones=[0.5 * epochs, 0.75 * epochs], gamma=0.1)

@@ -246,7 +246,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
   for (int epoch = start_epoch; epoch < config_.epochs && result.reason == run::StopReason::Completed;
        ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const double lr = lr_at(config_.schedule, config_.lr, epoch, config_.epochs);
+    const double lr = lr_at(config_.schedule, config_.lr, epoch, config_.epochs, config_.warmup_epochs);
     for (size_t g = 0; g < optimizer_->param_groups().size(); ++g)
       optimizer_->param_groups()[g].options().set_lr(lr * group_lr_scale_.at(g));
     run::EpochRecord rec;

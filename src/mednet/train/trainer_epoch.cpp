@@ -77,7 +77,7 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
       {
         const engine::Autocast autocast(config_.precision, device_);
         logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
-        loss = engine::task_loss(task, logits, y);
+        loss = engine::task_loss(task, logits, y, config_.label_smoothing);
       }
       if (defer_loss) {
         const at::Tensor part = loss.detach().to(at::kDouble) * static_cast<double>(count);
@@ -123,7 +123,10 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
     // loss scale has been lowered).
     const bool finite_grads = !scaler_ || scaler_->unscale(*optimizer_);
     if (grad_norms) grad_norms->add_step();
-    if (finite_grads) optimizer_->step();
+    if (finite_grads) {
+      if (config_.optimizer == "adamw") decay_weights(*optimizer_, config_.weight_decay);
+      optimizer_->step();
+    }
     loss_sum += batch_loss;
     observer.on_step(step + 1, defer_loss ? std::nan("") : loss_sum / static_cast<double>(start + len));
   }
