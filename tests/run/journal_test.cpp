@@ -34,8 +34,8 @@ run::RunState first_epoch(const run::RunFiles& files) {
   s.history.push_back(run::EpochRecord{1, 0.001, 0.6, 0.7, 0.6, 0.7, 0.6, 0.5, 1.0});
   s.best_epoch = 1;
   const auto one = net(1.0);
-  run::record_checkpoint(s, files.last(), run::stage_module(*one, files.last()));
-  run::record_checkpoint(s, files.best(), run::stage_module(*one, files.best()));
+  run::record_checkpoint(s, files.last(), core::stage_file(files.last(), run::module_snapshot(*one)));
+  run::record_checkpoint(s, files.best(), core::stage_file(files.best(), run::module_snapshot(*one)));
   run::commit_epoch(files, s, {files.last(), files.best()});
   return s;
 }
@@ -62,7 +62,8 @@ TEST(Journal, CommitRecordsDigestsAndRenamesEveryStagedFile) {
 TEST(Journal, AKillBeforeStateJsonLeavesThePreviousEpochAndItsStaleFilesGo) {
   const run::RunFiles files(mednet::testing::temp_dir("journal_before"));
   first_epoch(files);
-  run::stage_module(*net(2.0), files.last());  // epoch 2 staged, state.json not yet written: killed
+  core::stage_file(files.last(),
+                   run::module_snapshot(*net(2.0)));  // epoch 2 staged, state.json not yet written: killed
   const run::RunState r = run::recover_run(files);
   EXPECT_EQ(r.epochs_done(), 1);
   EXPECT_FALSE(fs::exists(files.last() + ".tmp"));
@@ -73,7 +74,7 @@ TEST(Journal, AKillAfterStateJsonIsFinishedByRecovery) {
   const run::RunFiles files(mednet::testing::temp_dir("journal_after"));
   run::RunState s = first_epoch(files);
   s.history.push_back(run::EpochRecord{2, 0.001, 0.5, 0.8, 0.7, 0.75, 0.65, 0.55, 1.0});
-  run::record_checkpoint(s, files.last(), run::stage_module(*net(2.0), files.last()));
+  run::record_checkpoint(s, files.last(), core::stage_file(files.last(), run::module_snapshot(*net(2.0))));
   core::write_file_atomic(files.state(), run::state_json(s));  // committed; killed before the rename
   const run::RunState r = run::recover_run(files);
   EXPECT_EQ(r.epochs_done(), 2);
@@ -129,9 +130,10 @@ TEST(Journal, AnEpochThatCannotBeWrittenLeavesThePreviousOneAndNoTemporary) {
   fs::create_symlink("/dev/full", files.best() + ".tmp");  // last.pt stages, then best.pt fails
   const auto two = net(2.0);
   const std::string what = error_of([&] {
-    run::write_epoch(files, s,
-                     {{files.last(), [&] { return run::stage_module(*two, files.last()); }},
-                      {files.best(), [&] { return run::stage_module(*two, files.best()); }}});
+    run::write_epoch(
+        files, s,
+        {{files.last(), [&] { return core::stage_file(files.last(), run::module_snapshot(*two)); }},
+         {files.best(), [&] { return core::stage_file(files.best(), run::module_snapshot(*two)); }}});
   });
   EXPECT_NE(what.find("(disk full?)"), std::string::npos) << what;
   EXPECT_FALSE(fs::exists(files.last() + ".tmp"));

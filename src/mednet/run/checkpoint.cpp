@@ -117,10 +117,6 @@ core::FileWriter optimizer_writer(const torch::optim::Optimizer& opt, bool snaps
 
 }  // namespace
 
-FileDigest stage_module(const torch::nn::Module& m, const std::string& path) {
-  return core::stage_file(path, module_writer(m));
-}
-
 core::FileWriter module_snapshot(const torch::nn::Module& m) {
   return module_writer(m, /*snapshot=*/true);
 }
@@ -134,22 +130,22 @@ FileDigest save_module(const torch::nn::Module& m, const std::string& path) {
 }
 
 namespace {
-// Loads a module checkpoint's tensors into m; path names them in errors.
+// Loads a module checkpoint's tensors into m; source names them in errors.
 void apply_module(torch::nn::Module& m, const std::map<std::string, at::Tensor>& file,
-                  const std::string& path, const c10::Device& device) {
+                  const std::string& source, const c10::Device& device) {
   auto targets = models::module_tensors(m);
   for (const auto& t : targets) {
     const auto it = file.find(t.key());
-    MN_CHECK(it != file.end(), "checkpoint ", path,
+    MN_CHECK(it != file.end(), "checkpoint ", source,
              " does not fit the model its run's config.json describes: ", "it has no '", t.key(),
              "' (was config.json changed?)");
     MN_CHECK(it->second.sizes() == t.value().sizes() && it->second.scalar_type() == t.value().scalar_type(),
-             "checkpoint ", path, " does not fit the model its run's config.json describes: '", t.key(),
+             "checkpoint ", source, " does not fit the model its run's config.json describes: '", t.key(),
              "' is ", it->second.sizes(), " there and ", t.value().sizes(),
              " in the model (was config.json changed?)");
   }
   for (const auto& [name, t] : file)
-    MN_CHECK(targets.contains(name), "checkpoint ", path, " does not fit the model its run's config.json ",
+    MN_CHECK(targets.contains(name), "checkpoint ", source, " does not fit the model its run's config.json ",
              "describes: it holds '", name, "', which the model does not have (was config.json changed?)");
   torch::NoGradGuard no_grad;
   for (auto& t : targets) t.value().copy_(file.at(t.key()).to(device));
@@ -171,57 +167,53 @@ void load_module_bytes(torch::nn::Module& m, const std::string& bytes, const std
                source, device);
 }
 
-FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
-  return core::stage_file(path, optimizer_writer(opt));
-}
-
 FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string& path) {
   return core::write_file_atomic(path, optimizer_writer(opt));
 }
 
 namespace {
-// Loads an optimizer checkpoint's state into opt; path names it in errors.
+// Loads an optimizer checkpoint's state into opt; source names it in errors.
 void apply_optimizer(torch::optim::Optimizer& opt, const CheckpointContents& contents,
-                     const std::string& path) {
+                     const std::string& source) {
   const std::map<std::string, at::Tensor>& file = contents.tensors;
   const nlohmann::json scalars =
-      core::parse_json(contents.optimizer, path + " (its optimizer metadata)", /*damaged=*/true);
+      core::parse_json(contents.optimizer, source + " (its optimizer metadata)", /*damaged=*/true);
   const bool adam = dynamic_cast<torch::optim::Adam*>(&opt) != nullptr;
   const std::string type = adam ? "adam" : "sgd";
   auto& groups = opt.param_groups();
   std::map<std::string, bool> used;
   try {
-    MN_CHECK(scalars.at("type").get<std::string>() == type, "optimizer state ", path, " is for ",
+    MN_CHECK(scalars.at("type").get<std::string>() == type, "optimizer state ", source, " is for ",
              scalars.at("type").get<std::string>(), " and this run uses ", type,
              " (was config.json changed?)");
     const auto& saved = scalars.at("groups");
-    MN_CHECK(saved.is_array() && saved.size() == groups.size(), "optimizer state ", path, " has ",
+    MN_CHECK(saved.is_array() && saved.size() == groups.size(), "optimizer state ", source, " has ",
              saved.size(), " parameter groups and the run has ", groups.size(),
              " (was config.json changed?)");
     for (size_t g = 0; g < groups.size(); ++g) {
       const auto& params = groups[g].params();
       const auto& steps = saved[g].at("steps");
-      MN_CHECK(steps.is_array() && steps.size() == params.size(), "optimizer state ", path, " has ",
+      MN_CHECK(steps.is_array() && steps.size() == params.size(), "optimizer state ", source, " has ",
                steps.size(), " parameters in group ", g, " and the run has ", params.size(),
                " (was config.json changed?)");
       const double lr = saved[g].at("lr").get<double>();
-      MN_CHECK(std::isfinite(lr), "optimizer state ", path, " is damaged: group ", g, " has lr ", lr);
+      MN_CHECK(std::isfinite(lr), "optimizer state ", source, " is damaged: group ", g, " has lr ", lr);
       groups[g].options().set_lr(lr);
       for (size_t j = 0; j < params.size(); ++j) {
         const auto& sj = steps[j];
-        MN_CHECK(
-            sj.is_number_integer() &&
-                (sj.is_number_unsigned() ? sj.get<uint64_t>() <= uint64_t{1} << 62 : sj.get<int64_t>() >= -1),
-            "optimizer state ", path, " is damaged: parameter ", j, " of group ", g, " has step ", sj.dump());
+        MN_CHECK(sj.is_number_integer() && (sj.is_number_unsigned() ? sj.get<uint64_t>() <= uint64_t{1} << 62
+                                                                    : sj.get<int64_t>() >= -1),
+                 "optimizer state ", source, " is damaged: parameter ", j, " of group ", g, " has step ",
+                 sj.dump());
         const int64_t step = sj.get<int64_t>();
         auto tensor = [&](const char* what, bool required) -> at::Tensor {
           const std::string name = state_name(g, j, what);
           const auto it = file.find(name);
-          MN_CHECK(it != file.end() || !required, "optimizer state ", path, " is damaged: no '", name, "'");
+          MN_CHECK(it != file.end() || !required, "optimizer state ", source, " is damaged: no '", name, "'");
           if (it == file.end()) return {};
           MN_CHECK(
               it->second.sizes() == params[j].sizes() && it->second.scalar_type() == params[j].scalar_type(),
-              "optimizer state ", path, " does not fit the run: '", name, "' is ", it->second.sizes(),
+              "optimizer state ", source, " does not fit the run: '", name, "' is ", it->second.sizes(),
               " and its parameter ", params[j].sizes(), " (was config.json changed?)");
           used[name] = true;
           return it->second.to(params[j].device());
@@ -246,10 +238,11 @@ void apply_optimizer(torch::optim::Optimizer& opt, const CheckpointContents& con
       }
     }
   } catch (const nlohmann::json::exception& e) {
-    MN_CHECK(false, "optimizer state ", path, " is damaged: ", e.what());
+    MN_CHECK(false, "optimizer state ", source, " is damaged: ", e.what());
   }
   for (const auto& [name, t] : file)
-    MN_CHECK(used.count(name), "optimizer state ", path, " holds '", name, "', which the run has no use for");
+    MN_CHECK(used.count(name), "optimizer state ", source, " holds '", name,
+             "', which the run has no use for");
 }
 }  // namespace
 

@@ -15,18 +15,13 @@ namespace mednet::run {
 
 using core::FileDigest;
 
-/// Writes the module (or optimizer) state to path + ".tmp" and returns its digest; path itself is not
-/// touched. A failed write (a full disk) removes the temporary and is an error naming it.
-FileDigest stage_module(const torch::nn::Module& m, const std::string& path);
-FileDigest stage_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
-
 /// The module's (optimizer's) state as it is at this call, as a writer for core::stage_file that may run
 /// later, on another thread, while training changes the originals (run/epoch_writer.h): it holds host
-/// copies of the tensors.
+/// copies of the tensors. core::stage_file(path, writer) stages it as path + ".tmp".
 core::FileWriter module_snapshot(const torch::nn::Module& m);
 core::FileWriter optimizer_snapshot(const torch::optim::Optimizer& opt);
 
-/// stage_module (stage_optimizer), then the rename over path.
+/// Writes the module (optimizer) state to path atomically (a temporary, then the rename).
 FileDigest save_module(const torch::nn::Module& m, const std::string& path);
 FileDigest save_optimizer(const torch::optim::Optimizer& opt, const std::string& path);
 
