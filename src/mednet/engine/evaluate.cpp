@@ -53,17 +53,21 @@ auto in_eval_mode(models::ClassifierImpl& model, F&& f) {
 }  // namespace
 
 Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
-                          const c10::Device& device, int batch_size) {
+                          const c10::Device& device, int batch_size, const FlipSets& views) {
+  const auto forward = [&](const at::Tensor& x) { return model.forward(x); };
   return in_eval_mode(model, [&] {
     return evaluate_batches(task, split.labels, batch_size, [&](int64_t start, int64_t len) {
-      return model.forward(data::to_network_input(core::upload(split.images.narrow(0, start, len), device)));
+      return view_logits(forward,
+                         data::to_network_input(core::upload(split.images.narrow(0, start, len), device)),
+                         task, views);
     });
   });
 }
 
 at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, data::Task task,
-                   const c10::Device& device, int batch_size) {
+                   const c10::Device& device, int batch_size, const FlipSets& views) {
   MN_CHECK(batch_size >= 1, "prediction batch size must be >= 1, got ", batch_size);
+  const auto forward = [&](const at::Tensor& x) { return model.forward(x); };
   return in_eval_mode(model, [&] {
     torch::NoGradGuard no_grad;
     std::vector<at::Tensor> parts;
@@ -71,7 +75,8 @@ at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, d
     for (int64_t start = 0; start < n; start += batch_size) {
       const int64_t len = std::min<int64_t>(batch_size, n - start);
       const at::Tensor logits =
-          model.forward(data::to_network_input(core::upload(images_u8.narrow(0, start, len), device)));
+          view_logits(forward, data::to_network_input(core::upload(images_u8.narrow(0, start, len), device)),
+                      task, views);
       parts.push_back(metrics::probabilities(task, logits));
     }
     return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts).to(torch::kCPU);

@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include "mednet/data/dataset.h"
+#include "mednet/engine/tta.h"
 #include "mednet/metrics/metrics.h"
 #include "mednet/models/classifier.h"
 
@@ -33,13 +34,14 @@ using LogitsFn = std::function<at::Tensor(int64_t start, int64_t len)>;
 Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,
                             const LogitsFn& logits_of);
 
-/// Evaluates in eval mode without gradients (the model's mode is restored).
+/// Evaluates in eval mode without gradients (the model's mode is restored); with views, on the mean
+/// probabilities over them (engine/tta.h; the loss is that of the mean).
 Evaluation evaluate_model(models::ClassifierImpl& model, const data::SplitData& split, data::Task task,
-                          const c10::Device& device, int batch_size);
+                          const c10::Device& device, int batch_size, const FlipSets& views = {});
 
 /// Per-class probabilities [N, K] on the CPU of uint8 images (softmax, or sigmoid for multi-label),
-/// in eval mode without gradients, in batches.
+/// in eval mode without gradients, in batches; with views, their mean (engine/tta.h).
 at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, data::Task task,
-                   const c10::Device& device, int batch_size);
+                   const c10::Device& device, int batch_size, const FlipSets& views = {});
 
 }  // namespace mednet::engine
