@@ -26,7 +26,8 @@ struct TrainFlags {
   int size = 0, batch_size = 0;
   CommonFlags common;
   RunLengthFlags length;
-  double lr = 0, weight_decay = -1, label_smoothing = 0;
+  double lr = 0, weight_decay = -1, label_smoothing = 0, ema = 0, mixup = 0, cutmix = 0;
+  std::string select, tta;
   int warmup_epochs = 0;
   int64_t seed = -1;
   std::vector<int64_t> widths;
@@ -71,6 +72,10 @@ void apply_flags(const TrainFlags& f, CLI::App& cmd, run::TrainConfig& c) {
   if (given("--schedule")) c.schedule = f.schedule;
   if (given("--warmup-epochs")) c.warmup_epochs = f.warmup_epochs;
   if (given("--label-smoothing")) c.label_smoothing = f.label_smoothing;
+  if (given("--ema")) c.ema = f.ema;
+  if (given("--mixup")) c.mixup = f.mixup;
+  if (given("--cutmix")) c.cutmix = f.cutmix;
+  if (given("--select")) c.select = f.select;
   if (given("--seed")) {
     MN_CHECK_USAGE(f.seed >= 0, "--seed must be >= 0, got ", f.seed);
     c.seed = static_cast<uint64_t>(f.seed);
@@ -98,9 +103,10 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     cfg = run::load_config(run::RunFiles(out).config());
     // Only how long and where to run may change on resume; the rest defines the run.
     for (const char* flag :
-         {"--config", "--dataset", "--size", "--batch-size", "--lr", "--weight-decay", "--optimizer",
-          "--schedule", "--warmup-epochs", "--label-smoothing", "--seed", "--widths", "--model", "--out",
-          "--weights", "--init-from", "--freeze", "--input-size"}) {
+         {"--config",    "--dataset",   "--size",          "--batch-size",      "--lr",    "--weight-decay",
+          "--optimizer", "--schedule",  "--warmup-epochs", "--label-smoothing", "--ema",   "--mixup",
+          "--cutmix",    "--select",    "--seed",          "--widths",          "--model", "--out",
+          "--weights",   "--init-from", "--freeze",        "--input-size"}) {
       MN_CHECK_USAGE(cmd.count(flag) == 0, flag,
                      " cannot change when resuming; a resumed run keeps its config.json");
     }
@@ -114,6 +120,7 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     if (const dist::DistEnv e = dist::read_env(); !e.launched || e.rank == 0) run::check_new_run_dir(out);
   }
   if (cmd.count("--precision")) cfg.precision = f.precision;  // how it runs: may change on resume
+  if (cmd.count("--tta")) cfg.tta = f.tta;                    // how the end is scored: likewise
   const dist::DistEnv env = dist::read_env();
   if (f.nproc > 1 && !env.launched) {
     dist::LaunchOptions lo;
@@ -170,6 +177,19 @@ void add_train(CLI::App& app) {
       "The learning rate rises linearly over these first epochs, then the schedule runs (default 0)");
   cmd->add_option("--label-smoothing", f.label_smoothing,
                   "Smooth the training targets by this much, from 0 (default) to below 1");
+  cmd->add_option("--ema", f.ema,
+                  "Keep an exponential moving average of the weights with this decay (for example 0.999) "
+                  "and validate, checkpoint and test it (default 0: off)");
+  cmd->add_option("--mixup", f.mixup, "Mixup with Beta(alpha, alpha) mixing weights (default 0: off)");
+  cmd->add_option("--cutmix", f.cutmix, "CutMix with Beta(alpha, alpha) box shares (default 0: off)");
+  cmd->add_option("--select", f.select,
+                  "What picks the best checkpoint and counts for early stopping: validation auc (default) "
+                  "or loss")
+      ->check(CLI::IsMember({"auc", "loss"}));
+  cmd->add_option("--tta", f.tta,
+                  "Final val and test scores: none (default) or flips (mean over the flips the training "
+                  "augmentation uses)")
+      ->check(CLI::IsMember({"none", "flips"}));
   cmd->add_option(
          "--precision", f.precision,
          "fp32 (default), bf16 or fp16: forward passes under CUDA autocast (fp16 with loss scaling); "

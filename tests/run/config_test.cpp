@@ -9,6 +9,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/run/config.h"
+#include "support/errors.h"
 
 using namespace mednet::run;
 
@@ -127,4 +128,35 @@ TEST(Config, RecipeOptionsRoundTripAndAreOffByDefault) {
             std::string::npos);
   EXPECT_NE(config_error({{"optimizer", "lamb"}}).find("optimizer must be adam, adamw or sgd, got 'lamb'"),
             std::string::npos);
+}
+
+TEST(Config, AveragingMixingSelectionAndTtaRoundTripAndAreOffByDefault) {
+  const TrainConfig plain = config_from_json(nlohmann::json::object());
+  EXPECT_EQ(plain.ema, 0.0);
+  EXPECT_EQ(plain.mixup, 0.0);
+  EXPECT_EQ(plain.cutmix, 0.0);
+  EXPECT_EQ(plain.select, "auc");
+  EXPECT_EQ(plain.tta, "none");
+  const TrainConfig c = config_from_json(
+      nlohmann::json{{"ema", 0.999}, {"mixup", 0.2}, {"cutmix", 1.0}, {"select", "loss"}, {"tta", "flips"}});
+  const TrainConfig back = config_from_json(to_json(c));
+  EXPECT_DOUBLE_EQ(back.ema, 0.999);
+  EXPECT_DOUBLE_EQ(back.mixup, 0.2);
+  EXPECT_DOUBLE_EQ(back.cutmix, 1.0);
+  EXPECT_EQ(back.select, "loss");
+  EXPECT_EQ(back.tta, "flips");
+  EXPECT_NE(config_error({{"ema", 1.0}}).find("ema must be from 0 (off) to below 1, got 1"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"mixup", -1}}).find("mixup must be from 0 (off) to 100, got -1"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"select", "acc"}}).find("select must be auc or loss, got 'acc'"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"tta", "rot90"}}).find("tta must be none or flips, got 'rot90'"),
+            std::string::npos);
+  // test-time flips need flips in training: found when the config meets its data
+  TrainConfig no_flip = c;
+  no_flip.dataset = "retinamnist";
+  EXPECT_NE(mednet::testing::error_of([&] { no_flip.validate(); }).find("has no flip"), std::string::npos);
+  no_flip.augment = {augment::TransformSpec{"flip", 0.5, 0, {1}}};
+  EXPECT_EQ(mednet::testing::error_of([&] { no_flip.validate(); }), "");
 }

@@ -8,7 +8,9 @@
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
+#include "mednet/models/safetensors.h"
 #include "mednet/run/metrics_file.h"
+#include "mednet/run/state.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
 
@@ -246,4 +248,86 @@ TEST_F(TrainerTest, RecipeOptionsChangeTrainingAndResumeExactly) {
   ASSERT_EQ(rest.history.size(), 3u);
   EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
   EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
+}
+
+namespace {
+at::Tensor first_tensor_of(const std::string& path) {
+  return models::read_safetensors_file(path).tensors.front().second;  // the same writer, the same order
+}
+}  // namespace
+
+TEST_F(TrainerTest, WeightAverageAndMixingAreScoredCheckpointedAndResumedExactly) {
+  Quiet q;
+  TrainConfig recipe = tiny(3);
+  recipe.ema = 0.9;
+  recipe.mixup = 0.4;
+  recipe.cutmix = 1.0;
+  const std::string whole_dir = mednet::testing::temp_dir("ema");
+  Trainer whole(recipe, *data_, whole_dir, c10::Device(c10::kCPU));
+  const TrainResult ref = whole.run(q);
+  ASSERT_EQ(ref.history.size(), 3u);
+  const RunFiles files(whole_dir);
+  ASSERT_TRUE(fs::exists(files.last_ema()));
+  // last.pt holds the trained weights, last_ema.pt their average: not the same numbers
+  EXPECT_FALSE(torch::equal(first_tensor_of(files.last()), first_tensor_of(files.last_ema())));
+  if (ref.best_epoch == 3)
+    EXPECT_TRUE(torch::equal(first_tensor_of(files.best()), first_tensor_of(files.last_ema())));
+  // validation scored the average, and the restored best checkpoint scores the same
+  EXPECT_NEAR(ref.val.scores.auc, ref.history[ref.best_epoch - 1].val_auc, 1e-9);
+
+  Trainer plain(tiny(3), *data_, mednet::testing::temp_dir("ema_plain"), c10::Device(c10::kCPU));
+  const TrainResult p = plain.run(q);
+  EXPECT_NE(p.history[0].train_loss, ref.history[0].train_loss);  // mixing changed the training loss
+  EXPECT_NE(p.history[0].val_loss, ref.history[0].val_loss);      // and validation scored the average
+
+  const std::string out = mednet::testing::temp_dir("ema_resume");
+  {
+    InterruptAt stopper(3);
+    Trainer t(recipe, *data_, out, c10::Device(c10::kCPU));
+    EXPECT_EQ(t.run(stopper).epochs_run, 2);
+  }
+  core::clear_interrupt();
+  Trainer again(recipe, *data_, out, c10::Device(c10::kCPU));
+  again.resume();
+  const TrainResult rest = again.run(q);
+  ASSERT_EQ(rest.history.size(), 3u);
+  EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
+  EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
+  EXPECT_NEAR(rest.history[2].val_loss, ref.history[2].val_loss, 1e-9);
+}
+
+TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
+  Quiet q;
+  TrainConfig c = tiny(5);
+  c.select = "loss";
+  c.lr = 0.01;
+  const std::string out = mednet::testing::temp_dir("select_loss");
+  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+  const TrainResult r = t.run(q);
+  ASSERT_EQ(r.history.size(), 5u);
+  size_t lowest = 0;
+  for (size_t i = 1; i < r.history.size(); ++i)
+    if (r.history[i].val_loss < r.history[lowest].val_loss) lowest = i;
+  EXPECT_EQ(r.best_epoch, static_cast<int>(lowest) + 1);
+  EXPECT_NEAR(r.val.loss, r.history[lowest].val_loss, 1e-6);
+  const RunState s = read_state(RunFiles(out));
+  EXPECT_DOUBLE_EQ(s.best_val_loss, r.history[lowest].val_loss);
+  EXPECT_DOUBLE_EQ(s.best_val_auc, r.history[lowest].val_auc);
+}
+
+TEST_F(TrainerTest, TestTimeFlipsScoreTheFinalSplits) {
+  Quiet q;
+  TrainConfig c = tiny(2);
+  c.augment = {augment::TransformSpec{"flip", 0.5, 0, {0, 2}}};
+  c.tta = "flips";
+  Trainer t(c, *data_, mednet::testing::temp_dir("tta"), c10::Device(c10::kCPU));
+  const TrainResult r = t.run(q);
+  const data::Task task = data_->info->task;
+  const FlipSets views = tta_views("flips", c.augment);
+  ASSERT_EQ(views.size(), 4u);
+  const Evaluation flipped = evaluate_model(t.model(), data_->test, task, c10::kCPU, 256, views);
+  const Evaluation plain = evaluate_model(t.model(), data_->test, task, c10::kCPU, 256);
+  EXPECT_TRUE(torch::allclose(r.test.probs, flipped.probs, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(r.test.probs, plain.probs, 1e-5, 1e-6));
+  EXPECT_NEAR(r.test.scores.auc, flipped.scores.auc, 1e-9);
 }

@@ -11,6 +11,7 @@
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
+#include "mednet/engine/tta.h"
 
 namespace mednet::run {
 
@@ -40,6 +41,13 @@ void TrainConfig::validate_values() const {
                  warmup_epochs);
   MN_CHECK_USAGE(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
                  "label_smoothing must be from 0 to below 1, got ", label_smoothing);
+  MN_CHECK_USAGE(std::isfinite(ema) && ema >= 0 && ema < 1, "ema must be from 0 (off) to below 1, got ", ema);
+  MN_CHECK_USAGE(std::isfinite(mixup) && mixup >= 0 && mixup <= 100,
+                 "mixup must be from 0 (off) to 100, got ", mixup);
+  MN_CHECK_USAGE(std::isfinite(cutmix) && cutmix >= 0 && cutmix <= 100,
+                 "cutmix must be from 0 (off) to 100, got ", cutmix);
+  MN_CHECK_USAGE(select == "auc" || select == "loss", "select must be auc or loss, got '", select, "'");
+  MN_CHECK_USAGE(tta == "none" || tta == "flips", "tta must be none or flips, got '", tta, "'");
   MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
                  "precision must be fp32, bf16 or fp16, got '", precision, "'");
   MN_CHECK_USAGE(schedule == "step" || schedule == "cosine" || schedule == "constant",
@@ -62,6 +70,7 @@ void TrainConfig::validate() const {
   const auto& info = data::find_dataset(dataset);
   info.file(size);
   augment::validate(augment, info.spatial_dims());
+  engine::tta_views(tta, augment);  // "flips" needs flips in the augmentation
 }
 
 json to_json(const TrainConfig& c) {
@@ -91,6 +100,11 @@ json to_json(const TrainConfig& c) {
               {"schedule", c.schedule},
               {"warmup_epochs", c.warmup_epochs},
               {"label_smoothing", c.label_smoothing},
+              {"ema", c.ema},
+              {"mixup", c.mixup},
+              {"cutmix", c.cutmix},
+              {"select", c.select},
+              {"tta", c.tta},
               {"patience", c.patience},
               {"seed", c.seed},
               {"threads", c.threads},
@@ -132,32 +146,14 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   MN_CHECK_USAGE(!j.contains("arms"),
                  "this is an experiment file with several arms; run it with mednet experiment --config FILE "
                  "--out DIR");
-  core::reject_unknown_keys(j,
-                            {"name",
-                             "description",
-                             "dataset",
-                             "size",
-                             "root",
-                             "model",
-                             "epochs",
-                             "batch_size",
-                             "eval_batch_size",
-                             "optimizer",
-                             "lr",
-                             "weight_decay",
-                             "momentum",
-                             "schedule",
-                             "patience",
-                             "seed",
-                             "threads",
-                             "device",
-                             "augment",
-                             "grad_norm_epochs",
-                             "transfer",
-                             "precision",
-                             "warmup_epochs",
-                             "label_smoothing"},
+  // clang-format off
+  core::reject_unknown_keys(j, {"name", "description", "dataset", "size", "root", "model", "epochs",
+                                "batch_size", "eval_batch_size", "optimizer", "lr", "weight_decay",
+                                "momentum", "schedule", "warmup_epochs", "label_smoothing", "ema", "mixup",
+                                "cutmix", "select", "tta", "patience", "seed", "threads", "device",
+                                "precision", "augment", "grad_norm_epochs", "transfer"},
                             "config");
+  // clang-format on
   TrainConfig c = defaults;
   take(j, "name", c.name);
   take(j, "dataset", c.dataset);
@@ -173,6 +169,11 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   take(j, "schedule", c.schedule);
   take(j, "warmup_epochs", c.warmup_epochs);
   take(j, "label_smoothing", c.label_smoothing);
+  take(j, "ema", c.ema);
+  take(j, "mixup", c.mixup);
+  take(j, "cutmix", c.cutmix);
+  take(j, "select", c.select);
+  take(j, "tta", c.tta);
   take(j, "patience", c.patience);
   take(j, "seed", c.seed);
   take(j, "threads", c.threads);

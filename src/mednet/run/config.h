@@ -45,7 +45,20 @@ struct TrainConfig {
   /// Training loss only: one-hot targets become (1 - e) one-hot + e / classes (multi-label: y (1 - e) +
   /// e / 2); validation and test losses stay plain. 0 = off.
   double label_smoothing = 0;
-  int patience = 20;  ///< epochs without a better validation AUC before stopping; 0 = never
+  /// Decay of an exponential moving average of the weights (and BatchNorm statistics), updated after
+  /// every step; validation, the checkpoints best.pt and the final scores use the average. 0 = off.
+  double ema = 0;
+  /// Mixup / CutMix (train/mix.h): the Beta(alpha, alpha) of the mixing weight; with both on, each batch
+  /// takes one of them at random. 0 = off.
+  double mixup = 0;
+  double cutmix = 0;
+  /// What picks the best checkpoint and counts for early stopping: validation "auc" (higher) or "loss"
+  /// (lower).
+  std::string select = "auc";
+  /// Test-time augmentation of the final validation and test scores: "none" or "flips" (the mean of the
+  /// probabilities over the flips the training augmentation uses, engine/tta.h).
+  std::string tta = "none";
+  int patience = 20;  ///< epochs without a better validation score (select) before stopping; 0 = never
   uint64_t seed = 0;
   int threads = 0;  ///< 0 = every core
   std::string device = "auto";

@@ -3,7 +3,8 @@
 //   config.json         the fully resolved TrainConfig (run/config.h), written when training starts
 //   state.json          epochs done, best epoch, early-stopping count, history (run/state.h); resume reads it
 //   history.csv         one row per finished epoch (run/history.h)
-//   best.pt, last.pt, last_optimizer.pt   checkpoints (run/checkpoint.h)
+//   best.pt, last.pt, last_optimizer.pt   checkpoints (run/checkpoint.h); with "ema" on, best.pt holds the
+//                       weight average and last_ema.pt the average to resume with
 //   metrics.json        written by the Trainer when it stops (run/metrics_file.h); run_finished() reads it
 //   grad_norms.csv      per-layer gradient norms when asked for (run/grad_norms.h)
 //   learning_curves.png (run/learning_curves.h)
@@ -24,6 +25,7 @@ struct RunFiles {
   std::string best() const { return dir + "/best.pt"; }
   std::string last() const { return dir + "/last.pt"; }
   std::string last_optimizer() const { return dir + "/last_optimizer.pt"; }
+  std::string last_ema() const { return dir + "/last_ema.pt"; }
   std::string state() const { return dir + "/state.json"; }
   std::string curves() const { return dir + "/learning_curves.png"; }
   std::string grad_norms() const { return dir + "/grad_norms.csv"; }

@@ -1,5 +1,6 @@
 #include "mednet/run/state.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -17,14 +18,16 @@ std::string state_json(const RunState& state) {
   for (const auto& r : state.history) hist.push_back(record_json(r));
   json digests = json::object();
   for (const auto& [name, d] : state.checkpoints) digests[name] = {{"bytes", d.bytes}, {"crc32", d.crc32}};
-  const json s{{"epochs_done", state.epochs_done()},
-               {"best_epoch", state.best_epoch},
-               {"best_val_auc", state.best_val_auc},
-               {"bad_epochs", state.bad_epochs},
-               {"train_seconds", state.train_seconds},
-               {"backbone", state.backbone},
-               {"checkpoints", digests},
-               {"history", hist}};
+  const json s{
+      {"epochs_done", state.epochs_done()},
+      {"best_epoch", state.best_epoch},
+      {"best_val_auc", state.best_val_auc},
+      {"best_val_loss", std::isfinite(state.best_val_loss) ? json(state.best_val_loss) : json(nullptr)},
+      {"bad_epochs", state.bad_epochs},
+      {"train_seconds", state.train_seconds},
+      {"backbone", state.backbone},
+      {"checkpoints", digests},
+      {"history", hist}};
   return s.dump(1);
 }
 
@@ -39,6 +42,8 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
   try {
     state.best_epoch = core::whole_number<int>(s.at("best_epoch"), "best_epoch");
     state.best_val_auc = s.at("best_val_auc").get<double>();
+    if (s.contains("best_val_loss") && !s.at("best_val_loss").is_null())  // absent in older runs
+      state.best_val_loss = s.at("best_val_loss").get<double>();
     state.bad_epochs = core::whole_number<int>(s.at("bad_epochs"), "bad_epochs");
     state.train_seconds = s.at("train_seconds").get<double>();
     state.backbone = s.value("backbone", state.backbone);

@@ -1,7 +1,8 @@
 #pragma once
 // state.json: what resuming a run needs besides its checkpoints (epochs done, the best epoch so far,
-// the early-stopping count, the history, the checkpoints' digests). run/journal.h commits it after
-// every epoch, together with history.csv.
+// its validation scores, the early-stopping count, the history, the checkpoints' digests). run/journal.h
+// commits it after every epoch, together with history.csv.
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,8 +16,9 @@
 namespace mednet::run {
 
 struct RunState {
-  int best_epoch = 0;  ///< 0: none yet
-  double best_val_auc = -1;
+  int best_epoch = 0;                                              ///< 0: none yet
+  double best_val_auc = -1;                                        ///< of the best epoch
+  double best_val_loss = std::numeric_limits<double>::infinity();  ///< of the best epoch
   int bad_epochs = 0;
   double train_seconds = 0;
   /// Where the starting weights came from: "random-init", "pretrained: FILE" or "init-from: RUN".

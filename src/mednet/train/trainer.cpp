@@ -27,39 +27,6 @@
 
 namespace mednet::train {
 
-Trainer::Trainer(run::TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device)
-    : config_(std::move(config)), data_(data), files_(std::move(run_dir)), device_(device) {
-  config_.validate();
-  std::filesystem::create_directories(files_.dir);
-  core::seed_everything(config_.seed);
-  model_ = models::make_model(config_.model, data::input_shape(*data_.info, data_.size));
-  apply_transfer();
-  setup();
-}
-
-Trainer::Trainer(run::TrainConfig config, const data::MedMnist& data, std::string run_dir, c10::Device device,
-                 models::Classifier model)
-    : config_(std::move(config)),
-      data_(data),
-      files_(std::move(run_dir)),
-      device_(device),
-      model_(std::move(model)) {
-  MN_CHECK(model_ != nullptr, "Trainer: no model given");
-  MN_CHECK_USAGE(!config_.transfer.active(), "a model built elsewhere is trained without transfer settings");
-  std::filesystem::create_directories(files_.dir);
-  core::seed_everything(config_.seed);
-  setup();
-}
-
-void Trainer::setup() {
-  engine::check_precision(config_.precision, device_);
-  if (config_.precision == "fp16") scaler_ = std::make_unique<LossScaler>(device_);
-  core::configure_for_device(device_);
-  model_->to(device_);
-  models::to_conv_layout(*model_);
-  freeze_and_build_optimizer();
-}
-
 namespace {
 // Splits up to this size stay on a GPU for the whole run; larger ones are uploaded batch by batch.
 constexpr int64_t kResidentBytes = int64_t{4} << 30;
@@ -71,114 +38,6 @@ data::SplitData on_device(const data::SplitData& split, const c10::Device& devic
   return {split.images.to(device), split.labels.to(device)};
 }
 }  // namespace
-
-void Trainer::apply_transfer() {
-  const run::TransferSpec& t = config_.transfer;
-  const std::string head = model_->head_prefix();
-  if (!t.weights.empty()) {
-    const std::string path = models::resolve_weights(t.weights, config_.model.name);
-    if (path.empty()) {
-      const std::string bar(78, '!');
-      notes_.push_back(
-          bar + "\nNO PRETRAINED WEIGHTS: " + t.weights + " weights for " + config_.model.name +
-          " are not on this machine\n(looked for " + models::cached_weights_path(config_.model.name) +
-          "; get them with: mednet weights fetch " + config_.model.name +
-          ").\nThis run starts from RANDOM weights: it is NOT transfer learning. metrics.json says "
-          "\"backbone\": \"random-init\".\n" +
-          bar);
-      state_.backbone = "random-init";
-      return;
-    }
-    const models::StateDict sd = models::read_state_dict(path);
-    const models::LoadReport r = models::load_weights(*model_, sd, head, /*load_head=*/false, path);
-    notes_.push_back("pretrained backbone: " + std::to_string(r.loaded.size()) + " tensors from " + path +
-                     " (" + std::to_string(r.ignored.size()) +
-                     " of the file's tensors not used, the head starts fresh)");
-    state_.backbone = "pretrained: " + path;
-  } else if (!t.init_from.empty()) {
-    run::OpenRunOptions from;
-    from.load_data = false;
-    const run::OpenRun source = [&] {
-      try {
-        return run::open_run(t.init_from, from);
-      } catch (const Error& e) {  // say which setting named the folder
-        throw Error("transfer.init_from: " + std::string(e.what()), e.kind());
-      }
-    }();
-    const std::string src_best = source.files.best();
-    const models::LoadReport r =
-        models::load_weights(*model_, models::state_dict(*source.model), head, /*load_head=*/true, src_best);
-    std::string note = "initialised from " + src_best + ": " + std::to_string(r.loaded.size()) + " tensors";
-    if (!r.kept.empty())
-      note += "; " + std::to_string(r.kept.size()) + " head tensors start fresh (other shape)";
-    notes_.push_back(note);
-    state_.backbone = "init-from: " + t.init_from;
-  }
-}
-
-void Trainer::freeze_and_build_optimizer() {
-  const run::TransferSpec& t = config_.transfer;
-  const int blocks = model_->block_count();
-  MN_CHECK_USAGE(t.freeze <= blocks, "transfer.freeze is ", t.freeze, " but ", model_->kind(), " has only ",
-                 blocks, " blocks");
-  const int frozen = t.freeze == -1 ? blocks : t.freeze;
-  all_frozen_ = frozen == blocks && blocks > 0;
-  if (!t.active()) {
-    optimizer_ = make_optimizer(config_, {model_->parameters()});
-    group_lr_scale_ = {1.0};
-    return;
-  }
-  std::vector<at::Tensor> backbone, head;
-  for (auto& p : model_->named_parameters()) {
-    const int b = model_->block_of(p.key());
-    if (b >= 1 && b <= frozen) {
-      p.value().requires_grad_(false);
-    } else {
-      (b == 0 ? head : backbone).push_back(p.value());
-    }
-  }
-  std::vector<std::vector<at::Tensor>> groups;
-  group_lr_scale_.clear();
-  if (!backbone.empty()) {
-    groups.push_back(backbone);
-    group_lr_scale_.push_back(t.backbone_lr_scale);
-  }
-  groups.push_back(head);
-  group_lr_scale_.push_back(1.0);
-  optimizer_ = make_optimizer(config_, groups);
-  if (frozen > 0) {
-    notes_.push_back("frozen: backbone blocks 1-" + std::to_string(frozen) + " of " + std::to_string(blocks) +
-                     (backbone.empty()
-                          ? ""
-                          : "; the other blocks train at " + core::format_fixed(t.backbone_lr_scale, 3) +
-                                " x the head's learning rate"));
-  }
-}
-
-at::Tensor Trainer::embed_split(const data::SplitData& split) {
-  torch::NoGradGuard no_grad;
-  const bool was_training = model_->is_training();
-  model_->eval();
-  std::vector<at::Tensor> parts;
-  const int64_t n = split.size();
-  for (int64_t start = 0; start < n; start += config_.eval_batch_size) {
-    const int64_t len = std::min<int64_t>(config_.eval_batch_size, n - start);
-    parts.push_back(model_->embed(data::to_network_input(split.images.narrow(0, start, len)).to(device_)));
-  }
-  model_->train(was_training);
-  return torch::cat(parts);
-}
-
-void Trainer::set_group(std::shared_ptr<dist::Group> group, bool sync_bn) {
-  dp_ = group && group->size() > 1 ? std::make_unique<DataParallel>(std::move(group), *model_, sync_bn)
-                                   : nullptr;
-}
-
-void Trainer::resume() {
-  state_ = run::recover_run(files_);
-  run::load_module(*model_, files_.last(), device_);
-  run::load_optimizer(*optimizer_, files_.last_optimizer());
-}
 
 TrainResult Trainer::run(TrainObserver& observer) {
   const data::Task task = data_.info->task;
@@ -211,7 +70,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
   val_split_ = on_device(data_.val, device_);
   epoch_writer_ = std::make_unique<run::EpochWriter>(files_);
   TrainResult result;
-  result.feature_cache = all_frozen_ && config_.augment.empty() && model_->can_embed();
+  result.feature_cache = all_frozen_ && config_.augment.empty() && config_.mixup == 0 &&
+                         config_.cutmix == 0 && model_->can_embed();
   const int start_epoch = state_.epochs_done();
   at::Tensor cached_train, cached_val;
   double setup_seconds = 0;
@@ -231,6 +91,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
     observer.on_initial_score(result.initial_val);
     if (std::isfinite(result.initial_val.scores.auc)) {
       state_.best_val_auc = result.initial_val.scores.auc;
+      state_.best_val_loss = result.initial_val.loss;
       initial_kept_ = true;
       run::record_checkpoint(state_, files_.best(), run::save_module(*model_, files_.best()));
     }
@@ -261,6 +122,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
     if (main_rank()) {
       engine::Evaluation val;
       const engine::Autocast autocast(config_.precision, device_);
+      const AverageSwapped averaged(average_.get());
       if (result.feature_cache) {
         model_->eval();
         val = engine::evaluate_batches(
@@ -281,31 +143,26 @@ TrainResult Trainer::run(TrainObserver& observer) {
     state_.history.push_back(rec);
 
     if (main_rank()) {
-      const bool improved = std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
+      const bool improved = improves(rec);
       if (improved) {
         state_.best_val_auc = rec.val_auc;
+        state_.best_val_loss = rec.val_loss;
         state_.best_epoch = rec.epoch;
         state_.bad_epochs = 0;
         initial_kept_ = false;
       } else {
         ++state_.bad_epochs;
       }
-      // Staged, recorded in state.json, then renamed into place (run/journal.h), from snapshots taken
-      // now, while the next epoch trains: a kill at any moment leaves one whole epoch to resume from.
-      const core::FileWriter model_now = run::module_snapshot(*model_);
-      std::vector<run::EpochFile> epoch_files{
-          run::staged_from(files_.last(), model_now),
-          run::staged_from(files_.last_optimizer(), run::optimizer_snapshot(*optimizer_))};
-      if (improved) epoch_files.push_back(run::staged_from(files_.best(), model_now));
-      epoch_writer_->submit(state_, std::move(epoch_files));
+      submit_epoch(improved);
       observer.on_epoch_end(rec, improved);
       const bool stop =
           config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
       if (stop) {
-        observer.on_message("early stop: validation AUC has not improved for " +
-                            std::to_string(state_.bad_epochs) + " epochs (best " +
-                            std::to_string(state_.best_val_auc) + " at epoch " +
-                            std::to_string(state_.best_epoch) + ")");
+        const bool by_loss = config_.select == "loss";
+        observer.on_message("early stop: validation " + std::string(by_loss ? "loss" : "AUC") +
+                            " has not improved for " + std::to_string(state_.bad_epochs) + " epochs (best " +
+                            std::to_string(by_loss ? state_.best_val_loss : state_.best_val_auc) +
+                            " at epoch " + std::to_string(state_.best_epoch) + ")");
       }
       decision = (improved ? 1 : 0) | (stop ? 2 : 0);
     }
@@ -318,6 +175,32 @@ TrainResult Trainer::run(TrainObserver& observer) {
   }
   finish(result, observer);
   return result;
+}
+
+int64_t Trainer::steps_per_epoch() const {
+  return (data_.train.size() + config_.batch_size - 1) / config_.batch_size;
+}
+
+bool Trainer::improves(const run::EpochRecord& rec) const {
+  if (config_.select == "loss") return std::isfinite(rec.val_loss) && rec.val_loss < state_.best_val_loss;
+  return std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
+}
+
+void Trainer::submit_epoch(bool improved) {
+  // Staged, recorded in state.json, then renamed into place (run/journal.h), from snapshots taken now,
+  // while the next epoch trains: a kill at any moment leaves one whole epoch to resume from.
+  const core::FileWriter model_now = run::module_snapshot(*model_);
+  std::vector<run::EpochFile> files{
+      run::staged_from(files_.last(), model_now),
+      run::staged_from(files_.last_optimizer(), run::optimizer_snapshot(*optimizer_))};
+  core::FileWriter scored = model_now;  // what validation scored
+  if (average_) {
+    const AverageSwapped averaged(average_.get());
+    scored = run::module_snapshot(*model_);
+    files.push_back(run::staged_from(files_.last_ema(), scored));
+  }
+  if (improved) files.push_back(run::staged_from(files_.best(), scored));
+  epoch_writer_->submit(state_, std::move(files));
 }
 
 void Trainer::finish(TrainResult& result, TrainObserver& observer) {
@@ -335,13 +218,19 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
     observer.on_message(
         "restoring the best checkpoint (" +
         (initial_kept_ ? std::string("the starting model") : "epoch " + std::to_string(state_.best_epoch)) +
-        ", validation AUC " + std::to_string(state_.best_val_auc) + ")");
+        ", validation AUC " + std::to_string(state_.best_val_auc) +
+        (config_.select == "loss" ? ", loss " + std::to_string(state_.best_val_loss) : std::string()) +
+        (average_ ? "; the weight average" : "") + ")");
     run::verify_checkpoint(state_, files_.best());
     run::load_module(*model_, files_.best(), device_);
     const data::Task task = data_.info->task;
+    const engine::FlipSets views = engine::tta_views(config_.tta, config_.augment);
+    if (!views.empty())
+      observer.on_message("test-time augmentation: val and test probabilities are the mean over " +
+                          std::to_string(views.size()) + " flipped views");
     const engine::Autocast autocast(config_.precision, device_);
-    result.val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size);
-    result.test = engine::evaluate_model(*model_, data_.test, task, device_, config_.eval_batch_size);
+    result.val = engine::evaluate_model(*model_, data_.val, task, device_, config_.eval_batch_size, views);
+    result.test = engine::evaluate_model(*model_, data_.test, task, device_, config_.eval_batch_size, views);
   }
   write_metrics(result);
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The training loop: epochs with a learning-rate schedule, validation AUC after each, early
-// stopping, best-validation weights restored for the final test evaluation. Everything a run
+// The training loop: epochs with a learning-rate schedule, validation after each (of the weight average
+// with "ema"), early stopping, the best-validation checkpoint restored for the final val and test scores
+// (with test-time flips when "tta" asks). Everything a run
 // produces lands in its run directory (run/run_files.h), metrics.json included, so a library user
 // and the CLI leave the same folder; it also holds what is needed to resume.
 #include <memory>
@@ -21,6 +22,7 @@
 #include "mednet/run/state.h"
 #include "mednet/train/data_parallel.h"
 #include "mednet/train/loss_scaler.h"
+#include "mednet/train/weight_average.h"
 
 namespace mednet::train {
 
@@ -93,6 +95,12 @@ class Trainer {
   /// One epoch's training steps; returns false when the epoch was cut short (result.reason says why).
   bool train_epoch(int epoch, const at::Tensor& cached_train, run::EpochRecord& rec, TrainResult& result,
                    TrainObserver& observer);
+  int64_t steps_per_epoch() const;
+  /// Whether the epoch's validation beats the best so far (config select: AUC or loss).
+  bool improves(const run::EpochRecord& rec) const;
+  /// Hands the epoch's checkpoints to the epoch writer: last.pt and last_optimizer.pt, with a weight
+  /// average last_ema.pt, and best.pt (the average when there is one) when the epoch improved.
+  void submit_epoch(bool improved);
 
   run::TrainConfig config_;
   const data::MedMnist& data_;
@@ -109,6 +117,7 @@ class Trainer {
   data::SplitData train_split_, val_split_;  // data_'s, on the device when they fit there
   std::unique_ptr<DataParallel> dp_;         // null: one process
   std::unique_ptr<LossScaler> scaler_;       // fp16 only
+  std::unique_ptr<WeightAverage> average_;   // config ema only
   // Commits each epoch while the next one trains; last, so that it finishes before the rest goes.
   std::unique_ptr<run::EpochWriter> epoch_writer_;
   bool main_rank() const { return !dp_ || dp_->is_main(); }

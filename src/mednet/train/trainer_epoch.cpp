@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "mednet/augment/augment.h"
+#include "mednet/augment/mix.h"
 #include "mednet/core/runtime.h"
 #include "mednet/engine/autocast.h"
 #include "mednet/train/grad_norm_recorder.h"
@@ -37,6 +38,8 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
   };
   // On a GPU the loss stays there until the epoch ends: reading it each step would make the host
   // wait for the device. A distributed job reads it each step (its step status needs it).
+  const uint64_t rank_seed = dp_ ? static_cast<uint64_t>(dp_->group().rank()) : 0;
+  const augment::MixSpec mix{config_.mixup, config_.cutmix};
   const bool defer_loss = !dp_ && !device_.is_cpu() && core::gpu_lever("defer-loss");
   at::Tensor deferred_loss;  // sum of loss x rows, in double on the device
 
@@ -68,16 +71,20 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
       } else {
         // Augment in [0, 1] (zero padding is black), then the same mapping to [-1, 1] as evaluation.
         const at::Tensor unit = data::to_unit(core::upload(train.images.index_select(0, idx), device_));
-        const uint64_t rank = dp_ ? static_cast<uint64_t>(dp_->group().rank()) : 0;
         x = data::unit_to_network_input(
-            augment::apply(config_.augment, unit, epoch_seed(es + rank, static_cast<int>(step))));
+            augment::apply(config_.augment, unit, epoch_seed(es + rank_seed, static_cast<int>(step))));
       }
       at::Tensor y = core::upload(train.labels.index_select(0, idx), device_);
+      // Mixup / CutMix pair rows of this rank's share; drawn apart from the augmentation's seed.
+      const augment::MixedBatch mixed =
+          augment::mix(mix, x, epoch_seed(~es + rank_seed, static_cast<int>(step)));
       at::Tensor logits, loss;
       {
         const engine::Autocast autocast(config_.precision, device_);
-        logits = result.feature_cache ? model_->classify(x) : model_->forward(x);
-        loss = engine::task_loss(task, logits, y, config_.label_smoothing);
+        logits = result.feature_cache ? model_->classify(mixed.images) : model_->forward(mixed.images);
+        loss = augment::mixed_loss(mixed, y, [&](const at::Tensor& targets) {
+          return engine::task_loss(task, logits, targets, config_.label_smoothing);
+        });
       }
       if (defer_loss) {
         const at::Tensor part = loss.detach().to(at::kDouble) * static_cast<double>(count);
@@ -126,6 +133,7 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
     if (finite_grads) {
       if (config_.optimizer == "adamw") decay_weights(*optimizer_, config_.weight_decay);
       optimizer_->step();
+      if (average_) average_->update();
     }
     loss_sum += batch_loss;
     observer.on_step(step + 1, defer_loss ? std::nan("") : loss_sum / static_cast<double>(start + len));
