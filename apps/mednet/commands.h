@@ -20,6 +20,7 @@ void add_augment(CLI::App& app);
 void add_cam(CLI::App& app);
 void add_weights(CLI::App& app);
 void add_quantize(CLI::App& app);
+void add_ensemble(CLI::App& app);
 
 /// Exit code of an interrupted command (128 + SIGINT, as shells report it).
 constexpr int kExitInterrupted = 130;

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   mednet::app::add_cam(app);
   mednet::app::add_weights(app);
   mednet::app::add_quantize(app);
+  mednet::app::add_ensemble(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

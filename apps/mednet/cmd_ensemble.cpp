@@ -1,0 +1,57 @@
+// mednet ensemble --runs DIR... --out OUT: the mean of finished runs' probabilities, scored on val and test.
+#include <iomanip>
+#include <iostream>
+
+#include "commands.h"
+#include "common_flags.h"
+#include "console.h"
+#include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
+#include "mednet/report/benchmarks.h"
+#include "mednet/run/ensemble.h"
+
+namespace mednet::app {
+
+void add_ensemble(CLI::App& app) {
+  auto* cmd = app.add_subcommand("ensemble", "Average finished runs' probabilities and score the ensemble");
+  static std::vector<std::string> runs;
+  static std::string out, tta = "none";
+  static CommonFlags common;
+  cmd->add_option("--runs", runs, "Run directories (two or more, one dataset and size)")->required();
+  cmd->add_option("--out", out, "Folder for the ensemble's metrics.json, result files and ensemble.json")
+      ->required();
+  cmd->add_option("--tta", tta, "none (default) or flips: each run's mean over its training flips")
+      ->check(CLI::IsMember({"none", "flips"}));
+  add_common_flags(*cmd, common, "the first run's own");
+  cmd->callback([] {
+    const c10::Device device = core::resolve_device(common.device);
+    core::set_threads(common.thread_count(), device);
+    run::EnsembleOptions o;
+    o.root = common.root;
+    o.check_md5 = !common.skip_md5;
+    o.device = device;
+    o.tta = tta;
+    o.progress = [](const std::string& line) { std::cout << "scoring " << line << "\n" << std::flush; };
+    const run::Ensemble e = run::ensemble_runs(runs, out, o);
+    std::cout << "\n"
+              << std::left << std::setw(48) << "member"
+              << "  val AUC / ACC      test AUC / ACC\n";
+    for (const auto& m : e.members) {
+      std::cout << std::setw(48) << m.dir << "  " << core::format_scores(m.val.scores.auc, m.val.scores.acc)
+                << "  " << core::format_scores(m.test.scores.auc, m.test.scores.acc) << "\n";
+    }
+    std::cout << std::setw(48) << ("ensemble of " + std::to_string(e.members.size())) << "  "
+              << core::format_scores(e.val.scores.auc, e.val.scores.acc) << "  "
+              << core::format_scores(e.test.scores.auc, e.test.scores.acc) << "\n";
+    if (e.metrics.test && e.metrics.test->ci)
+      std::cout << "test 95% bootstrap intervals: " << metrics::format_intervals(*e.metrics.test->ci) << "\n";
+    for (const auto& w : e.test.scores.warnings) std::cout << "warning: " << w << "\n";
+    std::cout << "written: " << out << "/metrics.json, " << out << "/ensemble.json, " << out << "/"
+              << e.metrics.test->result_file << "\n\n"
+              << report::comparison_table(e.metrics.dataset,
+                                          "ensemble of " + std::to_string(e.members.size()),
+                                          e.test.scores.auc, e.test.scores.acc);
+  });
+}
+
+}  // namespace mednet::app
