@@ -5,6 +5,7 @@
 #include "common_flags.h"
 #include "console.h"
 #include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
 #include "mednet/experiments/run_experiment.h"
 #include "mednet/report/plot.h"
 
@@ -31,6 +32,8 @@ void run_experiment(const ExperimentFlags& f, CLI::App& cmd) {
   o.arms = f.arms;
   o.check_md5 = !f.common.skip_md5;
   o.report_only = f.report_only;
+  o.device = core::resolve_device(f.common.device);
+  o.root = f.common.root;
   o.override_config = [&](run::TrainConfig& c) { apply_run_overrides(cmd, f.common, f.length, c); };
   ConsoleObserver observer;
   const experiments::ExperimentOutcome outcome = experiments::run_experiment(e, f.config, f.out, o, observer);
@@ -43,7 +46,8 @@ void run_experiment(const ExperimentFlags& f, CLI::App& cmd) {
   std::cout << "\noutputs in " << f.out << ": summary.md summary.json"
             << (report::plots_available() ? " curves.png" : "")
             << (report::plots_available() && !e.gradient_flow.empty() ? " gradient_flow.png" : "")
-            << ", one run directory per arm and seed\n";
+            << ", one run directory per arm and seed" << (e.ensemble ? " and each arm's ensemble/" : "")
+            << "\n";
   if (outcome.nan_loss) exit_code() = 1;
 }
 

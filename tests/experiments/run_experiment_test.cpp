@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
 #include "mednet/experiments/run_experiment.h"
 #include "mednet/run/metrics_file.h"
@@ -68,4 +69,43 @@ TEST(RunExperiment, RunsEveryArmThenSkipsFinishedRuns) {
 
   o.arms = {"nope"};
   EXPECT_THROW(experiments::run_experiment(e, config, out, o, second), Error);
+}
+
+TEST(RunExperiment, EnsembleOfTheSeedsIsScoredOnceAndReported) {
+  core::set_threads(2);
+  const std::string root = mednet::testing::temp_dir("runexp_ens_root");
+  mednet::testing::write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 60, 20, 20);
+  const std::string dir = mednet::testing::temp_dir("runexp_ens");
+  const std::string config = dir + "/exp.json";
+  std::ofstream(config) << R"({"name": "t", "seeds": [0, 1], "ensemble": true,
+    "base": {"dataset": "retinamnist", "epochs": 2, "batch_size": 16, "device": "cpu", "patience": 0,
+             "model": {"name": "cnn", "widths": [4, 8], "hidden": [8]}},
+    "arms": [{"name": "a", "label": "arm A"}]})";
+  const experiments::ExperimentSpec e = experiments::load_experiment(config);
+  EXPECT_TRUE(e.ensemble);
+  experiments::ExperimentRunOptions o;
+  o.check_md5 = false;
+  o.root = root;
+  o.override_config = [&](run::TrainConfig& c) { c.root = root; };
+  const std::string out = dir + "/out";
+  Messages first;
+  const experiments::ExperimentOutcome r = experiments::run_experiment(e, config, out, o, first);
+  const std::string ens = experiments::ensemble_dir(out, "a");
+  ASSERT_TRUE(run::run_finished(ens));
+  EXPECT_EQ(first.count("ensemble of 2 seeds"), 1);
+  EXPECT_NE(r.report.find("Ensemble of the seeds"), std::string::npos) << r.report;
+  const auto summary = core::read_json_file(out + "/summary.json", "summary");
+  EXPECT_TRUE(summary.at("arms")[0].contains("ensemble"));
+  Messages second;
+  experiments::run_experiment(e, config, out, o, second);
+  EXPECT_EQ(second.count("ensemble of 2 seeds"), 0);  // already scored
+
+  std::ofstream(config) << R"({"name": "t", "seeds": [0], "ensemble": true,
+    "base": {"dataset": "retinamnist"}, "arms": [{"name": "a"}]})";
+  try {
+    experiments::load_experiment(config);
+    FAIL() << "an ensemble of one seed was accepted";
+  } catch (const Error& ex) {
+    EXPECT_NE(std::string(ex.what()).find("needs two seeds or more"), std::string::npos) << ex.what();
+  }
 }

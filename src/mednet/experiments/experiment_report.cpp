@@ -1,5 +1,6 @@
 #include "mednet/experiments/experiment_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -46,7 +47,7 @@ double gap_at_best(const SeedRun& r) {
 }
 
 struct ArmStats {
-  std::vector<double> auc, acc, best, epochs, sec, gap, stability, epochs95, seconds95;
+  std::vector<double> auc, acc, val_auc, val_acc, best, epochs, sec, gap, stability, epochs95, seconds95;
 };
 
 ArmStats stats_of(const ArmResult& a) {
@@ -55,6 +56,8 @@ ArmStats stats_of(const ArmResult& a) {
     if (!r.finished) continue;
     s.auc.push_back(core::number_at(r.metrics, "test", "auc"));
     s.acc.push_back(core::number_at(r.metrics, "test", "acc"));
+    s.val_auc.push_back(core::number_at(r.metrics, "val", "auc"));
+    s.val_acc.push_back(core::number_at(r.metrics, "val", "acc"));
     s.best.push_back(core::number_at(r.metrics, "best_epoch"));
     s.epochs.push_back(core::number_at(r.metrics, "epochs_run"));
     s.sec.push_back(core::number_at(r.metrics, "seconds_per_epoch"));
@@ -137,6 +140,14 @@ std::vector<ArmResult> collect_results(const ExperimentSpec& e, const std::strin
       }
       a.runs.push_back(std::move(r));
     }
+    const run::RunFiles ens(ensemble_dir(out, arm.name));
+    if (fs::exists(ens.metrics())) {
+      try {
+        a.ensemble = run::read_metrics_json(ens.metrics());
+      } catch (const Error&) {
+        a.ensemble = nullptr;  // a damaged file: the report goes on without it
+      }
+    }
     arms.push_back(std::move(a));
   }
   return arms;
@@ -172,6 +183,8 @@ json summary_json(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
                          {"augment", !a.config.augment.empty()},
                          {"params", num(params)},
                          {"seeds_finished", s.auc.size()},
+                         {"val_auc_mean", num(mean_sd(s.val_auc).first)},
+                         {"val_acc_mean", num(mean_sd(s.val_acc).first)},
                          {"test_auc_mean", num(auc_m)},
                          {"test_auc_sd", num(auc_sd)},
                          {"test_acc_mean", num(acc_m)},
@@ -184,6 +197,12 @@ json summary_json(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
                          {"seconds_to_95pct_best_val_auc_mean", num(mean_sd(s.seconds95).first)},
                          {"backbone", backbone_of(a)},
                          {"runs", runs}});
+    if (a.ensemble.is_object()) {
+      j["arms"].back()["ensemble"] = {{"val_auc", num(core::number_at(a.ensemble, "val", "auc"))},
+                                      {"val_acc", num(core::number_at(a.ensemble, "val", "acc"))},
+                                      {"test_auc", num(core::number_at(a.ensemble, "test", "auc"))},
+                                      {"test_acc", num(core::number_at(a.ensemble, "test", "acc"))}};
+    }
   }
   return j;
 }
@@ -192,11 +211,11 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
   std::ostringstream os;
   os << "# " << e.name << "\n\n";
   if (!e.description.empty()) os << e.description << "\n\n";
-  os << "Test AUC and ACC of the checkpoint with the best validation AUC: mean (sample sd) over the finished "
-        "seeds. Gap: train AUC minus validation AUC at that epoch.\n\n";
-  os << "| arm | dataset | model | params | seeds | test AUC | test ACC | best epoch | epochs run | gap | "
-        "s/epoch "
-        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+  os << "Validation and test AUC and ACC of the checkpoint chosen on validation: mean (sample sd for test) "
+        "over the finished seeds; validation chooses between arms, test reports them. Gap: train AUC minus "
+        "validation AUC at that epoch.\n\n";
+  os << "| arm | dataset | model | params | seeds | val AUC | val ACC | test AUC | test ACC | best epoch | "
+        "epochs run | gap | s/epoch |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& a : arms) {
     const ArmStats s = stats_of(a);
     double params = std::nan("");
@@ -205,9 +224,10 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     os << "| " << a.arm->label << " | " << a.config.dataset << " " << a.config.size << " | "
        << a.config.model.name << " | "
        << (std::isfinite(params) ? std::to_string(static_cast<int64_t>(params)) : "n/a") << " | "
-       << s.auc.size() << "/" << a.runs.size() << " | " << mean_sd_text(s.auc) << " | " << mean_sd_text(s.acc)
-       << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first) << " | "
-       << core::format_fixed(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
+       << s.auc.size() << "/" << a.runs.size() << " | " << core::format_fixed(mean_sd(s.val_auc).first)
+       << " | " << core::format_fixed(mean_sd(s.val_acc).first) << " | " << mean_sd_text(s.auc) << " | "
+       << mean_sd_text(s.acc) << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first)
+       << " | " << core::format_fixed(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
   }
   os << "\nPer seed (test AUC / ACC):\n\n| seed |";
   for (const auto& a : arms) os << " " << a.arm->label << " |";
@@ -259,6 +279,21 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
        << (std::isfinite(trainable) ? std::to_string(static_cast<int64_t>(trainable)) : "n/a") << " | "
        << core::format_fixed(mean_sd(s.stability).first, 4) << " | " << f1(mean_sd(s.epochs95).first) << " | "
        << f1(mean_sd(s.seconds95).first) << " |\n";
+  }
+  if (std::any_of(arms.begin(), arms.end(), [](const ArmResult& a) { return a.ensemble.is_object(); })) {
+    os << "\nEnsemble of the seeds (mean of their probabilities) against the seeds' mean:\n\n"
+       << "| arm | seeds' test AUC | ensemble test AUC | seeds' test ACC | ensemble test ACC | ensemble val "
+          "AUC / ACC |\n|---|---|---|---|---|---|\n";
+    for (const auto& a : arms) {
+      if (!a.ensemble.is_object()) continue;
+      const ArmStats s = stats_of(a);
+      const auto at = [&](const char* split, const char* key) {
+        return core::format_fixed(core::number_at(a.ensemble, split, key));
+      };
+      os << "| " << a.arm->label << " | " << core::format_fixed(mean_sd(s.auc).first) << " | "
+         << at("test", "auc") << " | " << core::format_fixed(mean_sd(s.acc).first) << " | "
+         << at("test", "acc") << " | " << at("val", "auc") << " / " << at("val", "acc") << " |\n";
+    }
   }
   std::vector<std::string> flags;
   for (const auto& a : arms)

@@ -28,6 +28,7 @@ struct ArmResult {
   const ArmSpec* arm = nullptr;
   run::TrainConfig config;    ///< of the first seed
   std::vector<SeedRun> runs;  ///< one per seed, in the experiment's order
+  nlohmann::json ensemble;    ///< metrics.json of OUT/<arm>/ensemble; null when there is none
 };
 
 /// Reads every arm's runs under out (missing or unfinished runs are kept, marked unfinished).

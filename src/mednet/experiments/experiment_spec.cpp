@@ -15,19 +15,22 @@ using nlohmann::json;
 ExperimentSpec experiment_from_json(const json& j) {
   MN_CHECK_USAGE(j.is_object() && j.contains("arms") && j.at("arms").is_array() && !j.at("arms").empty(),
                  "an experiment file needs a non-empty \"arms\" list");
-  const std::set<std::string> known{"name", "description",   "seeds",      "base",
-                                    "arms", "gradient_flow", "comparisons"};
+  const std::set<std::string> known{"name", "description",   "seeds",       "base",
+                                    "arms", "gradient_flow", "comparisons", "ensemble"};
   core::reject_unknown_keys(j, known, "experiment file");
   ExperimentSpec e;
   try {
     e.name = j.value("name", std::string("experiment"));
     e.description = j.value("description", std::string());
     core::take(j, "seeds", e.seeds, "experiment key");
+    core::take(j, "ensemble", e.ensemble, "experiment key");
     if (j.contains("gradient_flow")) e.gradient_flow = j.at("gradient_flow").get<std::vector<std::string>>();
   } catch (const json::exception& ex) {
     MN_CHECK_USAGE(false, "experiment file: ", ex.what());
   }
   MN_CHECK_USAGE(!e.seeds.empty(), "experiment file: \"seeds\" must not be empty");
+  MN_CHECK_USAGE(!e.ensemble || e.seeds.size() >= 2,
+                 "experiment file: \"ensemble\" averages the seeds of each arm and needs two seeds or more");
   if (j.contains("base")) {
     MN_CHECK_USAGE(j.at("base").is_object(), "experiment file: \"base\" must be an object");
     e.base = j.at("base");
@@ -113,6 +116,10 @@ const ArmSpec& find_arm(const ExperimentSpec& e, const std::string& name) {
 
 std::string run_dir(const std::string& out, const std::string& arm, uint64_t seed) {
   return out + "/" + arm + "/seed" + std::to_string(seed);
+}
+
+std::string ensemble_dir(const std::string& out, const std::string& arm) {
+  return out + "/" + arm + "/ensemble";
 }
 
 }  // namespace mednet::experiments

@@ -3,9 +3,11 @@
 // seeds. Each arm is the base config with the arm's keys merged over it (JSON merge patch):
 //
 //   {"name": "...", "seeds": [0, 1, 2], "base": {...train config...},
-//    "arms": [{"name": "plain", "config": {}}, {"name": "augmented", "config": {"augment": [...]}}]}
+//    "arms": [{"name": "plain", "config": {}}, {"name": "augmented", "config": {"augment": [...]}}],
+//    "ensemble": true}
 //
-// Runs go to OUT/<arm>/seed<S>/, each a normal run directory (resumable, evaluable).
+// Runs go to OUT/<arm>/seed<S>/, each a normal run directory (resumable, evaluable). With "ensemble",
+// each arm's finished seeds are also averaged into OUT/<arm>/ensemble/ (run/ensemble.h).
 #include <string>
 #include <vector>
 
@@ -37,6 +39,8 @@ struct ExperimentSpec {
   /// "comparisons": [{"a": ..., "b": ...}]; without the key, every arm against the first arm of the
   /// same dataset and size.
   std::vector<ComparisonSpec> comparisons;
+  /// Score the ensemble of each arm's seeds (needs two seeds or more).
+  bool ensemble = false;
 };
 
 /// Reads and checks an experiment file: every arm's config must be valid (errors name the arm).
@@ -49,5 +53,7 @@ bool is_experiment_file(const std::string& path);
 run::TrainConfig arm_config(const ExperimentSpec& e, const ArmSpec& arm, uint64_t seed);
 const ArmSpec& find_arm(const ExperimentSpec& e, const std::string& name);
 std::string run_dir(const std::string& out, const std::string& arm, uint64_t seed);
+/// OUT/<arm>/ensemble.
+std::string ensemble_dir(const std::string& out, const std::string& arm);
 
 }  // namespace mednet::experiments

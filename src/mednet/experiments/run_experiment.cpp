@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "mednet/experiments/experiment_report.h"
+#include "mednet/run/ensemble.h"
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/run_files.h"
 #include "mednet/train/train_run.h"
@@ -50,6 +51,23 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
         return outcome;
       }
       outcome.nan_loss = outcome.nan_loss || r.reason == run::StopReason::NanLoss;
+    }
+  }
+  if (e.ensemble) {
+    for (const auto* arm : selected) {
+      const std::string dir = ensemble_dir(out, arm->name);
+      std::vector<std::string> seeds;
+      for (uint64_t seed : e.seeds)
+        if (run::run_finished(run_dir(out, arm->name, seed))) seeds.push_back(run_dir(out, arm->name, seed));
+      if (seeds.size() < 2 || run::run_finished(dir)) continue;
+      observer.on_message("\n=== " + e.name + ": " + arm->label + ", ensemble of " +
+                          std::to_string(seeds.size()) + " seeds -> " + dir);
+      run::EnsembleOptions eo;
+      eo.check_md5 = o.check_md5;
+      eo.device = o.device;
+      eo.root = o.root;
+      eo.progress = [&](const std::string& line) { observer.on_message("scoring " + line); };
+      run::ensemble_runs(seeds, dir, eo);
     }
   }
   outcome.report = write_experiment_report(e, out);

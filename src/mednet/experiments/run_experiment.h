@@ -17,6 +17,9 @@ struct ExperimentRunOptions {
   std::function<void(run::TrainConfig&)> override_config;
   bool check_md5 = true;
   bool report_only = false;  ///< train nothing; rewrite the report from the runs in out
+  /// Where ensembles ("ensemble": true) are scored, and the data folder they read (empty: the runs' own).
+  c10::Device device = c10::kCPU;
+  std::string root;
 };
 
 struct ExperimentOutcome {
