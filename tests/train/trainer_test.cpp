@@ -64,6 +64,27 @@ struct InterruptAt : TrainObserver {
   }
 };
 
+// Trains config in a new folder, interrupts it in epoch 3, resumes it, and checks that the third epoch
+// matches ref's, the same config's uninterrupted run.
+void expect_resume_matches(const TrainConfig& config, const data::MedMnist& data, const TrainResult& ref,
+                           const std::string& tag) {
+  const std::string out = mednet::testing::temp_dir(tag);
+  {
+    InterruptAt stopper(3);
+    Trainer t(config, data, out, c10::Device(c10::kCPU));
+    EXPECT_EQ(t.run(stopper).epochs_run, 2);
+  }
+  core::clear_interrupt();
+  Trainer again(config, data, out, c10::Device(c10::kCPU));
+  again.resume();
+  Quiet q;
+  const TrainResult rest = again.run(q);
+  ASSERT_EQ(rest.history.size(), 3u);
+  EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
+  EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
+  EXPECT_NEAR(rest.history[2].val_loss, ref.history[2].val_loss, 1e-9);
+}
+
 TEST_F(TrainerTest, TrainsAndWritesEveryOutput) {
   const std::string out = mednet::testing::temp_dir("run");
   Trainer t(tiny(3), *data_, out, c10::Device(c10::kCPU));
@@ -235,19 +256,7 @@ TEST_F(TrainerTest, RecipeOptionsChangeTrainingAndResumeExactly) {
   EXPECT_NE(plain.run(q).history[0].train_loss, ref.history[0].train_loss);
 
   // Stopped after its second epoch and resumed: AdamW's run goes on as if never stopped.
-  const std::string out = mednet::testing::temp_dir("recipe_resume");
-  {
-    InterruptAt stopper(3);
-    Trainer t(recipe, *data_, out, c10::Device(c10::kCPU));
-    EXPECT_EQ(t.run(stopper).epochs_run, 2);
-  }
-  core::clear_interrupt();
-  Trainer again(recipe, *data_, out, c10::Device(c10::kCPU));
-  again.resume();
-  const TrainResult rest = again.run(q);
-  ASSERT_EQ(rest.history.size(), 3u);
-  EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
-  EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
+  expect_resume_matches(recipe, *data_, ref, "recipe_resume");
 }
 
 namespace {
@@ -280,20 +289,8 @@ TEST_F(TrainerTest, WeightAverageAndMixingAreScoredCheckpointedAndResumedExactly
   EXPECT_NE(p.history[0].train_loss, ref.history[0].train_loss);  // mixing changed the training loss
   EXPECT_NE(p.history[0].val_loss, ref.history[0].val_loss);      // and validation scored the average
 
-  const std::string out = mednet::testing::temp_dir("ema_resume");
-  {
-    InterruptAt stopper(3);
-    Trainer t(recipe, *data_, out, c10::Device(c10::kCPU));
-    EXPECT_EQ(t.run(stopper).epochs_run, 2);
-  }
-  core::clear_interrupt();
-  Trainer again(recipe, *data_, out, c10::Device(c10::kCPU));
-  again.resume();
-  const TrainResult rest = again.run(q);
-  ASSERT_EQ(rest.history.size(), 3u);
-  EXPECT_NEAR(rest.history[2].train_loss, ref.history[2].train_loss, 1e-9);
-  EXPECT_NEAR(rest.history[2].val_auc, ref.history[2].val_auc, 1e-9);
-  EXPECT_NEAR(rest.history[2].val_loss, ref.history[2].val_loss, 1e-9);
+  // the average and the mixing draws go on after a resume as if never stopped
+  expect_resume_matches(recipe, *data_, ref, "ema_resume");
 }
 
 TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
