@@ -46,7 +46,9 @@ void add_eval(CLI::App& app) {
     const engine::Evaluation e =
         int8 ? quant::evaluate_int8(r.files.int8_model(), data, info.task, r.config.eval_batch_size)
              : engine::evaluate_model(*r.model, data, info.task, device, r.config.eval_batch_size, views);
-    const run::SplitIdentity id{info.flag, r.config.size, split_name, "seed" + std::to_string(r.config.seed)};
+    // Test-time flips get a result file of their own beside the run's.
+    const run::SplitIdentity id{info.flag, r.config.size, split_name,
+                                "seed" + std::to_string(r.config.seed) + (views.empty() ? "" : "-tta")};
     const run::SplitMetrics m = run::record_split(run_dir, id, info.task, data.labels, e);
     std::cout << run_dir << " (" << r.config.model.name << (int8 ? " int8" : "") << " on "
               << info.display_name << " " << r.config.size << ", seed " << r.config.seed << ")\n"

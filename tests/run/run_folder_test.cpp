@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
@@ -12,10 +13,12 @@
 #include "mednet/run/history.h"
 #include "mednet/run/journal.h"
 #include "mednet/run/metrics_file.h"
+#include "mednet/run/split_results.h"
 #include "mednet/run/state.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
+namespace fs = std::filesystem;
 
 namespace {
 std::vector<run::EpochRecord> two_epochs() {
@@ -127,4 +130,29 @@ TEST(RunFolder, GradNormsRoundTrip) {
   EXPECT_EQ(run::read_grad_norms(path, 0).norms, (std::vector<double>{0.5, 2.0}));
   core::write_file_atomic(path, "not,a,grad,file\n");
   EXPECT_THROW(run::read_grad_norms(path, 0), Error);
+}
+
+TEST(RunFolder, ResultFilesAreReplacedPerRunNameAndReadBack) {
+  const std::string dir = mednet::testing::temp_dir("run_results");
+  const at::Tensor labels = torch::tensor({0, 1, 1, 0}, torch::kLong).unsqueeze(1);
+  engine::Evaluation e;
+  e.probs = torch::tensor({0.8, 0.2, 0.3, 0.7, 0.4, 0.6, 0.6, 0.4}, torch::kDouble).view({4, 2});
+  e.scores = metrics::evaluate(data::Task::BinaryClass, labels, e.probs);
+  const run::SplitMetrics own =
+      run::record_split(dir, {"breastmnist", 28, "test", "seed0"}, data::Task::BinaryClass, labels, e);
+  engine::Evaluation flipped = e;
+  flipped.probs = torch::tensor({0.4, 0.6, 0.3, 0.7, 0.6, 0.4, 0.7, 0.3}, torch::kDouble).view({4, 2});
+  flipped.scores = metrics::evaluate(data::Task::BinaryClass, labels, flipped.probs);
+  const run::SplitMetrics tta = run::record_split(dir, {"breastmnist", 28, "test", "seed0-tta"},
+                                                  data::Task::BinaryClass, labels, flipped);
+  ASSERT_NE(own.result_file, tta.result_file);
+  EXPECT_TRUE(fs::exists(dir + "/" + own.result_file));  // another name leaves the run's own file
+  const nlohmann::json m{{"test", {{"result_file", own.result_file}}}};
+  EXPECT_TRUE(torch::allclose(run::read_split_probs(dir, m, "test"), e.probs));
+  // the same name again replaces its older file (here with other scores, so another file name)
+  const run::SplitMetrics again =
+      run::record_split(dir, {"breastmnist", 28, "test", "seed0"}, data::Task::BinaryClass, labels, flipped);
+  EXPECT_FALSE(fs::exists(dir + "/" + own.result_file));
+  EXPECT_TRUE(fs::exists(dir + "/" + again.result_file));
+  EXPECT_TRUE(fs::exists(dir + "/" + tta.result_file));
 }

@@ -32,7 +32,10 @@ SplitMetrics record_split(const std::string& dir, const SplitIdentity& id, data:
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string f = entry.path().filename().string();
-    if (f.rfind(prefix, 0) == 0 && entry.path().extension() == ".csv") fs::remove(entry.path(), ec);
+    const std::string suffix = "@" + id.run + ".csv";  // only this run's: another scoring keeps its own
+    const bool same_run =
+        f.size() >= suffix.size() && f.compare(f.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (f.rfind(prefix, 0) == 0 && same_run) fs::remove(entry.path(), ec);
   }
   s.result_file = metrics::result_file_name(name, e.scores.auc, e.scores.acc);
   metrics::write_result_file(dir + "/" + s.result_file, e.probs);

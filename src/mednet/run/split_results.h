@@ -21,7 +21,7 @@ struct SplitIdentity {
 };
 
 /// Describes the split from its evaluation and writes its result file into dir (replacing an older
-/// one of the same dataset, size and split).
+/// one of the same dataset, size, split and run name; other names, such as test-time flips', stay).
 SplitMetrics record_split(const std::string& dir, const SplitIdentity& id, data::Task task,
                           const at::Tensor& labels, const engine::Evaluation& e);
 
