@@ -1,5 +1,4 @@
 // mednet ensemble --runs DIR... --out OUT: the mean of finished runs' probabilities, scored on val and test.
-#include <iomanip>
 #include <iostream>
 
 #include "commands.h"
@@ -33,16 +32,15 @@ void add_ensemble(CLI::App& app) {
     o.tta = tta;
     o.progress = [](const std::string& line) { std::cout << "scoring " << line << "\n" << std::flush; };
     const run::Ensemble e = run::ensemble_runs(runs, out, o);
-    std::cout << "\n"
-              << std::left << std::setw(48) << "member"
-              << "  val AUC / ACC      test AUC / ACC\n";
-    for (const auto& m : e.members) {
-      std::cout << std::setw(48) << m.dir << "  " << core::format_scores(m.val.scores.auc, m.val.scores.acc)
-                << "  " << core::format_scores(m.test.scores.auc, m.test.scores.acc) << "\n";
-    }
-    std::cout << std::setw(48) << ("ensemble of " + std::to_string(e.members.size())) << "  "
-              << core::format_scores(e.val.scores.auc, e.val.scores.acc) << "  "
-              << core::format_scores(e.test.scores.auc, e.test.scores.acc) << "\n";
+    const auto row = [](const std::string& name, const engine::Evaluation& val,
+                        const engine::Evaluation& test) {
+      std::cout << "| " << name << " | " << core::format_fixed(val.scores.auc) << " | "
+                << core::format_fixed(val.scores.acc) << " | " << core::format_fixed(test.scores.auc) << " | "
+                << core::format_fixed(test.scores.acc) << " |\n";
+    };
+    std::cout << "\n| run | val AUC | val ACC | test AUC | test ACC |\n|---|---|---|---|---|\n";
+    for (const auto& m : e.members) row(m.dir, m.val, m.test);
+    row("ensemble of " + std::to_string(e.members.size()), e.val, e.test);
     if (e.metrics.test && e.metrics.test->ci)
       std::cout << "test 95% bootstrap intervals: " << metrics::format_intervals(*e.metrics.test->ci) << "\n";
     for (const auto& w : e.test.scores.warnings) std::cout << "warning: " << w << "\n";
