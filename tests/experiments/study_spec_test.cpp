@@ -32,8 +32,9 @@ TEST(StudySpec, TheRepositorysStudyFileLoads) {
   EXPECT_EQ(s.stages[0].seeds, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(s.stages[3].kind, experiments::StageKind::Cam);
   EXPECT_EQ(s.stages[4].kind, experiments::StageKind::Quant);
-  ASSERT_EQ(s.stages[5].cpu_skip.size(), 1u);
+  ASSERT_EQ(s.stages[5].cpu_skip.size(), 5u);  // the 3D 28-px-stem ResNet-18, and the 34- and 50-layer pairs
   EXPECT_EQ(s.stages[5].cpu_skip[0].arm, "resnet18-adrenal");
+  EXPECT_EQ(s.stages[5].cpu_skip[2].arm, "plain34-retina");
   ASSERT_TRUE(s.presets.count("quick") && s.presets.count("full"));
   EXPECT_EQ(s.presets.at("quick").seeds, (std::vector<uint64_t>{0}));
   EXPECT_TRUE(s.presets.at("full").seeds.empty());
