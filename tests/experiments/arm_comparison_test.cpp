@@ -93,3 +93,28 @@ TEST(ArmComparison, PairedDifferencesFromTheRunsResultFiles) {
   EXPECT_NE(cs2[0].missing.find("better/seed1"), std::string::npos) << cs2[0].missing;
   EXPECT_NE(experiments::conclusion(cs2[0]).find("not computed"), std::string::npos);
 }
+
+TEST(ArmComparison, TheConclusionNamesEachScoreWhoseIntervalExcludesZero) {
+  experiments::ArmSpec sa{"ema", "with EMA", {}}, sb{"plain", "plain", {}};
+  experiments::ArmResult a, b;
+  a.arm = &sa;
+  b.arm = &sb;
+  experiments::ArmComparison c;
+  c.a = &a;
+  c.b = &b;
+  c.seeds_a = c.seeds_b = 3;
+  c.test_samples = 298;
+  c.diff.auc = 0.001;
+  c.diff.auc_ci = {-0.012, 0.014};
+  c.diff.acc = 0.194;
+  c.diff.acc_ci = {0.159, 0.226};
+  const std::string acc_only = experiments::conclusion(c);
+  EXPECT_NE(acc_only.find("the ACC interval excludes 0: with EMA labels more test images correctly (AUC not "
+                          "distinguishable)"),
+            std::string::npos)
+      << acc_only;
+  EXPECT_EQ(acc_only.find("not distinguishable at this test-set size"), std::string::npos) << acc_only;
+  c.diff.acc_ci = {-0.01, 0.03};
+  EXPECT_NE(experiments::conclusion(c).find("not distinguishable at this test-set size (298 images)"),
+            std::string::npos);
+}

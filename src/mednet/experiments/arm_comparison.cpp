@@ -68,11 +68,19 @@ std::string conclusion(const ArmComparison& c) {
   if (!c.missing.empty()) return head + ": not computed (" + c.missing + ").";
   const auto& d = c.diff;
   std::string verdict;
-  if (d.auc_indistinguishable()) {
+  if (d.auc_indistinguishable() && d.acc_indistinguishable()) {
     verdict = "not distinguishable at this test-set size (" + std::to_string(c.test_samples) + " images)";
   } else {
-    verdict = std::string("the AUC interval excludes 0: ") + c.a->arm->label +
-              (d.auc > 0 ? " ranks the test images better" : " ranks the test images worse");
+    // Each score whose interval excludes 0 is named; the other one did not tell the arms apart.
+    if (!d.auc_indistinguishable())
+      verdict = std::string("the AUC interval excludes 0: ") + c.a->arm->label +
+                (d.auc > 0 ? " ranks the test images better" : " ranks the test images worse");
+    if (!d.acc_indistinguishable())
+      verdict += std::string(verdict.empty() ? "" : "; ") +
+                 "the ACC interval excludes 0: " + c.a->arm->label +
+                 (d.acc > 0 ? " labels more test images correctly" : " labels fewer test images correctly");
+    if (d.auc_indistinguishable()) verdict += " (AUC not distinguishable)";
+    if (d.acc_indistinguishable()) verdict += " (ACC not distinguishable)";
   }
   std::string seeds = "mean of " + std::to_string(c.seeds_a) + " and " + std::to_string(c.seeds_b) + " seeds";
   if (c.seeds_a == 1 && c.seeds_b == 1) seeds = "one seed each";
