@@ -59,6 +59,20 @@ TEST(RunFolder, StateRoundTripAndMissingState) {
   EXPECT_EQ(back.backbone, "init-from: elsewhere");
   EXPECT_TRUE(std::isnan(back.history[1].train_auc));
   EXPECT_EQ(run::read_history_csv(files.history()).size(), 2u);  // history.csv beside it
+  EXPECT_TRUE(std::isinf(back.best_val_loss));                   // none yet: written as null
+  EXPECT_EQ(back.ema_updates, -1);                               // no weight average: not written
+  EXPECT_EQ(nlohmann::json::parse(run::state_json(s)).count("ema_updates"), 0u);
+
+  s.best_val_loss = 0.93;
+  s.ema_updates = 61;  // fewer than the steps trained when fp16 skipped some
+  run::commit_epoch(files, s, {});
+  const run::RunState averaged = run::read_state(files);
+  EXPECT_DOUBLE_EQ(averaged.best_val_loss, 0.93);
+  EXPECT_EQ(averaged.ema_updates, 61);
+  auto j = nlohmann::json::parse(run::state_json(s));
+  j["ema_updates"] = 2.5;
+  EXPECT_THROW(run::parse_state(j, "state.json"), Error);
+
   std::ofstream(files.state()) << "{\"epochs_done\": 1";
   EXPECT_THROW(run::read_state(files), Error);
 }

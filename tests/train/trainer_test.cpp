@@ -283,11 +283,17 @@ TEST_F(TrainerTest, WeightAverageAndMixingAreScoredCheckpointedAndResumedExactly
     EXPECT_TRUE(torch::equal(first_tensor_of(files.best()), first_tensor_of(files.last_ema())));
   // validation scored the average, and the restored best checkpoint scores the same
   EXPECT_NEAR(ref.val.scores.auc, ref.history[ref.best_epoch - 1].val_auc, 1e-9);
+  // state.json counts the average's updates: one per step here (fp32 skips none)
+  const int64_t steps =
+      (static_cast<int64_t>(data_->train.size()) + recipe.batch_size - 1) / recipe.batch_size;
+  EXPECT_EQ(read_state(files).ema_updates, 3 * steps);
 
-  Trainer plain(tiny(3), *data_, mednet::testing::temp_dir("ema_plain"), c10::Device(c10::kCPU));
+  const std::string plain_dir = mednet::testing::temp_dir("ema_plain");
+  Trainer plain(tiny(3), *data_, plain_dir, c10::Device(c10::kCPU));
   const TrainResult p = plain.run(q);
   EXPECT_NE(p.history[0].train_loss, ref.history[0].train_loss);  // mixing changed the training loss
   EXPECT_NE(p.history[0].val_loss, ref.history[0].val_loss);      // and validation scored the average
+  EXPECT_EQ(read_state(RunFiles(plain_dir)).ema_updates, -1);
 
   // the average and the mixing draws go on after a resume as if never stopped
   expect_resume_matches(recipe, *data_, ref, "ema_resume");

@@ -18,16 +18,16 @@ std::string state_json(const RunState& state) {
   for (const auto& r : state.history) hist.push_back(record_json(r));
   json digests = json::object();
   for (const auto& [name, d] : state.checkpoints) digests[name] = {{"bytes", d.bytes}, {"crc32", d.crc32}};
-  const json s{
-      {"epochs_done", state.epochs_done()},
-      {"best_epoch", state.best_epoch},
-      {"best_val_auc", state.best_val_auc},
-      {"best_val_loss", std::isfinite(state.best_val_loss) ? json(state.best_val_loss) : json(nullptr)},
-      {"bad_epochs", state.bad_epochs},
-      {"train_seconds", state.train_seconds},
-      {"backbone", state.backbone},
-      {"checkpoints", digests},
-      {"history", hist}};
+  json s{{"epochs_done", state.epochs_done()},
+         {"best_epoch", state.best_epoch},
+         {"best_val_auc", state.best_val_auc},
+         {"best_val_loss", std::isfinite(state.best_val_loss) ? json(state.best_val_loss) : json(nullptr)},
+         {"bad_epochs", state.bad_epochs},
+         {"train_seconds", state.train_seconds},
+         {"backbone", state.backbone},
+         {"checkpoints", digests},
+         {"history", hist}};
+  if (state.ema_updates >= 0) s["ema_updates"] = state.ema_updates;
   return s.dump(1);
 }
 
@@ -47,6 +47,8 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
     state.bad_epochs = core::whole_number<int>(s.at("bad_epochs"), "bad_epochs");
     state.train_seconds = s.at("train_seconds").get<double>();
     state.backbone = s.value("backbone", state.backbone);
+    if (s.contains("ema_updates"))  // runs with a weight average
+      state.ema_updates = core::whole_number<int64_t>(s.at("ema_updates"), "ema_updates");
     for (const auto& r : s.at("history")) state.history.push_back(record_from_json(r));
     if (s.contains("checkpoints")) {
       const json& c = s.at("checkpoints");

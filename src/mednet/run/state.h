@@ -2,6 +2,7 @@
 // state.json: what resuming a run needs besides its checkpoints (epochs done, the best epoch so far,
 // its validation scores, the early-stopping count, the history, the checkpoints' digests). run/journal.h
 // commits it after every epoch, together with history.csv.
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
@@ -21,6 +22,9 @@ struct RunState {
   double best_val_loss = std::numeric_limits<double>::infinity();  ///< of the best epoch
   int bad_epochs = 0;
   double train_seconds = 0;
+  /// Updates of the weight average ("ema"), which skips the fp16 steps that overflowed; -1: no average,
+  /// or a run written before the count was recorded.
+  int64_t ema_updates = -1;
   /// Where the starting weights came from: "random-init", "pretrained: FILE" or "init-from: RUN".
   std::string backbone = "random-init";
   std::vector<EpochRecord> history;

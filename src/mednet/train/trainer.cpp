@@ -118,7 +118,8 @@ TrainResult Trainer::run(TrainObserver& observer) {
     if (dp_) dp_->broadcast_buffers();  // rank 0's BatchNorm statistics are the model's
 
     // Rank 0 scores the epoch, writes the checkpoints and decides; the others follow its decision.
-    int64_t decision = 0;  // 1: improved, 2: stop early
+    int64_t decision = 0;                    // 1: improved, 2: stop early
+    std::optional<core::FileWriter> scored;  // the weight average validation scored, snapshotted there
     if (main_rank()) {
       engine::Evaluation val;
       const engine::Autocast autocast(config_.precision, device_);
@@ -135,6 +136,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
       rec.val_loss = val.loss;
       rec.val_auc = val.scores.auc;
       rec.val_acc = val.scores.acc;
+      if (average_) scored = run::module_snapshot(*model_);
     }
     rec.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() + setup_seconds;
@@ -153,7 +155,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
       } else {
         ++state_.bad_epochs;
       }
-      submit_epoch(improved);
+      submit_epoch(improved, std::move(scored));
       observer.on_epoch_end(rec, improved);
       const bool stop =
           config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
@@ -186,18 +188,18 @@ bool Trainer::improves(const run::EpochRecord& rec) const {
   return std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
 }
 
-void Trainer::submit_epoch(bool improved) {
+void Trainer::submit_epoch(bool improved, std::optional<core::FileWriter> average_now) {
   // Staged, recorded in state.json, then renamed into place (run/journal.h), from snapshots taken now,
   // while the next epoch trains: a kill at any moment leaves one whole epoch to resume from.
   const core::FileWriter model_now = run::module_snapshot(*model_);
   std::vector<run::EpochFile> files{
       run::staged_from(files_.last(), model_now),
       run::staged_from(files_.last_optimizer(), run::optimizer_snapshot(*optimizer_))};
-  core::FileWriter scored = model_now;  // what validation scored
+  const core::FileWriter scored = average_now ? *average_now : model_now;  // what validation scored
   if (average_) {
-    const AverageSwapped averaged(average_.get());
-    scored = run::module_snapshot(*model_);
+    MN_CHECK(average_now.has_value(), "the weight average was not snapshotted at validation");
     files.push_back(run::staged_from(files_.last_ema(), scored));
+    state_.ema_updates = average_->updates();
   }
   if (improved) files.push_back(run::staged_from(files_.best(), scored));
   epoch_writer_->submit(state_, std::move(files));

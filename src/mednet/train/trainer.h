@@ -5,12 +5,14 @@
 // produces lands in its run directory (run/run_files.h), metrics.json included, so a library user
 // and the CLI leave the same folder; it also holds what is needed to resume.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <c10/core/Device.h>
 #include <torch/optim/optimizer.h>
 
+#include "mednet/core/fs.h"
 #include "mednet/data/dataset.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/models/classifier.h"
@@ -100,7 +102,8 @@ class Trainer {
   bool improves(const run::EpochRecord& rec) const;
   /// Hands the epoch's checkpoints to the epoch writer: last.pt and last_optimizer.pt, with a weight
   /// average last_ema.pt, and best.pt (the average when there is one) when the epoch improved.
-  void submit_epoch(bool improved);
+  /// average_now: the average's snapshot taken while it was swapped in for validation (with "ema" only).
+  void submit_epoch(bool improved, std::optional<core::FileWriter> average_now);
 
   run::TrainConfig config_;
   const data::MedMnist& data_;

@@ -164,7 +164,9 @@ void Trainer::resume() {
       const AverageSwapped swapped(average_.get());  // the file goes into the average's place
       run::load_module(*model_, files_.last_ema(), device_);
     }
-    average_->set_updates(state_.epochs_done() * steps_per_epoch());
+    // The count state.json recorded; runs written before it was recorded: every step of every epoch.
+    average_->set_updates(state_.ema_updates >= 0 ? state_.ema_updates
+                                                  : state_.epochs_done() * steps_per_epoch());
   }
 }
 
