@@ -57,14 +57,16 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
   options.root = o.root;
   options.check_md5 = o.check_md5;
   options.device = o.device;
+  options.config = &configs.front();
   OpenRun first = open_run(runs.front(), options);  // its data serves every member
   options.load_data = false;
   const data::Task task = first.info->task;
   const int batch = first.config.eval_batch_size;
   at::Tensor val_sum, test_sum;
   for (size_t i = 0; i < runs.size(); ++i) {
-    const models::Classifier model = i == 0 ? first.model : open_run(runs[i], options).model;
     const TrainConfig& c = configs[i];
+    options.config = &c;
+    const models::Classifier model = i == 0 ? first.model : open_run(runs[i], options).model;
     const engine::FlipSets views = engine::tta_views(o.tta, c.augment);
     if (o.progress)
       o.progress("[" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + runs[i] + " (" +

@@ -27,7 +27,7 @@ OpenRun open_run(const std::string& dir, const OpenRunOptions& o) {
   MN_CHECK_USAGE(std::filesystem::exists(r.files.config()), dir, " is not a run directory (no config.json)");
   if (o.load_model)
     MN_CHECK_USAGE(std::filesystem::exists(r.files.best()), dir, " has no best.pt (no epoch finished)");
-  r.config = load_config(r.files.config());
+  r.config = o.config ? *o.config : load_config(r.files.config());
   if (!o.root.empty()) r.config.root = o.root;
   r.info = &data::find_dataset(r.config.dataset);
   if (o.load_data) r.data = data::open_medmnist(*r.info, r.config.size, r.config.root, nullptr, o.check_md5);

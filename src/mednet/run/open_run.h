@@ -18,6 +18,8 @@ struct OpenRunOptions {
   bool load_data = true;   ///< open the dataset file
   bool load_model = true;  ///< build the model and load best.pt (an error when there is none)
   c10::Device device = c10::kCPU;
+  /// The run's config when the caller has already read config.json (null: open_run reads it).
+  const TrainConfig* config = nullptr;
 };
 
 struct OpenRun {
