@@ -80,7 +80,8 @@ TEST(RunExperiment, EnsembleOfTheSeedsIsScoredOnceAndReported) {
   std::ofstream(config) << R"({"name": "t", "seeds": [0, 1], "ensemble": true,
     "base": {"dataset": "retinamnist", "epochs": 2, "batch_size": 16, "device": "cpu", "patience": 0,
              "model": {"name": "cnn", "widths": [4, 8], "hidden": [8]}},
-    "arms": [{"name": "a", "label": "arm A"}]})";
+    "arms": [{"name": "a", "label": "arm A", "config": {"tta": "flips",
+              "augment": [{"type": "flip", "axes": [0, 1], "p": 0.5}]}}]})";
   const experiments::ExperimentSpec e = experiments::load_experiment(config);
   EXPECT_TRUE(e.ensemble);
   experiments::ExperimentRunOptions o;
@@ -96,6 +97,17 @@ TEST(RunExperiment, EnsembleOfTheSeedsIsScoredOnceAndReported) {
   EXPECT_NE(r.report.find("Ensemble of the seeds"), std::string::npos) << r.report;
   const auto summary = core::read_json_file(out + "/summary.json", "summary");
   EXPECT_TRUE(summary.at("arms")[0].contains("ensemble"));
+  // the members are scored as their runs scored themselves: with the arm's test-time flips
+  const auto members = core::read_json_file(ens + "/ensemble.json", "ensemble");
+  EXPECT_EQ(members.at("tta"), "flips");
+  ASSERT_EQ(members.at("members").size(), 2u);
+  for (const auto& m : members.at("members")) {
+    const auto own = core::read_json_file(m.at("run").get<std::string>() + "/metrics.json", "metrics");
+    for (const char* split : {"val", "test"}) {
+      EXPECT_NEAR(m.at(split).at("auc").get<double>(), own.at(split).at("auc").get<double>(), 1e-9) << split;
+      EXPECT_NEAR(m.at(split).at("acc").get<double>(), own.at(split).at("acc").get<double>(), 1e-9) << split;
+    }
+  }
   Messages second;
   experiments::run_experiment(e, config, out, o, second);
   EXPECT_EQ(second.count("ensemble of 2 seeds"), 0);  // already scored

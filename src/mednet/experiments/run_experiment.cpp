@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "mednet/experiments/experiment_report.h"
+#include "mednet/run/config.h"
 #include "mednet/run/ensemble.h"
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/run_files.h"
@@ -66,6 +67,7 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
       eo.check_md5 = o.check_md5;
       eo.device = o.device;
       eo.root = o.root;
+      eo.tta = run::load_config(run::RunFiles(seeds.front()).config()).tta;  // as the seeds scored themselves
       eo.progress = [&](const std::string& line) { observer.on_message("scoring " + line); };
       run::ensemble_runs(seeds, dir, eo);
     }
