@@ -318,6 +318,16 @@ TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
   EXPECT_DOUBLE_EQ(s.best_val_auc, r.history[lowest].val_auc);
 }
 
+TEST(EarlyStopRule, NamesThePatienceAndTheScoreOrSaysThereIsNone) {
+  TrainConfig c;
+  c.patience = 20;
+  EXPECT_EQ(early_stop_rule(c), "early stop after 20 epochs without a better val AUC");
+  c.select = "loss";
+  EXPECT_EQ(early_stop_rule(c), "early stop after 20 epochs without a better val loss");
+  c.patience = 0;
+  EXPECT_EQ(early_stop_rule(c), "no early stop");
+}
+
 TEST_F(TrainerTest, TestTimeFlipsScoreTheFinalSplits) {
   Quiet q;
   TrainConfig c = tiny(2);

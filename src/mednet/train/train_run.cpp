@@ -64,7 +64,7 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
        << data.train.size() << ", val " << data.val.size() << ", test " << data.test.size() << "\n"
        << "  file " << data.path << " (MD5 " << data::md5_status_name(data.md5) << ")\n"
        << "  device " << device << ", " << threads << " threads, seed " << cfg.seed << ", up to "
-       << cfg.epochs << " epochs, early stop after " << cfg.patience << " without a better val AUC\n"
+       << cfg.epochs << " epochs, " << early_stop_rule(cfg) << "\n"
        << "  run directory " << out;
   observer.on_message(head.str());
   const bool main_rank = !o.group || o.group->is_main();

@@ -179,6 +179,12 @@ TrainResult Trainer::run(TrainObserver& observer) {
   return result;
 }
 
+std::string early_stop_rule(const run::TrainConfig& config) {
+  if (config.patience <= 0) return "no early stop";
+  return "early stop after " + std::to_string(config.patience) + " epochs without a better val " +
+         (config.select == "loss" ? "loss" : "AUC");
+}
+
 int64_t Trainer::steps_per_epoch() const {
   return (data_.train.size() + config_.batch_size - 1) / config_.batch_size;
 }

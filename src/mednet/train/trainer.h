@@ -28,6 +28,10 @@
 
 namespace mednet::train {
 
+/// The early-stopping rule in words: "early stop after 20 epochs without a better val AUC", or "no
+/// early stop" when patience is 0.
+std::string early_stop_rule(const run::TrainConfig& config);
+
 /// What the trainer reports while it works; the app turns it into a progress bar and log lines.
 struct TrainObserver {
   virtual ~TrainObserver() = default;
