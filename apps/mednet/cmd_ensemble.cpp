@@ -19,8 +19,10 @@ void add_ensemble(CLI::App& app) {
   cmd->add_option("--runs", runs, "Run directories (two or more, one dataset and size)")->required();
   cmd->add_option("--out", out, "Folder for the ensemble's metrics.json, result files and ensemble.json")
       ->required();
-  cmd->add_option("--tta", tta, "none (default) or flips: each run's mean over its training flips")
-      ->check(CLI::IsMember({"none", "flips"}));
+  cmd->add_option("--tta", tta,
+                  "none (default), flips (each run's mean over its training flips), or own (each run as it "
+                  "scored itself)")
+      ->check(CLI::IsMember({"none", "flips", "own"}));
   add_common_flags(*cmd, common, "the first run's own");
   cmd->callback([] {
     const c10::Device device = core::resolve_device(common.device);

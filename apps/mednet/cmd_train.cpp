@@ -183,9 +183,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--mixup", f.mixup, "Mixup with Beta(alpha, alpha) mixing weights (default 0: off)");
   cmd->add_option("--cutmix", f.cutmix, "CutMix with Beta(alpha, alpha) box shares (default 0: off)");
   cmd->add_option("--select", f.select,
-                  "What picks the best checkpoint and counts for early stopping: validation auc (default) "
-                  "or loss")
-      ->check(CLI::IsMember({"auc", "loss"}));
+                  "What picks the best checkpoint and counts for early stopping: validation auc (default), "
+                  "loss, or acc (an equal ACC with a higher AUC also counts as better)")
+      ->check(CLI::IsMember({"auc", "loss", "acc"}));
   cmd->add_option("--tta", f.tta,
                   "Final val and test scores: none (default) or flips (mean over the flips the training "
                   "augmentation uses)")

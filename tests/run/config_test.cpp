@@ -149,7 +149,7 @@ TEST(Config, AveragingMixingSelectionAndTtaRoundTripAndAreOffByDefault) {
             std::string::npos);
   EXPECT_NE(config_error({{"mixup", -1}}).find("mixup must be from 0 (off) to 100, got -1"),
             std::string::npos);
-  EXPECT_NE(config_error({{"select", "acc"}}).find("select must be auc or loss, got 'acc'"),
+  EXPECT_NE(config_error({{"select", "f1"}}).find("select must be auc, loss or acc, got 'f1'"),
             std::string::npos);
   EXPECT_NE(config_error({{"tta", "rot90"}}).find("tta must be none or flips, got 'rot90'"),
             std::string::npos);

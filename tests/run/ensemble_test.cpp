@@ -85,6 +85,31 @@ TEST_F(EnsembleTest, MeanOfTheMembersProbabilitiesWrittenAsARunFolder) {
   o.tta = "flips";
   const run::Ensemble t = run::ensemble_runs(runs_, out_tta, o);
   EXPECT_FALSE(torch::allclose(t.test.probs, e.test.probs, 1e-5, 1e-6));
+  EXPECT_EQ(j.at("tta"), "none");
+  EXPECT_EQ(core::read_json_file(out_tta + "/ensemble.json", "ensemble").at("tta"), "flips");
+  EXPECT_NE(run::read_metrics_json(out + "/metrics.json").at("selection").get<std::string>().find("mean of"),
+            std::string::npos);
+
+  // "own": each member as its run scored itself; here the second run's config asks for flips
+  const std::string flipped = mednet::testing::temp_dir("ensemble_own_member");
+  fs::copy(runs_[1], flipped, fs::copy_options::recursive);
+  nlohmann::json c = core::read_json_file(flipped + "/config.json", "config");
+  c["tta"] = "flips";
+  core::write_file_atomic(flipped + "/config.json", c.dump());
+  const std::string out_own = mednet::testing::temp_dir("ensemble_own");
+  o.tta = "own";
+  const run::Ensemble own = run::ensemble_runs({runs_[0], flipped}, out_own, o);
+  EXPECT_EQ(own.members[0].tta, "none");
+  EXPECT_EQ(own.members[1].tta, "flips");
+  EXPECT_TRUE(torch::allclose(own.members[0].test.probs, e.members[0].test.probs, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(own.members[1].test.probs, t.members[1].test.probs, 1e-5, 1e-6));
+  const nlohmann::json oj = core::read_json_file(out_own + "/ensemble.json", "ensemble");
+  EXPECT_EQ(oj.at("tta"), "mixed");
+  EXPECT_EQ(oj.at("members")[1].at("tta"), "flips");
+  o.tta = "sometimes";
+  EXPECT_NE(
+      error_of([&] { run::ensemble_runs(runs_, out_own + "x", o); }).find("--tta must be none, flips or own"),
+      std::string::npos);
 }
 
 TEST_F(EnsembleTest, RunsThatDoNotFitTogetherAreUsageErrorsNamingTheFolder) {

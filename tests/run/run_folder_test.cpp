@@ -62,6 +62,13 @@ TEST(RunFolder, StateRoundTripAndMissingState) {
   EXPECT_TRUE(std::isinf(back.best_val_loss));                   // none yet: written as null
   EXPECT_EQ(back.ema_updates, -1);                               // no weight average: not written
   EXPECT_EQ(nlohmann::json::parse(run::state_json(s)).count("ema_updates"), 0u);
+  // best_val_acc unset: not written, and read back from the best epoch's history row (older runs)
+  EXPECT_EQ(nlohmann::json::parse(run::state_json(s)).count("best_val_acc"), 0u);
+  EXPECT_DOUBLE_EQ(back.best_val_acc, s.history[1].val_acc);
+  s.best_val_acc = 0.375;
+  EXPECT_DOUBLE_EQ(run::parse_state(nlohmann::json::parse(run::state_json(s)), "state.json").best_val_acc,
+                   0.375);
+  s.best_val_acc = -1;
 
   s.best_val_loss = 0.93;
   s.ema_updates = 61;  // fewer than the steps trained when fp16 skipped some
@@ -89,6 +96,7 @@ TEST(RunFolder, MetricsRoundTripAndFinished) {
   m.trainable_params = 10;
   m.train_seconds = 8;
   m.stop_reason = run::stop_reason_name(run::StopReason::EarlyStopped);
+  m.selection = "checkpoint with the best validation loss";
   m.test = run::SplitMetrics{};
   m.test->auc = 0.75;
   m.test->acc = std::nan("");
@@ -110,6 +118,7 @@ TEST(RunFolder, MetricsRoundTripAndFinished) {
   const run::RunMetrics back = run::metrics_from_json(j);
   EXPECT_EQ(back.stop_reason, "early-stopped");
   EXPECT_EQ(back.trainable_params, 10);
+  EXPECT_EQ(back.selection, m.selection);
   ASSERT_TRUE(back.test.has_value());
   EXPECT_DOUBLE_EQ(back.test->auc, 0.75);
   EXPECT_TRUE(std::isnan(back.test->acc));

@@ -318,12 +318,37 @@ TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
   EXPECT_DOUBLE_EQ(s.best_val_auc, r.history[lowest].val_auc);
 }
 
+TEST_F(TrainerTest, SelectionByValidationAccuracyBreaksTiesByAuc) {
+  Quiet q;
+  TrainConfig c = tiny(6);
+  c.select = "acc";
+  c.lr = 0.01;
+  const std::string out = mednet::testing::temp_dir("select_acc");
+  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+  const TrainResult r = t.run(q);
+  ASSERT_EQ(r.history.size(), 6u);
+  size_t best = 0;
+  for (size_t i = 1; i < r.history.size(); ++i) {
+    const auto& h = r.history[i];
+    const auto& b = r.history[best];
+    if (h.val_acc > b.val_acc || (h.val_acc == b.val_acc && h.val_auc > b.val_auc)) best = i;
+  }
+  EXPECT_EQ(r.best_epoch, static_cast<int>(best) + 1);
+  EXPECT_NEAR(r.val.scores.acc, r.history[best].val_acc, 1e-9);
+  const RunState s = read_state(RunFiles(out));
+  EXPECT_DOUBLE_EQ(s.best_val_acc, r.history[best].val_acc);
+  const RunMetrics m = metrics_from_json(read_metrics_json(out + "/metrics.json"));
+  EXPECT_EQ(m.selection, "checkpoint with the best validation ACC (ties: the better AUC)");
+}
+
 TEST(EarlyStopRule, NamesThePatienceAndTheScoreOrSaysThereIsNone) {
   TrainConfig c;
   c.patience = 20;
   EXPECT_EQ(early_stop_rule(c), "early stop after 20 epochs without a better val AUC");
   c.select = "loss";
   EXPECT_EQ(early_stop_rule(c), "early stop after 20 epochs without a better val loss");
+  c.select = "acc";
+  EXPECT_EQ(early_stop_rule(c), "early stop after 20 epochs without a better val ACC");
   c.patience = 0;
   EXPECT_EQ(early_stop_rule(c), "no early stop");
 }

@@ -46,7 +46,8 @@ void TrainConfig::validate_values() const {
                  "mixup must be from 0 (off) to 100, got ", mixup);
   MN_CHECK_USAGE(std::isfinite(cutmix) && cutmix >= 0 && cutmix <= 100,
                  "cutmix must be from 0 (off) to 100, got ", cutmix);
-  MN_CHECK_USAGE(select == "auc" || select == "loss", "select must be auc or loss, got '", select, "'");
+  MN_CHECK_USAGE(select == "auc" || select == "loss" || select == "acc",
+                 "select must be auc, loss or acc, got '", select, "'");
   MN_CHECK_USAGE(tta == "none" || tta == "flips", "tta must be none or flips, got '", tta, "'");
   MN_CHECK_USAGE(precision == "fp32" || precision == "bf16" || precision == "fp16",
                  "precision must be fp32, bf16 or fp16, got '", precision, "'");
@@ -230,6 +231,11 @@ TrainConfig load_config(const std::string& path) {
 
 void write_config(const std::string& path, const TrainConfig& c) {
   core::write_file_atomic(path, to_json(c).dump(2) + "\n");
+}
+
+std::string selection_score(const TrainConfig& c) {
+  if (c.select == "loss") return "loss";
+  return c.select == "acc" ? "ACC" : "AUC";
 }
 
 }  // namespace mednet::run

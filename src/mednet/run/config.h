@@ -52,8 +52,8 @@ struct TrainConfig {
   /// takes one of them at random. 0 = off.
   double mixup = 0;
   double cutmix = 0;
-  /// What picks the best checkpoint and counts for early stopping: validation "auc" (higher) or "loss"
-  /// (lower).
+  /// What picks the best checkpoint and counts for early stopping: validation "auc" (higher), "loss"
+  /// (lower) or "acc" (higher; an equal ACC with a higher AUC also counts as better).
   std::string select = "auc";
   /// Test-time augmentation of the final validation and test scores: "none" or "flips" (the mean of the
   /// probabilities over the flips the training augmentation uses, engine/tta.h).
@@ -86,5 +86,9 @@ TrainConfig load_config(const std::string& path);
 void write_config(const std::string& path, const TrainConfig& c);
 /// "all" -> -1, "none" -> 0, N -> N (a usage error otherwise).
 int parse_freeze(const nlohmann::json& v);
+
+/// The validation score that chooses the best checkpoint and drives early stopping, as messages name it:
+/// "AUC", "loss" or "ACC".
+std::string selection_score(const TrainConfig& c);
 
 }  // namespace mednet::run

@@ -28,13 +28,22 @@ nlohmann::json member_json(const EnsembleMember& m) {
   auto split = [](const engine::Evaluation& e) {
     return nlohmann::json{{"auc", e.scores.auc}, {"acc", e.scores.acc}, {"loss", e.loss}};
   };
-  return {
-      {"run", m.dir}, {"model", m.model}, {"seed", m.seed}, {"val", split(m.val)}, {"test", split(m.test)}};
+  return {{"run", m.dir}, {"model", m.model},    {"seed", m.seed},
+          {"tta", m.tta}, {"val", split(m.val)}, {"test", split(m.test)}};
+}
+
+// The members' common test-time mode, or "mixed" when "own" resolved differently per member.
+std::string common_tta(const std::vector<EnsembleMember>& members) {
+  for (const auto& m : members)
+    if (m.tta != members.front().tta) return "mixed";
+  return members.front().tta;
 }
 }  // namespace
 
 Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& out,
                        const EnsembleOptions& o) {
+  MN_CHECK_USAGE(o.tta == "none" || o.tta == "flips" || o.tta == "own",
+                 "--tta must be none, flips or own, got '", o.tta, "'");
   MN_CHECK_USAGE(runs.size() >= 2, "an ensemble needs at least two runs, got ", runs.size());
   MN_CHECK_USAGE(!fs::exists(RunFiles(out).state()), out,
                  " holds a training run; an ensemble goes into a folder of its own (choose another --out)");
@@ -65,15 +74,17 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
   at::Tensor val_sum, test_sum;
   for (size_t i = 0; i < runs.size(); ++i) {
     const TrainConfig& c = configs[i];
-    options.config = &c;
+    options.config = &c;  // the config read above, not read again
     const models::Classifier model = i == 0 ? first.model : open_run(runs[i], options).model;
-    const engine::FlipSets views = engine::tta_views(o.tta, c.augment);
+    const std::string tta = o.tta == "own" ? c.tta : o.tta;
+    const engine::FlipSets views = engine::tta_views(tta, c.augment);
     if (o.progress)
       o.progress("[" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + runs[i] + " (" +
                  c.model.name + ", seed " + std::to_string(c.seed) + ")");
     const at::Tensor vp = engine::predict(*model, first.data.val.images, task, o.device, batch, views);
     const at::Tensor tp = engine::predict(*model, first.data.test.images, task, o.device, batch, views);
-    ens.members.push_back({runs[i], c.model.name, c.seed, score_probs(task, first.data.val.labels, vp, batch),
+    ens.members.push_back({runs[i], c.model.name, c.seed, tta,
+                           score_probs(task, first.data.val.labels, vp, batch),
                            score_probs(task, first.data.test.labels, tp, batch)});
     val_sum = val_sum.defined() ? val_sum + vp : vp;
     test_sum = test_sum.defined() ? test_sum + tp : tp;
@@ -88,17 +99,19 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
   m.size = first.config.size;
   m.model = first.config.model.name;
   m.backbone = "ensemble of " + std::to_string(runs.size()) + " runs";
+  m.selection = "the mean of the members' probabilities, each member's own chosen checkpoint";
   m.device = o.device.str();
   m.data_file = first.data.path;
   m.md5 = data::md5_status_name(first.data.md5);
-  const std::string name = o.tta == "flips" ? "ensemble-tta" : "ensemble";
+  const std::string tta = common_tta(ens.members);
+  const std::string name = tta == "none" ? "ensemble" : "ensemble-tta";
   m.val = record_split(out, {m.dataset, m.size, "val", name}, task, first.data.val.labels, ens.val);
   m.test = record_split(out, {m.dataset, m.size, "test", name}, task, first.data.test.labels, ens.test);
   write_metrics(RunFiles(out).metrics(), m);
   nlohmann::json members = nlohmann::json::array();
   for (const auto& member : ens.members) members.push_back(member_json(member));
   core::write_file_atomic(out + "/ensemble.json",
-                          nlohmann::json{{"tta", o.tta}, {"members", members}}.dump(2) + "\n");
+                          nlohmann::json{{"tta", tta}, {"members", members}}.dump(2) + "\n");
   return ens;
 }
 

@@ -17,7 +17,9 @@ struct EnsembleOptions {
   std::string root;  ///< folder of the .npz files; empty: the first run's own
   bool check_md5 = true;
   c10::Device device = c10::kCPU;
-  std::string tta = "none";  ///< "flips": each member's probabilities are its mean over its flips
+  /// "none", "flips" (each member's probabilities are its mean over its training flips), or "own": each
+  /// member as its own run scored itself (its config's tta).
+  std::string tta = "none";
   std::function<void(const std::string&)> progress;  ///< told as each member is scored
 };
 
@@ -25,6 +27,7 @@ struct EnsembleMember {
   std::string dir;
   std::string model;
   uint64_t seed = 0;
+  std::string tta;  ///< how this member was scored: "none" or "flips"
   engine::Evaluation val, test;
 };
 

@@ -110,7 +110,7 @@ json metrics_json(const RunMetrics& m) {
          {"device", m.device},
          {"data_file", m.data_file},
          {"md5", m.md5},
-         {"selection", "checkpoint with the best validation AUC"},
+         {"selection", m.selection},
          {"backbone", m.backbone},
          {"trainable_params", m.trainable_params},
          {"feature_cache", m.feature_cache}};
@@ -138,6 +138,7 @@ RunMetrics metrics_from_json(const json& j) {
     m.backbone = j.value("backbone", m.backbone);
     m.trainable_params = j.value("trainable_params", m.params);
     m.feature_cache = j.value("feature_cache", false);
+    m.selection = j.value("selection", m.selection);
     if (j.contains("val")) m.val = split_from_json(j.at("val"));
     if (j.contains("test")) m.test = split_from_json(j.at("test"));
   } catch (const json::exception& e) {

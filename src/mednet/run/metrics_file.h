@@ -48,6 +48,7 @@ struct RunMetrics {
   std::string backbone = "random-init";
   int64_t trainable_params = 0;
   bool feature_cache = false;
+  std::string selection = "checkpoint with the best validation AUC";  ///< how val and test's model was chosen
   std::optional<SplitMetrics> val, test;  ///< of the best-validation checkpoint; absent without one
 };
 

@@ -28,6 +28,7 @@ std::string state_json(const RunState& state) {
          {"checkpoints", digests},
          {"history", hist}};
   if (state.ema_updates >= 0) s["ema_updates"] = state.ema_updates;
+  if (std::isfinite(state.best_val_acc) && state.best_val_acc >= 0) s["best_val_acc"] = state.best_val_acc;
   return s.dump(1);
 }
 
@@ -57,6 +58,10 @@ RunState parse_state(const nlohmann::json& s, const std::string& source) {
         state.checkpoints[it.key()] = {core::whole_number<uint64_t>(it.value().at("bytes"), "bytes"),
                                        core::whole_number<uint32_t>(it.value().at("crc32"), "crc32")};
     }
+    if (s.contains("best_val_acc") && !s.at("best_val_acc").is_null())
+      state.best_val_acc = s.at("best_val_acc").get<double>();
+    else if (state.best_epoch >= 1 && state.best_epoch <= state.epochs_done())  // runs written before it
+      state.best_val_acc = state.history[state.best_epoch - 1].val_acc;
     const int epochs_done = core::whole_number<int>(s.at("epochs_done"), "epochs_done");
     MN_CHECK(epochs_done == state.epochs_done(), source, " says ", epochs_done, " epochs done but holds ",
              state.epochs_done(), " history rows");

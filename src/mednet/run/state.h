@@ -20,6 +20,7 @@ struct RunState {
   int best_epoch = 0;                                              ///< 0: none yet
   double best_val_auc = -1;                                        ///< of the best epoch
   double best_val_loss = std::numeric_limits<double>::infinity();  ///< of the best epoch
+  double best_val_acc = -1;                                        ///< of the best epoch
   int bad_epochs = 0;
   double train_seconds = 0;
   /// Updates of the weight average ("ema"), which skips the fp16 steps that overflowed; -1: no average,

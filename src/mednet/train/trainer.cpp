@@ -37,6 +37,12 @@ data::SplitData on_device(const data::SplitData& split, const c10::Device& devic
   // allocation of the split's size).
   return {split.images.to(device), split.labels.to(device)};
 }
+
+// The best validation score so far, of the kind that selects (config.select).
+double best_score(const run::TrainConfig& config, const run::RunState& state) {
+  if (config.select == "loss") return state.best_val_loss;
+  return config.select == "acc" ? state.best_val_acc : state.best_val_auc;
+}
 }  // namespace
 
 TrainResult Trainer::run(TrainObserver& observer) {
@@ -92,6 +98,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
     if (std::isfinite(result.initial_val.scores.auc)) {
       state_.best_val_auc = result.initial_val.scores.auc;
       state_.best_val_loss = result.initial_val.loss;
+      state_.best_val_acc = result.initial_val.scores.acc;
       initial_kept_ = true;
       run::record_checkpoint(state_, files_.best(), run::save_module(*model_, files_.best()));
     }
@@ -149,6 +156,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
       if (improved) {
         state_.best_val_auc = rec.val_auc;
         state_.best_val_loss = rec.val_loss;
+        state_.best_val_acc = rec.val_acc;
         state_.best_epoch = rec.epoch;
         state_.bad_epochs = 0;
         initial_kept_ = false;
@@ -160,11 +168,10 @@ TrainResult Trainer::run(TrainObserver& observer) {
       const bool stop =
           config_.patience > 0 && state_.bad_epochs >= config_.patience && epoch + 1 < config_.epochs;
       if (stop) {
-        const bool by_loss = config_.select == "loss";
-        observer.on_message("early stop: validation " + std::string(by_loss ? "loss" : "AUC") +
+        observer.on_message("early stop: validation " + run::selection_score(config_) +
                             " has not improved for " + std::to_string(state_.bad_epochs) + " epochs (best " +
-                            std::to_string(by_loss ? state_.best_val_loss : state_.best_val_auc) +
-                            " at epoch " + std::to_string(state_.best_epoch) + ")");
+                            std::to_string(best_score(config_, state_)) + " at epoch " +
+                            std::to_string(state_.best_epoch) + ")");
       }
       decision = (improved ? 1 : 0) | (stop ? 2 : 0);
     }
@@ -182,7 +189,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
 std::string early_stop_rule(const run::TrainConfig& config) {
   if (config.patience <= 0) return "no early stop";
   return "early stop after " + std::to_string(config.patience) + " epochs without a better val " +
-         (config.select == "loss" ? "loss" : "AUC");
+         run::selection_score(config);
 }
 
 int64_t Trainer::steps_per_epoch() const {
@@ -191,6 +198,10 @@ int64_t Trainer::steps_per_epoch() const {
 
 bool Trainer::improves(const run::EpochRecord& rec) const {
   if (config_.select == "loss") return std::isfinite(rec.val_loss) && rec.val_loss < state_.best_val_loss;
+  if (config_.select == "acc")
+    return std::isfinite(rec.val_acc) && (rec.val_acc > state_.best_val_acc ||
+                                          (rec.val_acc == state_.best_val_acc && std::isfinite(rec.val_auc) &&
+                                           rec.val_auc > state_.best_val_auc));
   return std::isfinite(rec.val_auc) && rec.val_auc > state_.best_val_auc;
 }
 
@@ -227,7 +238,9 @@ void Trainer::finish(TrainResult& result, TrainObserver& observer) {
         "restoring the best checkpoint (" +
         (initial_kept_ ? std::string("the starting model") : "epoch " + std::to_string(state_.best_epoch)) +
         ", validation AUC " + std::to_string(state_.best_val_auc) +
-        (config_.select == "loss" ? ", loss " + std::to_string(state_.best_val_loss) : std::string()) +
+        (config_.select == "auc"
+             ? std::string()
+             : ", " + run::selection_score(config_) + " " + std::to_string(best_score(config_, state_))) +
         (average_ ? "; the weight average" : "") + ")");
     run::verify_checkpoint(state_, files_.best());
     run::load_module(*model_, files_.best(), device_);
@@ -261,6 +274,9 @@ void Trainer::write_metrics(const TrainResult& r) const {
   m.backbone = r.backbone;
   m.trainable_params = r.trainable_params;
   m.feature_cache = r.feature_cache;
+  m.selection = "checkpoint with the best validation " + run::selection_score(config_) +
+                (config_.select == "acc" ? " (ties: the better AUC)" : "") +
+                (average_ ? ", of the weight average" : "");
   if (r.has_best()) {
     auto record = [&](const char* split, const data::SplitData& d, const engine::Evaluation& e) {
       const run::SplitIdentity id{config_.dataset, config_.size, split,
