@@ -48,6 +48,17 @@ class TrainerTest : public ::testing::Test {
     return c;
   }
 
+  // A tiny run with checkpoints chosen by `select`, into a fresh folder named after it.
+  static std::pair<TrainResult, std::string> run_selecting(const std::string& select, int epochs) {
+    TrainConfig c = tiny(epochs);
+    c.select = select;
+    c.lr = 0.01;
+    const std::string out = mednet::testing::temp_dir("select_" + select);
+    Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+    TrainObserver quiet;
+    return {t.run(quiet), out};
+  }
+
   static inline std::string dir_;
   static inline data::MedMnist* data_ = nullptr;
 };
@@ -300,13 +311,7 @@ TEST_F(TrainerTest, WeightAverageAndMixingAreScoredCheckpointedAndResumedExactly
 }
 
 TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
-  Quiet q;
-  TrainConfig c = tiny(5);
-  c.select = "loss";
-  c.lr = 0.01;
-  const std::string out = mednet::testing::temp_dir("select_loss");
-  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
-  const TrainResult r = t.run(q);
+  const auto [r, out] = run_selecting("loss", 5);
   ASSERT_EQ(r.history.size(), 5u);
   size_t lowest = 0;
   for (size_t i = 1; i < r.history.size(); ++i)
@@ -319,13 +324,7 @@ TEST_F(TrainerTest, SelectionByValidationLossKeepsTheLowestLoss) {
 }
 
 TEST_F(TrainerTest, SelectionByValidationAccuracyBreaksTiesByAuc) {
-  Quiet q;
-  TrainConfig c = tiny(6);
-  c.select = "acc";
-  c.lr = 0.01;
-  const std::string out = mednet::testing::temp_dir("select_acc");
-  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
-  const TrainResult r = t.run(q);
+  const auto [r, out] = run_selecting("acc", 6);
   ASSERT_EQ(r.history.size(), 6u);
   size_t best = 0;
   for (size_t i = 1; i < r.history.size(); ++i) {
