@@ -1,6 +1,6 @@
 // The study runner as a library call on generated data: arms skipped on a CPU, a stage whose run is
-// missing fails with its reason while the others finish, the report marks the gap, and a second call
-// finds the finished stages complete.
+// missing fails with its reason while the others finish, the report marks the gap and says how each arm's
+// checkpoint was chosen, and a second call finds the finished stages complete.
 #include "mednet/experiments/run_study.h"
 
 #include <filesystem>
@@ -30,7 +30,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   std::ofstream(dir + "/train.json") << R"({"name": "t", "seeds": [0],
     "base": {"dataset": "retinamnist", "epochs": 2, "batch_size": 16, "patience": 0,
              "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
-    "arms": [{"name": "a", "label": "arm A"}, {"name": "slow", "label": "slow arm", "config": {"lr": 0.01}}]})";
+    "arms": [{"name": "a", "label": "arm A", "config": {"select": "loss"}}, {"name": "slow", "label": "slow arm", "config": {"lr": 0.01}}]})";
   std::ofstream(dir + "/cam.json")
       << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
   std::ofstream(dir + "/study.json")
@@ -61,6 +61,11 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_NE(html.find("arm A"), std::string::npos);
   EXPECT_NE(html.find("class=\"gap\""), std::string::npos);
   EXPECT_FALSE(r.gaps.empty());
+  // How the checkpoint was chosen is read from the run (here by validation loss), not assumed.
+  const std::string md = core::read_file(out + "/report.md");
+  EXPECT_NE(md.find("checkpoint chosen by"), std::string::npos);
+  EXPECT_NE(md.find("checkpoint with the best validation loss"), std::string::npos) << md;
+  EXPECT_EQ(md.find("best validation AUC"), std::string::npos) << md;
   // The preset's epochs reached the run.
   EXPECT_NE(core::read_file(out + "/t/a/seed0/config.json").find("\"epochs\": 1"), std::string::npos);
 

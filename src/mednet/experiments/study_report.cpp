@@ -187,10 +187,10 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
     while (!preset.empty() && preset.back() == '\n') preset.pop_back();
   } catch (const Error&) {
   }
-  doc.text(
-      "Preset: " + preset + ". Every number below is read from the run folders under " + out +
-      "; scores are of the checkpoint with the best validation AUC, on the test split, with 95% percentile "
-      "bootstrap intervals over the test images (1000 resamples).");
+  doc.text("Preset: " + preset + ". Every number below is read from the run folders under " + out +
+           "; scores are of the checkpoint each run chose on validation (each stage's settings say by which "
+           "score), on the test split, with 95% percentile "
+           "bootstrap intervals over the test images (1000 resamples).");
   Table t{{"stage", "kind", "file", "status", "seconds", "note"}, {}, {}};
   for (const auto& s : study.stages) {
     const StageOutcome* o = nullptr;

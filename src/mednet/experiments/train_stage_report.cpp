@@ -42,7 +42,7 @@ const SeedRun* first_finished(const ArmResult& a) {
 
 void settings(ReportDoc& doc, const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
   Table t{{"arm", "dataset", "model", "starts from", "epochs (max)", "patience", "batch", "optimizer", "lr",
-           "schedule", "augmentation", "seeds"},
+           "schedule", "augmentation", "checkpoint chosen by", "seeds"},
           {},
           {}};
   std::string seeds;
@@ -54,7 +54,10 @@ void settings(ReportDoc& doc, const ExperimentSpec& e, const std::vector<ArmResu
     t.add({a.arm->label, c.dataset + " " + std::to_string(c.size), c.model.name, start,
            std::to_string(c.epochs), std::to_string(c.patience), std::to_string(c.batch_size), c.optimizer,
            core::format_fixed(c.lr, 4), c.schedule,
-           c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms", seeds});
+           c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms",
+           r ? r->metrics.value("selection", "checkpoint with the best validation AUC")
+             : "checkpoint with the best validation " + run::selection_score(c),
+           seeds});
   }
   doc.table(t);
 }

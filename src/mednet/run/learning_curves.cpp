@@ -6,7 +6,8 @@
 
 namespace mednet::run {
 
-void write_learning_curves(const std::vector<EpochRecord>& history, int best_epoch, const std::string& title,
+void write_learning_curves(const std::vector<EpochRecord>& history, int best_epoch,
+                           const std::string& selected_by, const std::string& title,
                            const std::string& path) {
   report::Series tl = report::line_series("train loss", {}, {}, 0x1f77b4, false);
   report::Series vl = report::line_series("val loss", {}, {}, 0xd62728, false);
@@ -28,7 +29,7 @@ void write_learning_curves(const std::vector<EpochRecord>& history, int best_epo
   report::Panel score{"AUC and ACC", "epoch", "score", {ta, va, tc, vc}, NAN, ""};
   if (best_epoch > 0) {
     loss.marker_x = score.marker_x = best_epoch;
-    loss.marker_label = score.marker_label = "best val AUC";
+    loss.marker_label = score.marker_label = "best val " + selected_by;
   }
   report::save_png({loss, score}, title, path);
 }

@@ -7,8 +7,9 @@
 
 namespace mednet::run {
 
-/// Writes the plot (needs a build with cairo: report::plots_available()).
-void write_learning_curves(const std::vector<EpochRecord>& history, int best_epoch, const std::string& title,
-                           const std::string& path);
+/// Writes the plot (needs a build with cairo: report::plots_available()). The best epoch's marker is
+/// labelled "best val " + selected_by ("AUC", "loss" or "ACC": run::selection_score of the run's config).
+void write_learning_curves(const std::vector<EpochRecord>& history, int best_epoch,
+                           const std::string& selected_by, const std::string& title, const std::string& path);
 
 }  // namespace mednet::run

@@ -76,7 +76,7 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
   if (!main_rank) return result;
   if (!result.history.empty()) {
     if (report::plots_available()) {
-      run::write_learning_curves(result.history, result.best_epoch,
+      run::write_learning_curves(result.history, result.best_epoch, run::selection_score(cfg),
                                  cfg.name + ": " + cfg.model.name + " on " + info.display_name,
                                  run::RunFiles(out).curves());
     } else {
