@@ -157,6 +157,6 @@ TEST(Config, AveragingMixingSelectionAndTtaRoundTripAndAreOffByDefault) {
   TrainConfig no_flip = c;
   no_flip.dataset = "retinamnist";
   EXPECT_NE(mednet::testing::error_of([&] { no_flip.validate(); }).find("has no flip"), std::string::npos);
-  no_flip.augment = {augment::TransformSpec{"flip", 0.5, 0, {1}}};
+  no_flip.augment = {mednet::augment::TransformSpec{"flip", 0.5, 0, {1}}};
   EXPECT_EQ(mednet::testing::error_of([&] { no_flip.validate(); }), "");
 }

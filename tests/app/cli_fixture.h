@@ -1,0 +1,49 @@
+#pragma once
+// The mednet program as a user runs it, shared by the tests of each command: the program run with a clean
+// environment (HOME in a temp folder, no MEDMNIST_ROOT), a fixture that makes that folder, and what the tests
+// read from the program's output (whether it could draw, a PNG's size).
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/fixtures.h"
+
+namespace {
+
+// Runs mednet with a clean environment: HOME in a temp folder, no MEDMNIST_ROOT.
+inline std::pair<int, std::string> mednet(const std::string& args, const std::string& home) {
+  return mednet::testing::run_command("env -u MEDMNIST_ROOT HOME=" + home + " XDG_CACHE_HOME=" + home +
+                                      "/.cache " + MEDNET_BIN + " " + args);
+}
+
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// True unless the build says it cannot draw pictures.
+inline bool report_available(const std::string& text) {
+  return !contains(text, "no cairo") && !contains(text, "no image output");
+}
+
+// PNG width and height from the IHDR chunk.
+inline std::pair<int, int> png_size(const std::string& path) {
+  const std::string b = mednet::testing::read_file(path);
+  if (b.size() < 24 || b.compare(1, 3, "PNG") != 0) return {0, 0};
+  auto be32 = [&](size_t o) {
+    return (static_cast<unsigned char>(b[o]) << 24) | (static_cast<unsigned char>(b[o + 1]) << 16) |
+           (static_cast<unsigned char>(b[o + 2]) << 8) | static_cast<unsigned char>(b[o + 3]);
+  };
+  return {static_cast<int>(be32(16)), static_cast<int>(be32(20))};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { home_ = mednet::testing::temp_dir("home"); }
+  std::string home_;
+};
+
+}  // namespace
