@@ -1,7 +1,9 @@
 #pragma once
 // The mednet program as a user runs it, shared by the tests of each command: the program run with a clean
-// environment (HOME in a temp folder, no MEDMNIST_ROOT), a fixture that makes that folder, and what the tests
-// read from the program's output (whether it could draw, a PNG's size).
+// environment (HOME in a temp folder, no MEDMNIST_ROOT), a fixture that makes that folder, a folder with a
+// generated data file, and what the tests read from the program's output (whether it could draw, a PNG's
+// size).
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,6 +26,14 @@ inline bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
+// A new temp folder holding a generated file of the catalog dataset `flag` (flag.npz, official format).
+inline std::string fake_medmnist_root(const std::string& flag, int64_t n_train, int64_t n_val,
+                                      int64_t n_test) {
+  const std::string root = mednet::testing::temp_dir(flag);
+  mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, n_train, n_val, n_test);
+  return root;
+}
+
 // True unless the build says it cannot draw pictures.
 inline bool report_available(const std::string& text) {
   return !contains(text, "no cairo") && !contains(text, "no image output");
@@ -43,6 +53,13 @@ inline std::pair<int, int> png_size(const std::string& path) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override { home_ = mednet::testing::temp_dir("home"); }
+
+  // Runs mednet with args and expects a usage error (exit 2) whose text contains `part`.
+  void expect_usage_error(const std::string& args, const std::string& part) const {
+    const auto [rc, text] = mednet(args, home_);
+    EXPECT_EQ(rc, 2) << args << "\n" << text;
+    EXPECT_TRUE(contains(text, part)) << args << "\n" << text;
+  }
   std::string home_;
 };
 

@@ -8,8 +8,7 @@ namespace {
 
 TEST_F(Cli, ExperimentOnAGeneratedChestFileMultiLabelResNetAndPlainTwin) {
   // ChestMNIST (14 labels, multi-label) in the official format; two tiny arms, one seed.
-  const std::string root = temp_dir("chest");
-  write_fake_medmnist(root + "/chestmnist.npz", "chestmnist", 64, 32, 32);
+  const std::string root = fake_medmnist_root("chestmnist", 64, 32, 32);
   const std::string file = root + "/exp.json";
   std::ofstream(file) << R"({
     "name": "tiny", "seeds": [5], "gradient_flow": ["res", "plain"],
@@ -62,8 +61,7 @@ TEST_F(Cli, ExperimentOnAGeneratedChestFileMultiLabelResNetAndPlainTwin) {
 
 TEST_F(Cli, TransferExperimentWithoutWeightsSaysRandomInit) {
   // Experiment 2B's own file on a generated RetinaMNIST, 2 epochs, one seed, no ImageNet file.
-  const std::string root = temp_dir("retina");
-  write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 40, 20, 20);
+  const std::string root = fake_medmnist_root("retinamnist", 40, 20, 20);
   const std::string out = home_ + "/exp2b";
   auto [rc, text] = mednet("experiment --config " + std::string(MEDNET_SOURCE_DIR) +
                                "/experiments/exp2b_vgg16_retina.json --out " + out + " --root " + root +
