@@ -189,8 +189,8 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
   }
   doc.text("Preset: " + preset + ". Every number below is read from the run folders under " + out +
            "; scores are of the checkpoint each run chose on validation (each stage's settings say by which "
-           "score), on the test split, with 95% percentile "
-           "bootstrap intervals over the test images (1000 resamples).");
+           "score), on the test split, with 95% percentile bootstrap intervals over the test images (1000 "
+           "resamples).");
   Table t{{"stage", "kind", "file", "status", "seconds", "note"}, {}, {}};
   for (const auto& s : study.stages) {
     const StageOutcome* o = nullptr;

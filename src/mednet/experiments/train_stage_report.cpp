@@ -14,6 +14,7 @@
 #include "mednet/report/benchmarks.h"
 #include "mednet/run/config.h"
 #include "mednet/run/grad_norms.h"
+#include "mednet/run/metrics_file.h"
 #include "mednet/run/run_files.h"
 
 namespace mednet::experiments {
@@ -51,13 +52,13 @@ void settings(ReportDoc& doc, const ExperimentSpec& e, const std::vector<ArmResu
     const run::TrainConfig c = trained_config(a);
     const SeedRun* r = first_finished(a);
     const std::string start = r ? r->metrics.value("backbone", "random-init") : "n/a";
+    // As the run wrote it (files from before `selection`: RunMetrics' default), else as its config would.
+    const std::string chosen_by = r ? r->metrics.value("selection", run::RunMetrics{}.selection)
+                                    : "checkpoint with the best validation " + run::selection_score(c);
     t.add({a.arm->label, c.dataset + " " + std::to_string(c.size), c.model.name, start,
            std::to_string(c.epochs), std::to_string(c.patience), std::to_string(c.batch_size), c.optimizer,
            core::format_fixed(c.lr, 4), c.schedule,
-           c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms",
-           r ? r->metrics.value("selection", "checkpoint with the best validation AUC")
-             : "checkpoint with the best validation " + run::selection_score(c),
-           seeds});
+           c.augment.empty() ? "none" : std::to_string(c.augment.size()) + " transforms", chosen_by, seeds});
   }
   doc.table(t);
 }
