@@ -8,6 +8,7 @@
 #include "common_flags.h"
 #include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/deploy/predict.h"
 
 namespace mednet::app {
@@ -65,7 +66,7 @@ void add_predict(CLI::App& app) {
     for (const auto& c : p.conversions) std::cout << "conversion: " << c << "\n";
     for (const auto& item : p.items) {
       if (!item.error.empty()) {
-        std::cout << "error: " << item.error << "\n";
+        std::cout << "error: " << core::printable_message(item.error) << "\n";
         continue;
       }
       std::cout << item.path << ": " << p.labels.at(static_cast<size_t>(item.predicted));

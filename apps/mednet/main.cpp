@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::app {
 std::vector<std::string>& program_args() {
@@ -44,13 +45,13 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const mednet::Error& e) {
-    std::cerr << "mednet: error: " << e.what() << "\n";
+    std::cerr << "mednet: error: " << mednet::core::printable_message(e.what()) << "\n";
     return e.kind() == mednet::ErrorKind::Usage ? 2 : 1;
   } catch (const c10::Error& e) {
-    std::cerr << "mednet: error: " << e.what_without_backtrace() << "\n";
+    std::cerr << "mednet: error: " << mednet::core::printable_message(e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "mednet: error: " << e.what() << "\n";
+    std::cerr << "mednet: error: " << mednet::core::printable_message(e.what()) << "\n";
     return 1;
   }
   return mednet::app::exit_code();

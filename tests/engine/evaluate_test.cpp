@@ -71,3 +71,21 @@ TEST(TaskLoss, LabelSmoothingMovesTheTargetsTowardsUniform) {
   const double bce = torch::binary_cross_entropy_with_logits(logits.to(torch::kDouble), y).item<double>();
   EXPECT_NEAR(engine::task_loss(data::Task::MultiLabel, logits, multi, e).item<double>(), bce, 1e-6);
 }
+
+TEST(Engine, NonFiniteProbabilitiesAreAnErrorNotAScore) {
+  const at::Tensor labels = torch::tensor({{0}, {1}, {1}, {0}}, torch::kLong);
+  at::Tensor logits = torch::tensor({{2.0f, 0.0f}, {0.0f, 1.0f}, {0.5f, 0.2f}, {1.0f, -1.0f}});
+  const auto of = [&](int64_t start, int64_t len) { return logits.narrow(0, start, len); };
+  EXPECT_NO_THROW(engine::evaluate_batches(data::Task::MultiClass, labels, 3, of));
+  logits[2][1] = NAN;  // one image's logits, as NaN weights would leave them
+  try {
+    engine::evaluate_batches(data::Task::MultiClass, labels, 3, of);
+    ADD_FAILURE() << "NaN probabilities were scored";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not finite for 1 of 4 images (the first is row 2)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(engine::check_finite_probabilities(torch::tensor({{0.5f, INFINITY}})), Error);
+  EXPECT_NO_THROW(engine::check_finite_probabilities(torch::tensor({{0.5, 0.5}})));
+}

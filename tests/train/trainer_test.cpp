@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/fs.h"
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
 #include "mednet/models/safetensors.h"
@@ -188,6 +189,40 @@ TEST_F(TrainerTest, NanLossStopsAndKeepsTheBestCheckpoint) {
   EXPECT_EQ(r.reason, StopReason::NanLoss);
   EXPECT_LT(r.epochs_run, 6);
   if (r.best_epoch > 0) EXPECT_TRUE(fs::exists(out + "/best.pt"));
+}
+
+TEST_F(TrainerTest, NanLossAfterGoodEpochsKeepsTheLastGoodCheckpoint) {
+  TrainConfig c = tiny(2);
+  c.lr = 0.01;
+  const std::string out = mednet::testing::temp_dir("nan_late");
+  TrainResult good;
+  {
+    Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+    Quiet q;
+    good = t.run(q);
+  }
+  ASSERT_EQ(good.reason, StopReason::Completed);
+  const core::FileDigest best = core::digest_file(out + "/best.pt");
+  const core::FileDigest last = core::digest_file(out + "/last.pt");
+  // Two more epochs, from weights that turn every loss into NaN (as a diverging step would).
+  c.epochs = 4;
+  Trainer t(c, *data_, out, c10::Device(c10::kCPU));
+  t.resume();
+  {
+    torch::NoGradGuard no_grad;
+    t.model().parameters()[0].fill_(NAN);
+  }
+  Quiet q;
+  const TrainResult r = t.run(q);
+  EXPECT_EQ(r.reason, StopReason::NanLoss);
+  EXPECT_EQ(r.epochs_run, 2);
+  EXPECT_EQ(read_state(RunFiles(out)).epochs_done(), 2);
+  EXPECT_EQ(core::digest_file(out + "/best.pt"), best);  // the same bytes: nothing of the NaN model saved
+  EXPECT_EQ(core::digest_file(out + "/last.pt"), last);
+  EXPECT_EQ(r.best_epoch, good.best_epoch);
+  EXPECT_EQ(r.test.scores.auc, good.test.scores.auc);  // scored from the kept checkpoint
+  const auto m = nlohmann::json::parse(mednet::testing::read_file(out + "/metrics.json"));
+  EXPECT_EQ(m["test"]["auc"].get<double>(), good.test.scores.auc);
 }
 
 TEST_F(TrainerTest, AugmentationIsReproducibleAndChangesTraining) {

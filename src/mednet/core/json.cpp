@@ -50,8 +50,9 @@ nlohmann::json parse_json(const std::string& text, const std::string& source, bo
   try {
     return json::parse(text, check);
   } catch (const json::exception& e) {
-    if (damaged) MN_CHECK(false, source, " is damaged: ", e.what());
-    MN_CHECK_USAGE(false, source, " is not valid JSON: ", e.what());
+    // nlohmann's message quotes the bytes it read last: escaped, so the message stays valid UTF-8.
+    if (damaged) MN_CHECK(false, source, " is damaged: ", escape_bytes(e.what()));
+    MN_CHECK_USAGE(false, source, " is not valid JSON: ", escape_bytes(e.what()));
   }
   return {};
 }

@@ -41,10 +41,10 @@ struct DTypeInfo {
 };
 
 DTypeInfo dtype_from_descr(const std::string& descr, const std::string& what) {
-  MN_CHECK(descr.size() >= 3, what, ": unsupported dtype '", descr, "'");
+  MN_CHECK(descr.size() >= 3, what, ": unsupported dtype '", core::escape_bytes(descr), "'");
   const char order = descr[0];
-  MN_CHECK(order == '<' || order == '|' || order == '=', what, ": big-endian dtype '", descr,
-           "' is not supported (re-save the array in little-endian order)");
+  MN_CHECK(order == '<' || order == '|' || order == '=', what, ": big-endian dtype '",
+           core::escape_bytes(descr), "' is not supported (re-save the array in little-endian order)");
   const std::string code = descr.substr(1);
   if (code == "u1") return {at::kByte, at::kByte, 1, false};
   if (code == "i1") return {at::kChar, at::kChar, 1, false};
@@ -57,7 +57,8 @@ DTypeInfo dtype_from_descr(const std::string& descr, const std::string& what) {
   if (code == "u2") return {at::kShort, at::kInt, 2, true};
   if (code == "u4") return {at::kInt, at::kLong, 4, true};
   if (code == "u8") return {at::kLong, at::kLong, 8, true};
-  MN_CHECK(false, what, ": unsupported dtype '", descr, "' (supported: u1 i1 b1 i2 i4 i8 u2 u4 u8 f4 f8)");
+  MN_CHECK(false, what, ": unsupported dtype '", core::escape_bytes(descr),
+           "' (supported: u1 i1 b1 i2 i4 i8 u2 u4 u8 f4 f8)");
   return {};
 }
 
@@ -109,7 +110,8 @@ NpyLayout read_npy_header(ByteSource& src, uint64_t total, const std::string& wh
   static const std::regex kDescr(R"('descr'\s*:\s*'([^']*)')");
   static const std::regex kFortran(R"('fortran_order'\s*:\s*(True|False))");
   static const std::regex kShape(R"('shape'\s*:\s*\(([^)]*)\))");
-  MN_CHECK(std::regex_search(header, m, kDescr), what, ": .npy header has no 'descr': ", header);
+  MN_CHECK(std::regex_search(header, m, kDescr), what,
+           ": .npy header has no 'descr': ", core::escape_bytes(header));
   l.dt = dtype_from_descr(m[1].str(), what);
   MN_CHECK(std::regex_search(header, m, kFortran), what, ": .npy header has no 'fortran_order'");
   l.fortran = m[1].str() == "True";
@@ -286,7 +288,8 @@ bool NpzReader::contains(const std::string& key) const {
 const NpzReader::Entry& NpzReader::entry(const std::string& key) const {
   for (const auto& e : entries_)
     if (e.name == key + ".npy" || e.name == key) return e;
-  MN_CHECK(false, path_, ": no array '", key, "' in the archive (it has: ", core::join(keys(), ", "), ")");
+  MN_CHECK(false, path_, ": no array '", core::escape_bytes(key),
+           "' in the archive (it has: ", core::escape_bytes(core::join(keys(), ", ")), ")");
   return entries_.front();
 }
 

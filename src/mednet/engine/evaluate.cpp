@@ -18,6 +18,17 @@ at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor
   return torch::cross_entropy_loss(logits, labels.select(1, 0), {}, at::Reduction::Mean, -100, smoothing);
 }
 
+void check_finite_probabilities(const at::Tensor& probs) {
+  if (!probs.defined() || probs.numel() == 0) return;
+  const at::Tensor bad_rows = (~torch::isfinite(probs)).reshape({probs.size(0), -1}).any(1);
+  const int64_t bad = bad_rows.sum().item<int64_t>();
+  if (bad == 0) return;
+  const int64_t first = bad_rows.nonzero().index({0, 0}).item<int64_t>();
+  MN_CHECK(false, "the model's probabilities are not finite for ", bad, " of ", probs.size(0),
+           " images (the first is row ", first,
+           "): its weights or the inputs hold NaN or infinity; nothing is scored or written");
+}
+
 Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch_size,
                             const LogitsFn& logits_of) {
   MN_CHECK(batch_size >= 1, "evaluation batch size must be >= 1, got ", batch_size);
@@ -34,9 +45,10 @@ Evaluation evaluate_batches(data::Task task, const at::Tensor& labels, int batch
     acc.update(y, metrics::probabilities(task, logits));
   }
   Evaluation e;
+  e.probs = acc.probs();
+  check_finite_probabilities(e.probs);
   e.loss = n > 0 ? loss_sum.item<double>() / static_cast<double>(n) : std::nan("");
   e.scores = acc.compute();
-  e.probs = acc.probs();
   return e;
 }
 
@@ -79,7 +91,9 @@ at::Tensor predict(models::ClassifierImpl& model, const at::Tensor& images_u8, d
                       task, views);
       parts.push_back(metrics::probabilities(task, logits));
     }
-    return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts).to(torch::kCPU);
+    at::Tensor probs = parts.empty() ? torch::empty({0, 0}) : torch::cat(parts).to(torch::kCPU);
+    check_finite_probabilities(probs);
+    return probs;
   });
 }
 

@@ -27,6 +27,10 @@ struct Evaluation {
 at::Tensor task_loss(data::Task task, const at::Tensor& logits, const at::Tensor& labels,
                      double smoothing = 0);
 
+/// An error unless every probability is finite (NaN weights or inputs): an evaluation or prediction
+/// that holds one is never scored, and no result file or metrics.json is written from it.
+void check_finite_probabilities(const at::Tensor& probs);
+
 /// Logits of rows [start, start + len) of a split.
 using LogitsFn = std::function<at::Tensor(int64_t start, int64_t len)>;
 

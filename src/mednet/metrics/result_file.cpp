@@ -10,6 +10,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::metrics {
 
@@ -109,7 +110,7 @@ at::Tensor read_result_file(const std::string& path) {
     if (line.empty()) continue;
     const std::vector<std::string> cells = split_on(line, ',');
     MN_CHECK(cells.size() >= 2, "result file ", path, " line ", line_no, ": expected index,score,...; got '",
-             line.substr(0, 80), "'");
+             core::escape_bytes(line.substr(0, 80)), "'");
     std::vector<double> values;
     int64_t index = 0;
     try {
@@ -123,7 +124,7 @@ at::Tensor read_result_file(const std::string& path) {
       }
     } catch (const std::exception&) {
       MN_CHECK(false, "result file ", path, " line ", line_no, ": not an index and finite scores: '",
-               line.substr(0, 80), "'");
+               core::escape_bytes(line.substr(0, 80)), "'");
     }
     MN_CHECK(width == 0 || values.size() == width, "result file ", path, " line ", line_no, ": ",
              values.size(), " scores where earlier lines have ", width);

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::models::pickle {
 
@@ -230,7 +231,7 @@ class Unpickler {
         ValuePtr g = make(Value::Kind::Global);
         g->text = std::string(data_ + pos_, a) + "." + std::string(a + 1, b);
         pos_ = static_cast<size_t>(b - data_) + 1;
-        MN_CHECK(allowed_global(g->text), what_, " names ", g->text,
+        MN_CHECK(allowed_global(g->text), what_, " names ", core::escape_bytes(g->text),
                  ", which a state dict does not need; it is not read (only tensors, storages and "
                  "OrderedDict are)");
         push(g);

@@ -10,6 +10,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::models {
 
@@ -49,32 +50,36 @@ TensorFile parse_safetensors(const std::string& bytes, const std::string& path) 
       const auto& e = item.value();
       const std::string dtype = e.at("dtype").get<std::string>();
       const auto it = dtypes.find(dtype);
-      MN_CHECK(it != dtypes.end(), path, ": tensor '", item.key(), "' has dtype ", dtype,
-               " (F32, F16, BF16, F64, I8, U8, I32 and I64 are read)");
+      MN_CHECK(it != dtypes.end(), path, ": tensor '", core::escape_bytes(item.key()), "' has dtype ",
+               core::escape_bytes(dtype), " (F32, F16, BF16, F64, I8, U8, I32 and I64 are read)");
       const auto shape = e.at("shape").get<std::vector<int64_t>>();
       const auto offsets = e.at("data_offsets").get<std::vector<uint64_t>>();
-      MN_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], path, ": tensor '", item.key(),
-               "' has bad data_offsets");
+      MN_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], path, ": tensor '",
+               core::escape_bytes(item.key()), "' has bad data_offsets");
       uint64_t numel = 1;
       for (int64_t d : shape) {
         MN_CHECK(d >= 0 && (d == 0 || numel <= data_len / static_cast<uint64_t>(d)), path, ": tensor '",
-                 item.key(), "' has shape ", shape_string(shape), " (larger than the file)");
+                 core::escape_bytes(item.key()), "' has shape ", shape_string(shape),
+                 " (larger than the file)");
         numel *= static_cast<uint64_t>(d);
       }
-      MN_CHECK(offsets[1] - offsets[0] == numel * it->second.second, path, ": tensor '", item.key(), "' has ",
-               offsets[1] - offsets[0], " bytes for shape ", shape_string(shape));
-      MN_CHECK(offsets[1] <= data_len, path, " is truncated: tensor '", item.key(), "' ends at byte ",
-               data_start + offsets[1], " of a ", bytes.size(), "-byte file");
+      MN_CHECK(offsets[1] - offsets[0] == numel * it->second.second, path, ": tensor '",
+               core::escape_bytes(item.key()), "' has ", offsets[1] - offsets[0], " bytes for shape ",
+               shape_string(shape));
+      MN_CHECK(offsets[1] <= data_len, path, " is truncated: tensor '", core::escape_bytes(item.key()),
+               "' ends at byte ", data_start + offsets[1], " of a ", bytes.size(), "-byte file");
       at::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(it->second.first));
       std::memcpy(t.data_ptr(), bytes.data() + data_start + offsets[0], offsets[1] - offsets[0]);
       entries.emplace_back(offsets[0], item.key(), t);
     } catch (const nlohmann::json::exception& ex) {
-      MN_CHECK(false, path, ": bad safetensors entry '", item.key(), "': ", ex.what());
+      MN_CHECK(false, path, ": bad safetensors entry '", core::escape_bytes(item.key()),
+               "': ", core::escape_bytes(ex.what()));
     }
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
   for (auto& [offset, name, t] : entries) file.tensors.emplace_back(name, t);
+  check_finite(file.tensors, path);
   return file;
 }
 

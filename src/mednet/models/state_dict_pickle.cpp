@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::models {
 
@@ -50,7 +51,8 @@ class Flattener {
       case Value::Kind::Dict:
       case Value::Kind::Object:
         for (const auto& [key, value] : v.entries) {
-          MN_CHECK(key->kind == Value::Kind::String, what_, ": a key under '", name, "' is not a string");
+          MN_CHECK(key->kind == Value::Kind::String, what_, ": a key under '", core::escape_bytes(name),
+                   "' is not a string");
           add(*value, joined(key->text));
         }
         return;
@@ -76,7 +78,7 @@ class Flattener {
  private:
   template <typename Store>
   void leaf(const std::string& name, const Store& store) {
-    MN_CHECK(names_.insert(name).second, what_, " holds two values named '", name, "'");
+    MN_CHECK(names_.insert(name).second, what_, " holds two values named '", core::escape_bytes(name), "'");
     store();
   }
 

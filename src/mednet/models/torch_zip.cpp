@@ -7,6 +7,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/data/npy.h"
 
 namespace mednet::models {
@@ -22,10 +23,10 @@ void check_record_claims(const data::NpzReader& zip, const std::string& path) {
     const bool fits = e.method == 0
                           ? e.uncompressed <= zip.file_size() && e.compressed == e.uncompressed
                           : e.compressed <= zip.file_size() && e.uncompressed / 1032 <= e.compressed;
-    MN_CHECK(fits, path, ": record '", e.name, "' claims ", e.uncompressed, " bytes (", e.compressed,
-             " stored) in a ", zip.file_size(), "-byte file: the file is damaged");
-    MN_CHECK(available == 0 || e.uncompressed <= available, path, ": record '", e.name, "' needs ",
-             e.uncompressed, " bytes, more than the ", available, " bytes of memory available");
+    MN_CHECK(fits, path, ": record '", core::escape_bytes(e.name), "' claims ", e.uncompressed, " bytes (",
+             e.compressed, " stored) in a ", zip.file_size(), "-byte file: the file is damaged");
+    MN_CHECK(available == 0 || e.uncompressed <= available, path, ": record '", core::escape_bytes(e.name),
+             "' needs ", e.uncompressed, " bytes, more than the ", available, " bytes of memory available");
   }
 }
 
@@ -43,7 +44,8 @@ auto read_archive(const std::string& path, const Read& read) {
     by_name[e.name] = &e;
     const size_t slash = e.name.find('/');
     if (slash != std::string::npos && e.name.substr(slash) == "/data.pkl") {
-      MN_CHECK(!pkl, path, " holds two pickles (", pkl ? pkl->name : "", " and ", e.name, ")");
+      MN_CHECK(!pkl, path, " holds two pickles (", core::escape_bytes(pkl ? pkl->name : ""), " and ",
+               core::escape_bytes(e.name), ")");
       pkl = &e;
     }
   }
@@ -55,7 +57,8 @@ auto read_archive(const std::string& path, const Read& read) {
   const StorageRecords record = [&](const std::string& key) {
     if (const auto it = storages.find(key); it != storages.end()) return it->second;
     const auto e = by_name.find(prefix + "data/" + key);
-    MN_CHECK(e != by_name.end(), path, ": data.pkl names storage record '", key, "', which the file lacks");
+    MN_CHECK(e != by_name.end(), path, ": data.pkl names storage record '", core::escape_bytes(key),
+             "', which the file lacks");
     auto bytes = std::make_shared<const std::string>(zip.read_member(*e->second));
     storages[key] = bytes;
     return bytes;
@@ -74,13 +77,17 @@ bool is_torch_zip(const std::string& path) {
 
 StateDict read_torch_zip(const std::string& path) {
   return read_archive(path, [&](const std::string& pickle, const StorageRecords& records) {
-    return unpickle_state_dict(pickle.data(), pickle.size(), records, path + ": data.pkl");
+    StateDict sd = unpickle_state_dict(pickle.data(), pickle.size(), records, path + ": data.pkl");
+    check_finite(sd, path);
+    return sd;
   });
 }
 
 PickleContents read_torch_zip_contents(const std::string& path) {
   return read_archive(path, [&](const std::string& pickle, const StorageRecords& records) {
-    return unpickle_contents(pickle.data(), pickle.size(), records, path + ": data.pkl");
+    PickleContents contents = unpickle_contents(pickle.data(), pickle.size(), records, path + ": data.pkl");
+    check_finite(contents.tensors, path);
+    return contents;
   });
 }
 

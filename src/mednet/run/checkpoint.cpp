@@ -11,6 +11,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
 #include "mednet/models/safetensors.h"
 #include "mednet/models/weights.h"
 #include "mednet/run/legacy_checkpoint.h"
@@ -53,7 +54,7 @@ CheckpointContents checkpoint_contents(const models::TensorFile& file, const std
   const auto it = file.metadata.find(kKindKey);
   MN_CHECK(it != file.metadata.end() && it->second == kind, "checkpoint ", source, " is not a mednet ", kind,
            " checkpoint (its safetensors metadata has ", kKindKey, " = '",
-           it == file.metadata.end() ? std::string() : it->second, "')");
+           core::escape_bytes(it == file.metadata.end() ? std::string() : it->second), "')");
   CheckpointContents out;
   if (kind == "optimizer") {
     const auto s = file.metadata.find(kOptimizerKey);
