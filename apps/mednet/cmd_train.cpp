@@ -11,6 +11,7 @@
 #include "common_flags.h"
 #include "console.h"
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/runtime.h"
 #include "mednet/dist/env.h"
 #include "mednet/dist/launch.h"
@@ -116,12 +117,17 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     out = f.out;
     if (!f.config.empty()) cfg = run::load_config(f.config);  // an experiment file is refused there
     apply_flags(f, cmd, cfg);
-    // Rank 0 alone: the other ranks of a launched job may start after it has begun writing there.
-    if (const dist::DistEnv e = dist::read_env(); !e.launched || e.rank == 0) run::check_new_run_dir(out);
   }
+  // The process that writes the folder (one alone, or rank 0 of a launched job; never the launcher, whose
+  // rank 0 writes) holds it from here to the end, so that a second writer is refused before it reads or
+  // writes anything.
+  const dist::DistEnv env = dist::read_env();
+  const bool writer = env.launched ? env.rank == 0 : f.nproc <= 1;
+  const core::FolderLock lock = writer ? core::FolderLock::acquire(out) : core::FolderLock();
+  // Rank 0 alone: the other ranks of a launched job may start after it has begun writing there.
+  if (!resuming && (!env.launched || env.rank == 0)) run::check_new_run_dir(out);
   if (cmd.count("--precision")) cfg.precision = f.precision;  // how it runs: may change on resume
   if (cmd.count("--tta")) cfg.tta = f.tta;                    // how the end is scored: likewise
-  const dist::DistEnv env = dist::read_env();
   if (f.nproc > 1 && !env.launched) {
     dist::LaunchOptions lo;
     lo.nproc = f.nproc;

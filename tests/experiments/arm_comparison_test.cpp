@@ -18,7 +18,7 @@ using namespace mednet;
 
 namespace {
 
-experiments::ExperimentSpec spec(const std::string& root, const std::string& extra = "") {
+experiments::ExperimentSpec arms_spec(const std::string& root, const std::string& extra = "") {
   return experiments::experiment_from_json(nlohmann::json::parse(
       R"({"name": "t", "seeds": [0, 1], "base": {"dataset": "adrenalmnist3d", "root": ")" + root +
       R"(", "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
@@ -49,12 +49,12 @@ void fake_run(const std::string& dir, const at::Tensor& labels, double noise, ui
 }  // namespace
 
 TEST(ArmComparison, DefaultComparesEachArmWithTheFirst) {
-  const auto e = spec("/nowhere");
+  const auto e = arms_spec("/nowhere");
   ASSERT_EQ(e.comparisons.size(), 2u);
   EXPECT_EQ(e.comparisons[0].a, "better");
   EXPECT_EQ(e.comparisons[0].b, "plain");
-  EXPECT_THROW(spec("/nowhere", R"(, "comparisons": [{"a": "better", "b": "nope"}])"), Error);
-  EXPECT_THROW(spec("/nowhere", R"(, "comparisons": [{"a": "better"}])"), Error);
+  EXPECT_THROW(arms_spec("/nowhere", R"(, "comparisons": [{"a": "better", "b": "nope"}])"), Error);
+  EXPECT_THROW(arms_spec("/nowhere", R"(, "comparisons": [{"a": "better"}])"), Error);
 }
 
 TEST(ArmComparison, PairedDifferencesFromTheRunsResultFiles) {
@@ -63,7 +63,7 @@ TEST(ArmComparison, PairedDifferencesFromTheRunsResultFiles) {
   const at::Tensor labels =
       data::open_medmnist(data::find_dataset("adrenalmnist3d"), 28, root, nullptr, false).test.labels;
   const auto e =
-      spec(root, R"(, "comparisons": [{"a": "better", "b": "plain"}, {"a": "same", "b": "plain"}])");
+      arms_spec(root, R"(, "comparisons": [{"a": "better", "b": "plain"}, {"a": "same", "b": "plain"}])");
   const std::string out = mednet::testing::temp_dir("cmp_out");
   for (uint64_t s : {0, 1}) {
     fake_run(experiments::run_dir(out, "plain", s), labels, 3.0, 10 + s);

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
@@ -26,6 +27,7 @@ std::string run_cam_gallery(const std::string& config, const explain::CamStudyOp
   MN_CHECK_USAGE(g.contains("entries") && g.at("entries").is_array() && !g.at("entries").empty(), config,
                  " needs a non-empty \"entries\" list of {\"name\", \"run\"}");
   const auto methods = g.value("methods", std::vector<std::string>{base.method});
+  const core::FolderLock lock = core::FolderLock::acquire(base.out);  // one writer of the gallery
   std::ostringstream md;
   md << "# " << g.value("name", std::string("gallery")) << "\n\n"
      << g.value("description", std::string()) << "\n\n"

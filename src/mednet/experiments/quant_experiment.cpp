@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
@@ -122,7 +123,7 @@ std::vector<QuantModelResult> run_quant_experiment(const QuantExperiment& e, con
     MN_CHECK_USAGE(fs::exists(m.run + "/best.pt"), "model '", m.name, "': ", m.run,
                    " has no best.pt; train it first", (m.made_by.empty() ? "" : " (" + m.made_by + ")"));
   }
-  fs::create_directories(out_dir);
+  const core::FolderLock lock = core::FolderLock::acquire(out_dir);
   std::vector<QuantModelResult> results;
   nlohmann::json summary = {
       {"name", e.name}, {"description", e.description}, {"models", nlohmann::json::array()}};

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "mednet/core/folder_lock.h"
 #include "mednet/experiments/experiment_report.h"
 #include "mednet/run/config.h"
 #include "mednet/run/ensemble.h"
@@ -22,6 +23,7 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
   } else {
     for (const auto& name : o.arms) selected.push_back(&find_arm(e, name));
   }
+  const core::FolderLock lock = o.report_only ? core::FolderLock() : core::FolderLock::acquire(out);
   fs::create_directories(out);
   fs::copy_file(config_path, out + "/experiment.json", fs::copy_options::overwrite_existing);
 

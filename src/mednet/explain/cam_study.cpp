@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
@@ -97,6 +98,7 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   open.check_md5 = f.check_md5;
   open.device = device;
   const run::OpenRun opened = run::open_run(f.run, open);
+  const core::FolderLock lock = core::FolderLock::acquire(f.out);  // one writer of the output folder
   const run::TrainConfig& cfg = opened.config;
   const auto& info = *opened.info;
   const data::SplitData& split = opened.data.split(data::parse_split(f.split));

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
@@ -151,6 +152,7 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
   MN_CHECK_USAGE(o.mode == Method::Dynamic || o.calib >= 1, "--calib ", o.calib,
                  ": calibration needs at least 1 training sample");
   Observer check(o.observer);  // an unknown observer fails here, before any work
+  const core::FolderLock lock = core::FolderLock::acquire(out_dir);  // one writer of the int8 folder
   QuantizeResult result;
   result.engine = quantized_engine();
   const data::Task task = run.info->task;

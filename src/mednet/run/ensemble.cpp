@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/run/config.h"
 #include "mednet/run/open_run.h"
@@ -61,6 +62,7 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
                    " px and run ", runs.front(), " on ", f.dataset, " ", f.size,
                    " px: an ensemble's runs must share dataset and size");
   }
+  const core::FolderLock lock = core::FolderLock::acquire(out);  // one writer of the ensemble's folder
   Ensemble ens;
   OpenRunOptions options;
   options.root = o.root;

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/models/registry.h"
 #include "mednet/models/weights.h"
 #include "mednet/run/checkpoint.h"
@@ -17,7 +18,11 @@ void check_new_run_dir(const std::string& dir) {
   MN_CHECK_USAGE(fs::is_directory(dir, ec), dir, " is a file, not a folder; choose another --out");
   MN_CHECK_USAGE(!fs::exists(RunFiles(dir).state()), dir, " already holds a run; continue it with --resume ",
                  dir, " or choose another --out");
-  MN_CHECK_USAGE(fs::is_empty(dir, ec) && !ec, dir,
+  // The folder's lock (core/folder_lock.h) is no content: a run may go where only it is.
+  bool empty = true;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != core::kFolderLockName) empty = false;
+  MN_CHECK_USAGE(empty && !ec, dir,
                  " is not empty and holds no finished epoch of a mednet run; a new run goes into a new or "
                  "empty folder (choose another --out, or empty this one)");
 }

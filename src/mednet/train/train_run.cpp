@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
@@ -54,6 +55,9 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
   const data::MedMnist data = data::open_medmnist(info, cfg.size, cfg.root, nullptr, o.check_md5);
   cfg.root = fs::absolute(fs::path(data.path).parent_path()).string();
 
+  const bool main_rank = !o.group || o.group->is_main();
+  // Rank 0 alone writes the run folder, so it alone holds it (a command may hold it already).
+  const core::FolderLock lock = main_rank ? core::FolderLock::acquire(out) : core::FolderLock();
   Trainer trainer(cfg, data, out, device);
   const int64_t params = models::count_parameters(trainer.model(), /*trainable_only=*/false);
   const int64_t trainable = models::count_parameters(trainer.model());
@@ -67,7 +71,6 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
        << cfg.epochs << " epochs, " << early_stop_rule(cfg) << "\n"
        << "  run directory " << out;
   observer.on_message(head.str());
-  const bool main_rank = !o.group || o.group->is_main();
   if (o.resuming && main_rank) trainer.resume();  // run() sends what rank 0 read to the others
   if (o.group) trainer.set_group(o.group, o.sync_bn);
 
