@@ -11,7 +11,7 @@ FUZZ_DIR ?= build-fuzz
 SANITIZE_DIR ?= build-sanitize
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps deps-test build run test test-real test-browser test-sanitize bench fuzz format format-check clean
+.PHONY: deps deps-test build run test test-slow test-real test-browser test-sanitize bench fuzz format format-check clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -32,7 +32,11 @@ run: build
 	$(BUILD_DIR)/bin/mednet study --config experiments/study.json --out $(STUDY_OUT) --preset $(PRESET)
 
 test: deps-test build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+# The tests too long for CI (labelled slow): the study killed and resumed 8 times on the real files.
+test-slow: deps-test build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L slow
 
 # Only the study report in headless chromium.
 test-browser: build
@@ -40,7 +44,7 @@ test-browser: build
 
 # Only the tests that read the real MedMNIST files.
 test-real: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -L real-data
+	cd $(BUILD_DIR) && ctest --output-on-failure -L real-data -LE slow
 
 bench: build
 	$(BUILD_DIR)/bin/bench_micro

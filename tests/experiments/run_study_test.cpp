@@ -73,6 +73,8 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   const experiments::StudyOutcome again = experiments::run_study(spec, dir + "/study.json", out, o, second);
   EXPECT_EQ(again.stages[0].status, "already complete");
   EXPECT_NE(again.stages[0].message.find("done by an earlier call"), std::string::npos);
+  // The report reads how each stage ended from stages.json, not from which call ran it: the same page.
+  EXPECT_EQ(core::read_file(out + "/report.md"), md);
   o.preset = "full";
   EXPECT_THROW(experiments::run_study(spec, dir + "/study.json", out, o, second), Error);
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
@@ -133,6 +134,61 @@ StageOutcome run_quant_stage(const StageSpec& s, const StudyPreset& preset, cons
   return {s.name, "done", "", 0};
 }
 
+// stages.json: how each stage ended, written after every stage so that a killed study keeps the record
+// of what it finished. A stage found complete is recorded as done, with the seconds and note of the call
+// that ran it when that call recorded them, so the report does not depend on how many calls it took.
+class StageRecord {
+ public:
+  /// report_only: nothing ran, so nothing is recorded or written.
+  StageRecord(std::string path, bool report_only) : path_(std::move(path)), report_only_(report_only) {
+    try {
+      if (fs::exists(path_)) previous_ = core::read_json_file(path_, "stages.json", true);
+    } catch (const Error&) {
+    }
+    if (!previous_.is_object()) previous_ = json::object();
+    record_ = previous_;
+  }
+
+  /// Records how st ended and writes the file; st's message says when an earlier call did the work.
+  void settle(StageOutcome& st) {
+    if (st.status == "already complete") {
+      const json* earlier = previous_.contains(st.name) ? &previous_[st.name] : nullptr;
+      if (earlier && earlier->is_object() && earlier->value("status", "") == "done") {
+        record_[st.name] = *earlier;  // the call that ran it stays on record
+        st.seconds = core::number_at(*earlier, "seconds");
+        const std::string said = earlier->value("message", "");
+        st.message = "done by an earlier call" + (said.empty() ? "" : "; " + said);
+      } else if (!report_only_) {
+        // Finished by a call that was stopped before it could say so: done, its time unknown.
+        record_[st.name] = {{"status", "done"}, {"message", st.message}, {"seconds", nullptr}};
+      }
+    } else if (!report_only_) {
+      record_[st.name] = {{"status", st.status}, {"message", st.message}, {"seconds", st.seconds}};
+    }
+    if (!report_only_) core::write_file_atomic(path_, record_.dump(2) + "\n");
+  }
+
+  /// The stages as the report shows them: as recorded, whichever call ran them.
+  std::vector<StageOutcome> for_report(const std::vector<StageOutcome>& stages) const {
+    std::vector<StageOutcome> out;
+    for (const auto& st : stages) {
+      if (!record_.contains(st.name) || !record_.at(st.name).is_object()) {
+        out.push_back(st);
+        continue;
+      }
+      const json& r = record_.at(st.name);
+      out.push_back({st.name, r.value("status", st.status), r.value("message", st.message),
+                     core::number_at(r, "seconds")});
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  bool report_only_;
+  json previous_, record_;
+};
+
 }  // namespace
 
 StudyOutcome run_study(const StudySpec& study, const std::string& study_file, const std::string& out,
@@ -141,14 +197,18 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
   MN_CHECK_USAGE(p != study.presets.end(), "--preset '", o.preset, "' is not in ", study_file);
   const StudyPreset& preset = p->second;
   const c10::Device device = core::resolve_device(o.device);
+  // One writer per study folder; rewriting the report only reads what the runs left.
+  const core::FolderLock lock = o.report_only ? core::FolderLock() : core::FolderLock::acquire(out);
   fs::create_directories(out);
   core::write_file_atomic(out + "/study.json", core::read_file(study_file));
   core::write_file_atomic(out + "/preset.txt", o.preset + "\n");
+  StageRecord record(out + "/stages.json", o.report_only);
   StudyOutcome outcome;
   for (size_t i = 0; i < study.stages.size(); ++i) {
     const StageSpec& s = study.stages[i];
     if (outcome.interrupted) {
       outcome.stages.push_back({s.name, "not run", "the study was interrupted", 0});
+      record.settle(outcome.stages.back());
       continue;
     }
     observer.on_message("\n##### stage " + std::to_string(i + 1) + "/" + std::to_string(study.stages.size()) +
@@ -167,29 +227,10 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     outcome.interrupted = r.status == "interrupted";
+    record.settle(r);
     outcome.stages.push_back(r);
   }
-  // A stage found complete keeps the record of the call that ran it.
-  json previous = json::object();
-  try {
-    if (fs::exists(out + "/stages.json"))
-      previous = core::read_json_file(out + "/stages.json", "stages.json", true);
-  } catch (const Error&) {
-  }
-  json record = json::object();
-  for (auto& st : outcome.stages) {
-    if (st.status == "already complete" && previous.contains(st.name) &&
-        previous[st.name].value("status", "") == "done") {
-      st.seconds = previous[st.name].value("seconds", 0.0);
-      const std::string earlier = previous[st.name].value("message", "");
-      st.message = "done by an earlier call" + (earlier.empty() ? "" : "; " + earlier);
-      record[st.name] = previous[st.name];  // the call that ran it stays on record
-      continue;
-    }
-    record[st.name] = {{"status", st.status}, {"message", st.message}, {"seconds", st.seconds}};
-  }
-  core::write_file_atomic(out + "/stages.json", record.dump(2) + "\n");
-  const StudyReport rep = write_study_report(study, out, outcome.stages);
+  const StudyReport rep = write_study_report(study, out, record.for_report(outcome.stages));
   outcome.report_md = rep.markdown_path;
   outcome.report_html = rep.html_path;
   outcome.gaps = rep.gaps;

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Kill safety of a whole study: `mednet study` runs once uninterrupted, then once more SIGKILLed at 8
+# moments spread over its stages (7 inside the stages, shared out in their order: training, Grad-CAM,
+# quantization; the 8th while the report is written), each time resumed with the same command. The final
+# report.md and every metrics.json must equal those of the uninterrupted study, timings aside
+# (tests/scripts/study_outcome.py says what is left out). Each kill's delay after its stage starts is a
+# random share of that stage's time in the uninterrupted study; the script prints where each kill landed
+# and which files were being written.
+# Usage: study_kill_test.sh MEDNET_BINARY STUDY_FILE [STUDY FLAGS...]   (KEEP=1 keeps the folders)
+#   the real files: study_kill_test.sh build/bin/mednet experiments/study.json --preset quick --threads 2
+set -uo pipefail
+bin=$1
+study_file=$2
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d /tmp/mednet_study_kill.XXXXXX)
+trap '[ "${KEEP:-0}" = 1 ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+study=(study --config "$study_file" "$@")
+now() { date +%s.%N; }
+mtime() { stat -c %.9Y "$1" 2>/dev/null || echo 0; }
+
+start=$(now)
+"$bin" "${study[@]}" --out "$tmp/ref" >"$tmp/ref.log" 2>&1 || fail "uninterrupted study: $(tail -5 "$tmp/ref.log")"
+echo "uninterrupted study: $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
+mapfile -t stages < <(/usr/bin/python3 -c 'import json,sys; [print(s["name"]) for s in json.load(open(sys.argv[1]))["stages"]]' "$study_file")
+# Each stage's seconds, and the report's: from the last write of stages.json to the report's files.
+declare -A secs
+for s in "${stages[@]}"; do
+  secs[$s]=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["seconds"])' "$tmp/ref/stages.json" "$s")
+done
+secs[report]=$(awk -v a="$(mtime "$tmp/ref/stages.json")" -v b="$(mtime "$tmp/ref/report.html")" -v c="$(mtime "$tmp/ref/report.md")" \
+  'BEGIN { printf "%.3f", (b > c ? b : c) - a }')
+for s in "${stages[@]}" report; do printf '  %s: %.1f s\n' "$s" "${secs[$s]}"; done
+/usr/bin/python3 "$here/study_outcome.py" "$tmp/ref" >"$tmp/ref.outcome" || fail "reading the uninterrupted study"
+
+# The 8 moments: 7 shared out over the stages in order (several in one stage come at rising shares of its
+# time), then one in the report.
+targets=()
+n=${#stages[@]}
+for i in "${!stages[@]}"; do
+  k=$((7 / n + (i < 7 % n ? 1 : 0)))
+  mapfile -t shares < <(for _ in $(seq 1 "$k"); do echo "0.$((RANDOM % 9 + 1))"; done | sort)
+  for j in "${!shares[@]}"; do
+    # a later kill in the same stage waits only for the rest: the resumed stage picks up where it was
+    prev=${shares[$((j - 1))]:-0}
+    [ "$j" -eq 0 ] && prev=0
+    targets+=("$((i + 1)) ${stages[$i]} $(awk -v a="${shares[$j]}" -v b="$prev" 'BEGIN { printf "%.2f", a - b }')")
+  done
+done
+targets+=("$n report 0.$((RANDOM % 8 + 1))")
+
+out="$tmp/killed"
+kills=0
+inside=0
+for t in "${targets[@]}"; do
+  read -r idx stage share <<<"$t"
+  log="$tmp/k$kills.log"
+  "$bin" "${study[@]}" --out "$out" >"$log" 2>&1 &
+  pid=$!
+  marker="##### stage $idx/$n: "
+  until grep -qF "$marker" "$log"; do
+    kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before stage $idx: $(tail -3 "$log")"
+    sleep 0.02
+  done
+  if [ "$stage" = report ]; then
+    before=$(mtime "$out/stages.json")  # the report starts once the last stage is recorded there
+    while [ "$(mtime "$out/stages.json")" = "$before" ]; do
+      kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before its report"
+      sleep 0.005
+    done
+  fi
+  sleep "$(awk -v t="${secs[$stage]}" -v s="$share" 'BEGIN { printf "%.3f", t * s }')"
+  kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before the kill in $stage"
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  kills=$((kills + 1))
+  landed=$(grep '^##### stage' "$log" | tail -1 | sed 's/^##### //; s/ (.*//')
+  if [ "$stage" = report ]; then
+    landed="the report"
+    grep -q '^report: ' "$log" && landed="after the report was written"
+  fi
+  writing=$(cd "$out" && find . -name '*.tmp' | sort | paste -sd' ')
+  [ -n "$writing" ] && inside=$((inside + 1))
+  echo "kill $kills ($stage, +$share of its time): in ${landed}${writing:+, while writing $writing}"
+done
+"$bin" "${study[@]}" --out "$out" >"$tmp/final.log" 2>&1 || fail "the last resume: $(tail -5 "$tmp/final.log")"
+left=$(cd "$out" && find . -name '*.tmp' | paste -sd' ')
+[ -z "$left" ] || fail "temporary files left: $left"
+/usr/bin/python3 "$here/study_outcome.py" "$out" >"$tmp/killed.outcome" || fail "reading the resumed study"
+if ! diff "$tmp/ref.outcome" "$tmp/killed.outcome" >"$tmp/diff.txt"; then
+  head -80 "$tmp/diff.txt"
+  fail "the resumed study differs from the uninterrupted one"
+fi
+echo "$kills of 8 kills resumed to the same report.md and $(grep -c '^=== ' "$tmp/ref.outcome") metrics.json ($inside inside a file write)"
