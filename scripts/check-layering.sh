@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fails when a file includes a module above its own. Dependencies point down:
-#   core < data, dist < metrics, augment, report < models < engine < run < train < explain, quant
+#   core < data, dist < metrics, augment, report < models < engine < run < train < explain, quant, trust
 #        < experiments, deploy < apps
 # Modules on one level may not include each other either (data and dist, metrics, augment and report are siblings;
-# so are explain and quant). Usage: scripts/check-layering.sh [ROOT] (default: the repository).
+# so are explain, quant and trust). Usage: scripts/check-layering.sh [ROOT] (default: the repository).
 set -euo pipefail
 root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
 
@@ -16,7 +16,7 @@ level() {
     engine) echo 4 ;;
     run) echo 5 ;;
     train) echo 6 ;;
-    explain | quant) echo 7 ;;
+    explain | quant | trust) echo 7 ;;
     experiments | deploy) echo 8 ;;
     apps) echo 9 ;;
     *) echo -1 ;;

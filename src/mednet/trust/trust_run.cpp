@@ -1,0 +1,186 @@
+#include "mednet/trust/trust_run.h"
+
+#include <sstream>
+
+#include <ATen/ATen.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/folder_lock.h"
+#include "mednet/core/fs.h"
+#include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/metrics/metrics.h"
+#include "mednet/report/plot.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/open_run.h"
+#include "mednet/run/split_results.h"
+#include "mednet/trust/temperature.h"
+
+namespace mednet::trust {
+
+using nlohmann::json;
+
+namespace {
+
+SplitTrust measure(data::Task task, const at::Tensor& labels, const at::Tensor& raw, const at::Tensor& scaled,
+                   bool intervals) {
+  SplitTrust s;
+  s.before = calibration_scores(task, labels, raw);
+  s.after = calibration_scores(task, labels, scaled);
+  if (intervals) {
+    metrics::BootstrapOptions o;
+    o.seed = run::kBootstrapSeed;
+    s.before_ci = calibration_intervals(task, labels, raw, o);
+    s.after_ci = calibration_intervals(task, labels, scaled, o);
+  }
+  const metrics::Scores b = metrics::evaluate(task, labels, raw), a = metrics::evaluate(task, labels, scaled);
+  s.auc_before = b.auc;
+  s.acc_before = b.acc;
+  s.auc_after = a.auc;
+  s.acc_after = a.acc;
+  return s;
+}
+
+json scores_json(const CalibrationScores& c, const CalibrationIntervals* ci) {
+  json j = {{"ece", c.ece}, {"mce", c.mce}, {"brier", c.brier}, {"nll", c.nll}};
+  if (ci && ci->resamples > 0) {
+    const auto iv = [](const metrics::Interval& i) { return json::array({i.lo, i.hi}); };
+    j["ci95"] = {{"ece", iv(ci->ece)}, {"mce", iv(ci->mce)},         {"brier", iv(ci->brier)},
+                 {"nll", iv(ci->nll)}, {"resamples", ci->resamples}, {"seed", run::kBootstrapSeed}};
+  }
+  return j;
+}
+
+json split_json(const SplitTrust& s) {
+  return {{"before", scores_json(s.before, &s.before_ci)},
+          {"after", scores_json(s.after, &s.after_ci)},
+          {"auc_before", s.auc_before},
+          {"acc_before", s.acc_before},
+          {"auc_after", s.auc_after},
+          {"acc_after", s.acc_after}};
+}
+
+std::string with_interval(double v, const metrics::Interval& i, int digits) {
+  return core::format_fixed(v, digits) + " (" + metrics::format_interval(i, false, digits) + ")";
+}
+
+report::Panel reliability_panel(const std::string& title, const std::vector<ReliabilityBin>& bins) {
+  report::Panel p;
+  p.title = title;
+  p.xlabel = "confidence";
+  p.ylabel = "accuracy";
+  p.series.push_back(report::line_series("perfect calibration", {0, 1}, {0, 1}, 0x999999, true));
+  report::Series s;
+  s.name = "bins (dot: mean confidence, accuracy)";
+  s.rgb = 0x1f77b4;
+  s.markers = true;
+  for (const auto& b : bins) {
+    if (b.count == 0) continue;
+    s.x.push_back(b.confidence);
+    s.y.push_back(b.accuracy);
+  }
+  p.series.push_back(s);
+  return p;
+}
+
+}  // namespace
+
+TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
+  MN_CHECK_USAGE(std::isfinite(o.coverage) && o.coverage > 0 && o.coverage < 1,
+                 "--coverage must be between 0 and 1 (for example 0.9), got ", o.coverage);
+  MN_CHECK_USAGE(run::run_finished(dir), dir, " is not a finished run (no metrics.json); train it first");
+  run::OpenRunOptions open;
+  open.root = o.root;
+  open.check_md5 = o.check_md5;
+  open.load_model = false;
+  const run::OpenRun r = run::open_run(dir, open);
+  const json m = core::read_json_file(r.files.metrics(), "metrics.json", /*damaged=*/true);
+  const data::Task task = r.info->task;
+  const at::Tensor val_y = r.data.val.labels, test_y = r.data.test.labels;
+  const at::Tensor val_p = run::read_split_probs(dir, m, "val"),
+                   test_p = run::read_split_probs(dir, m, "test");
+
+  TrustResult t;
+  t.class_names = r.info->labels;
+  t.temperature = fit_temperature(task, val_y, val_p);
+  const at::Tensor val_t = apply_temperature(task, val_p, t.temperature);
+  const at::Tensor test_t = apply_temperature(task, test_p, t.temperature);
+  t.val = measure(task, val_y, val_p, val_t, /*intervals=*/false);
+  t.test = measure(task, test_y, test_p, test_t, /*intervals=*/true);
+  t.conformal = fit_conformal(task, val_y, val_t, o.coverage);
+  t.test_sets = evaluate_sets(task, test_y, prediction_sets(task, test_t, t.conformal));
+
+  const json conformal = {{"method", t.conformal.method},
+                          {"coverage", t.conformal.coverage},
+                          {"thresholds", t.conformal.thresholds},
+                          {"calibrated_on", "val"},
+                          {"calibration_size", t.conformal.calibration_size}};
+  const json calibration = {{"temperature", t.temperature},
+                            {"fitted_on", "val"},
+                            {"val_nll_before", t.val.before.nll},
+                            {"val_nll_after", t.val.after.nll},
+                            {"conformal", conformal}};
+  json per_class = json::array();
+  for (size_t c = 0; c < t.test_sets.class_coverage.size(); ++c) {
+    per_class.push_back(
+        {{"class", c < t.class_names.size() ? t.class_names[c] : std::to_string(c)},
+         {"count", t.test_sets.class_count[c]},
+         {"coverage", std::isfinite(t.test_sets.class_coverage[c]) ? json(t.test_sets.class_coverage[c])
+                                                                   : json(nullptr)}});
+  }
+  t.summary = {
+      {"run", dir},
+      {"temperature", t.temperature},
+      {"val", split_json(t.val)},
+      {"test", split_json(t.test)},
+      {"conformal", conformal},
+      {"test_sets",
+       {{"coverage", t.test_sets.coverage}, {"mean_size", t.test_sets.mean_size}, {"per_class", per_class}}}};
+
+  std::ostringstream md;
+  const auto f3 = [](double v) { return core::format_fixed(v, 3); };
+  md << "# How far to trust " << dir << "\n\n"
+     << r.config.model.name << " on " << r.info->display_name << " " << r.config.size << ", seed "
+     << r.config.seed << "; scores from the run's result files. Temperature fitted on validation ("
+     << r.data.val.size() << " images): T = " << core::format_fixed(t.temperature, 4) << " (validation NLL "
+     << f3(t.val.before.nll) << " -> " << f3(t.val.after.nll) << ").\n\n"
+     << "| test (" << r.data.test.size()
+     << " images) | ECE (95% interval) | MCE | Brier | NLL | AUC | ACC |\n"
+     << "|---|---|---|---|---|---|---|\n";
+  const auto row = [&](const char* label, const CalibrationScores& c, const CalibrationIntervals& ci,
+                       double auc, double acc) {
+    md << "| " << label << " | " << with_interval(c.ece, ci.ece, 4) << " | " << f3(c.mce) << " | "
+       << with_interval(c.brier, ci.brier, 4) << " | " << with_interval(c.nll, ci.nll, 4) << " | " << f3(auc)
+       << " | " << f3(acc) << " |\n";
+  };
+  row("as trained", t.test.before, t.test.before_ci, t.test.auc_before, t.test.acc_before);
+  row("temperature-scaled", t.test.after, t.test.after_ci, t.test.auc_after, t.test.acc_after);
+  md << "\n"
+     << core::format_fixed(100 * o.coverage, 0) << "% conformal sets (" << t.conformal.method
+     << ", calibrated on validation after the temperature; threshold "
+     << core::join(t.conformal.thresholds, ", ") << "): on test they hold the true class for "
+     << core::format_fixed(100 * t.test_sets.coverage, 1) << "% of images, with "
+     << core::format_fixed(t.test_sets.mean_size, 2) << " classes per set on average.\n\n"
+     << "| true class | test images | covered |\n|---|---|---|\n";
+  for (const auto& c : per_class)
+    md << "| " << c["class"].get<std::string>() << " | " << c["count"].get<int64_t>() << " | "
+       << (c["coverage"].is_null() ? "n/a" : core::format_fixed(100 * c["coverage"].get<double>(), 1) + "%")
+       << " |\n";
+  t.markdown = md.str();
+
+  const core::FolderLock lock = core::FolderLock::acquire(dir);  // it writes into the run folder
+  core::write_file_atomic(dir + "/calibration.json", calibration.dump(2) + "\n");
+  core::write_file_atomic(dir + "/trust.json", t.summary.dump(2) + "\n");
+  core::write_file_atomic(dir + "/trust.md", t.markdown);
+  if (report::plots_available()) {
+    report::save_png(
+        {reliability_panel("as trained", reliability_bins(task, test_y, test_p)),
+         reliability_panel("temperature-scaled (T = " + core::format_fixed(t.temperature, 3) + ")",
+                           reliability_bins(task, test_y, test_t))},
+        "Reliability on test: " + r.config.model.name + ", " + r.info->display_name,
+        dir + "/reliability.png");
+  }
+  return t;
+}
+
+}  // namespace mednet::trust

@@ -1,0 +1,45 @@
+// mednet trust as a user runs it: the run folder gains calibration.json, trust.json, trust.md and the
+// reliability diagram; bad flags and folders are usage errors.
+#include "app/cli_fixture.h"
+
+using namespace mednet::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TrustCommand : public Cli {};
+
+TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
+  const std::string root = fake_medmnist_root("retinamnist", 120, 60, 80);
+  const std::string run = home_ + "/run";
+  auto [rc, out] = mednet("train --dataset retinamnist --widths 4,8 --epochs 2 --root " + root +
+                              " --threads 2 --skip-md5 --out " + run,
+                          home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = mednet("trust --run " + run + " --coverage 0.8 --skip-md5", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "80% conformal sets (aps")) << out;
+  for (const char* f : {"calibration.json", "trust.json", "trust.md"})
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+  if (report_available(out)) EXPECT_GT(png_size(run + "/reliability.png").first, 500);
+  const auto cal = nlohmann::json::parse(read_file(run + "/calibration.json"));
+  EXPECT_GT(cal["temperature"].get<double>(), 0);
+  EXPECT_EQ(cal["fitted_on"], "val");
+  EXPECT_EQ(cal["conformal"]["coverage"].get<double>(), 0.8);
+  EXPECT_EQ(cal["conformal"]["calibration_size"].get<int>(), 60);
+  EXPECT_LE(cal["val_nll_after"].get<double>(), cal["val_nll_before"].get<double>());
+  const auto t = nlohmann::json::parse(read_file(run + "/trust.json"));
+  const double coverage = t["test_sets"]["coverage"].get<double>();
+  EXPECT_GE(coverage, 0.0);
+  EXPECT_LE(coverage, 1.0);
+  EXPECT_EQ(t["test_sets"]["per_class"].size(), 5u);
+  EXPECT_EQ(t["test"]["acc_before"], t["test"]["acc_after"]);  // the predicted grade never changes
+  const auto metrics = nlohmann::json::parse(read_file(run + "/metrics.json"));
+  EXPECT_NEAR(t["test"]["auc_before"].get<double>(), metrics["test"]["auc"].get<double>(), 1e-6);
+
+  expect_usage_error("trust --run " + run + " --coverage 1.5 --skip-md5",
+                     "--coverage must be between 0 and 1");
+  expect_usage_error("trust --run " + home_ + "/nothing", "is not a finished run");
+}
+
+}  // namespace
