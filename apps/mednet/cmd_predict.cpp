@@ -36,6 +36,9 @@ void add_predict(CLI::App& app) {
       ->check(CLI::IsMember({"gradcam", "gradcampp"}));
   cmd->add_option("--cam-dir", cam_dir, "Folder for the maps (default: beside --out, <out>_cam)");
   cmd->add_option("--cam-layer", po.cam_layer, "Layer the map is taken at (default: the last stage)");
+  static bool uncalibrated = false;
+  cmd->add_flag("--uncalibrated", uncalibrated,
+                "Ignore the run's calibration.json (mednet trust): the model's own probabilities, no sets");
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     core::set_threads(common.thread_count(), core::resolve_device(common.device));
@@ -59,11 +62,18 @@ void add_predict(CLI::App& app) {
         po.cam_dir = (out_path.parent_path() / (out_path.stem().string() + "_cam")).string();
       }
     }
+    po.calibrated = !uncalibrated;
     const deploy::PredictOutcome p = deploy::predict_files(r, paths, o.device, po, [&](size_t, size_t) {
       if (bar) bar->step();
     });
     if (bar) bar->finish();
     for (const auto& c : p.conversions) std::cout << "conversion: " << c << "\n";
+    if (p.calibration)
+      std::cout << "calibrated by " << run_dir << "/calibration.json: temperature "
+                << core::format_fixed(p.calibration->temperature, 3) << ", "
+                << deploy::set_name(*p.calibration) << " conformal sets (" << p.calibration->conformal.method
+                << ", fitted on " << p.calibration->fitted_size << " " << p.calibration->fitted_on
+                << " images)\n";
     for (const auto& item : p.items) {
       if (!item.error.empty()) {
         std::cout << "error: " << core::printable_message(item.error) << "\n";
@@ -73,6 +83,8 @@ void add_predict(CLI::App& app) {
       char buf[32];
       std::snprintf(buf, sizeof buf, " (%.3f)", item.probs.at(static_cast<size_t>(item.predicted)));
       std::cout << buf;
+      if (p.calibration)
+        std::cout << "; " << deploy::set_name(*p.calibration) << " set: " << deploy::set_text(p, item);
       if (!item.maps.empty()) {
         std::cout << "; map " << item.maps.front();
         if (item.map_zero)

@@ -1,6 +1,9 @@
 // mednet trust as a user runs it: the run folder gains calibration.json, trust.json, trust.md and the
 // reliability diagram; bad flags and folders are usage errors.
+#include <torch/torch.h>
+
 #include "app/cli_fixture.h"
+#include "mednet/data/npy.h"
 
 using namespace mednet::testing;
 namespace fs = std::filesystem;
@@ -27,7 +30,8 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   EXPECT_EQ(cal["fitted_on"], "val");
   EXPECT_EQ(cal["conformal"]["coverage"].get<double>(), 0.8);
   EXPECT_EQ(cal["conformal"]["calibration_size"].get<int>(), 60);
-  EXPECT_LE(cal["val_nll_after"].get<double>(), cal["val_nll_before"].get<double>());
+  EXPECT_EQ(cal["fitted_size"].get<int>(), 60);
+  EXPECT_LE(cal["nll_after"].get<double>(), cal["nll_before"].get<double>());
   const auto t = nlohmann::json::parse(read_file(run + "/trust.json"));
   const double coverage = t["test_sets"]["coverage"].get<double>();
   EXPECT_GE(coverage, 0.0);
@@ -36,6 +40,23 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   EXPECT_EQ(t["test"]["acc_before"], t["test"]["acc_after"]);  // the predicted grade never changes
   const auto metrics = nlohmann::json::parse(read_file(run + "/metrics.json"));
   EXPECT_NEAR(t["test"]["auc_before"].get<double>(), metrics["test"]["auc"].get<double>(), 1e-6);
+
+  // predict applies it: temperature-scaled probabilities and each input's 80% set, unless told not to
+  const std::string npy = home_ + "/picture.npy";
+  mednet::data::save_npy(npy, torch::full({28, 28, 3}, 128, torch::kByte));
+  std::tie(rc, out) = mednet("predict --run " + run + " " + npy + " --out " + home_ + "/p.csv", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "calibrated by " + run + "/calibration.json: temperature ")) << out;
+  EXPECT_TRUE(contains(out, "; 80% set: ")) << out;
+  EXPECT_TRUE(contains(read_file(home_ + "/p.csv"), ",set_80%,error")) << read_file(home_ + "/p.csv");
+  std::tie(rc, out) =
+      mednet("predict --run " + run + " " + npy + " --uncalibrated --out " + home_ + "/p.csv", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_FALSE(contains(out, "set:")) << out;
+  std::ofstream(run + "/calibration.json") << R"({"temperature": 0})";
+  std::tie(rc, out) = mednet("predict --run " + run + " " + npy + " --out " + home_ + "/p.csv", home_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(contains(out, run + "/calibration.json is damaged")) << out;
 
   expect_usage_error("trust --run " + run + " --coverage 1.5 --skip-md5",
                      "--coverage must be between 0 and 1");

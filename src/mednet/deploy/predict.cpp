@@ -15,6 +15,7 @@
 #include "mednet/deploy/cam_maps.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/explain/cam.h"
+#include "mednet/trust/temperature.h"
 
 namespace mednet::deploy {
 
@@ -45,6 +46,9 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   const data::DatasetInfo& info = *run.info;
   PredictOutcome o;
   o.labels = info.labels;
+  if (options.calibrated)
+    o.calibration =
+        trust::read_calibration_file(run.files.dir + "/calibration.json", info.task, info.num_outputs());
   std::map<std::string, size_t> conversions;
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
@@ -85,14 +89,25 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   };
   auto flush = [&] {
     if (batch.empty()) return;
-    const at::Tensor probs = engine::predict(*run.model, torch::stack(batch), info.task, device, batch_size)
-                                 .to(at::kDouble)
-                                 .contiguous();
+    at::Tensor probs = engine::predict(*run.model, torch::stack(batch), info.task, device, batch_size)
+                           .to(at::kDouble)
+                           .contiguous();
+    at::Tensor sets;
+    if (o.calibration) {
+      probs = trust::apply_temperature(info.task, probs, o.calibration->temperature).contiguous();
+      sets = trust::prediction_sets(info.task, probs, o.calibration->conformal);
+      if (info.task == data::Task::MultiLabel) sets = sets.select(2, 1);  // labels that may be present
+    }
     for (size_t k = 0; k < pending.size(); ++k) {
       Prediction& p = o.items[pending[k]];
       const at::Tensor row = probs[static_cast<int64_t>(k)];
       p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
       p.predicted = row.argmax().item<int64_t>();
+      if (sets.defined()) {
+        const at::Tensor in = sets[static_cast<int64_t>(k)];
+        for (int64_t c = 0; c < in.size(0); ++c)
+          if (in[c].item<bool>()) p.set.push_back(c);
+      }
     }
     if (cam) write_maps(torch::stack(batch));
     pending.clear();
@@ -138,11 +153,22 @@ std::string csv_cell(const std::string& s) {
 }
 }  // namespace
 
+std::string set_name(const trust::CalibrationFile& c) {
+  return core::format_fixed(100 * c.conformal.coverage, 0) + "%";
+}
+
+std::string set_text(const PredictOutcome& o, const Prediction& p) {
+  std::vector<std::string> names;
+  for (int64_t c : p.set) names.push_back(o.labels.at(static_cast<size_t>(c)));
+  return core::join(names, " or ");
+}
+
 void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
   std::string text =
       "# mednet predict: one row per input file; not a medmnist standard result file (mednet evaluate "
       "does not read it)\nfile,predicted";
   for (const auto& l : o.labels) text += "," + csv_cell("p_" + l);
+  if (o.calibration) text += "," + csv_cell("set_" + set_name(*o.calibration));
   text += ",error\n";
   char buf[32];
   for (const auto& p : o.items) {
@@ -156,6 +182,7 @@ void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
         text += ",";
       }
     }
+    if (o.calibration) text += "," + csv_cell(p.error.empty() ? set_text(o, p) : "");
     text += "," + csv_cell(p.error) + "\n";
   }
   core::write_file_atomic(path, text);

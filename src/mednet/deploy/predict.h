@@ -3,10 +3,12 @@
 // on (data/user_input.h), scored in batches, and written as predictions.csv. An input that cannot be
 // read is reported with its reason and the others are still predicted.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mednet/run/open_run.h"
+#include "mednet/trust/calibration_file.h"
 
 namespace mednet::deploy {
 
@@ -16,9 +18,10 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
 
 struct Prediction {
   std::string path;
-  std::string error;       ///< why it was not predicted (empty when it was)
-  int64_t predicted = -1;  ///< class index (multi-label: the most probable label)
-  std::vector<double> probs;
+  std::string error;          ///< why it was not predicted (empty when it was)
+  int64_t predicted = -1;     ///< class index (multi-label: the most probable label)
+  std::vector<double> probs;  ///< temperature-scaled when the run has calibration.json (and it is used)
+  std::vector<int64_t> set;  ///< with calibration.json: the conformal set (multi-label: labels maybe present)
   std::vector<std::string> steps;  ///< how the input was conformed
   std::vector<std::string> maps;   ///< files written with --cam
   std::vector<int64_t> peak;       ///< 3D with --cam: the map's peak (x, y, z) on the input grid
@@ -34,6 +37,8 @@ struct PredictOutcome {
   /// Each distinct conversion with the number of inputs it applied to: "RGB to gray; resized ... (12
   /// inputs)".
   std::vector<std::string> conversions;
+  /// The run's calibration.json as applied (mednet trust wrote it); none when absent or not used.
+  std::optional<trust::CalibrationFile> calibration;
 };
 
 struct PredictOptions {
@@ -41,6 +46,8 @@ struct PredictOptions {
   std::string cam;        ///< "" (none), gradcam or gradcampp: a map of the predicted class per input
   std::string cam_dir;    ///< where the maps go (created)
   std::string cam_layer;  ///< empty: the last convolutional stage
+  bool calibrated =
+      true;  ///< apply the run's calibration.json when it has one: temperature and conformal sets
 };
 
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
@@ -48,7 +55,12 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
                              const std::function<void(size_t done, size_t total)>& progress = {});
 
 /// predictions.csv: a '#' line saying it is not a standard result file, a header (file, predicted,
-/// one p_<label> per class, error), one row per input.
+/// one p_<label> per class, with calibration.json the set, error), one row per input.
 void write_predictions_csv(const std::string& path, const PredictOutcome& o);
+
+/// "90%": the coverage of the conformal sets of a calibration file.
+std::string set_name(const trust::CalibrationFile& c);
+/// An input's set as its labels: "1 or 2".
+std::string set_text(const PredictOutcome& o, const Prediction& p);
 
 }  // namespace mednet::deploy

@@ -14,6 +14,7 @@
 #include "mednet/run/metrics_file.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
+#include "mednet/trust/calibration_file.h"
 #include "mednet/trust/temperature.h"
 
 namespace mednet::trust {
@@ -110,16 +111,17 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   t.conformal = fit_conformal(task, val_y, val_t, o.coverage);
   t.test_sets = evaluate_sets(task, test_y, prediction_sets(task, test_t, t.conformal));
 
+  CalibrationFile cal;
+  cal.temperature = t.temperature;
+  cal.fitted_size = r.data.val.size();
+  cal.nll_before = t.val.before.nll;
+  cal.nll_after = t.val.after.nll;
+  cal.conformal = t.conformal;
   const json conformal = {{"method", t.conformal.method},
                           {"coverage", t.conformal.coverage},
                           {"thresholds", t.conformal.thresholds},
                           {"calibrated_on", "val"},
                           {"calibration_size", t.conformal.calibration_size}};
-  const json calibration = {{"temperature", t.temperature},
-                            {"fitted_on", "val"},
-                            {"val_nll_before", t.val.before.nll},
-                            {"val_nll_after", t.val.after.nll},
-                            {"conformal", conformal}};
   json per_class = json::array();
   for (size_t c = 0; c < t.test_sets.class_coverage.size(); ++c) {
     per_class.push_back(
@@ -169,7 +171,7 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   t.markdown = md.str();
 
   const core::FolderLock lock = core::FolderLock::acquire(dir);  // it writes into the run folder
-  core::write_file_atomic(dir + "/calibration.json", calibration.dump(2) + "\n");
+  write_calibration_file(dir + "/calibration.json", cal);
   core::write_file_atomic(dir + "/trust.json", t.summary.dump(2) + "\n");
   core::write_file_atomic(dir + "/trust.md", t.markdown);
   if (report::plots_available()) {
