@@ -1,6 +1,7 @@
 // mednet eval --run DIR: re-evaluate a saved run's best checkpoint (or an int8 model directory).
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "common_flags.h"
@@ -11,6 +12,7 @@
 #include "mednet/report/benchmarks.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
+#include "mednet/trust/calibration_file.h"
 
 namespace mednet::app {
 
@@ -24,6 +26,10 @@ void add_eval(CLI::App& app) {
                   "none (default) or flips: the mean of the probabilities over the flips the run's training "
                   "augmentation uses")
       ->check(CLI::IsMember({"none", "flips"}));
+  static bool calibrated = false;
+  cmd->add_flag("--calibrated", calibrated,
+                "Also score the probabilities with the run's calibration.json applied (mednet trust): "
+                "calibration before and after, the conformal sets' coverage, and their own result file");
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     const c10::Device device = core::resolve_device(common.device);
@@ -41,6 +47,13 @@ void add_eval(CLI::App& app) {
     const data::Split split = data::parse_split(split_name);
     const data::SplitData& data = r.data.split(split);
     const engine::FlipSets views = engine::tta_views(tta, r.config.augment);
+    std::optional<trust::CalibrationFile> cal;
+    if (calibrated) {
+      MN_CHECK_USAGE(!int8, "--calibrated is for float runs; ", run_dir, " holds an int8 model");
+      cal = trust::read_calibration_file(r.files.dir + "/calibration.json", info.task, info.num_outputs());
+      MN_CHECK_USAGE(cal.has_value(), run_dir, " has no calibration.json; write it with mednet trust --run ",
+                     run_dir);
+    }
     MN_CHECK_USAGE(!int8 || views.empty(), "--tta flips is for float runs; ", run_dir,
                    " holds an int8 model");
     const engine::Evaluation e =
@@ -60,6 +73,27 @@ void add_eval(CLI::App& app) {
               << " resamples): " << metrics::format_intervals(*m.ci) << "\nper-sample scores: " << run_dir
               << "/" << m.result_file << "\n";
     for (const auto& w : e.scores.warnings) std::cout << "warning: " << w << "\n";
+    if (cal) {
+      const trust::CalibratedSplit c = trust::apply_calibration(info.task, data.labels, e.probs, *cal);
+      engine::Evaluation scaled;
+      scaled.probs = c.probs;
+      scaled.scores = metrics::evaluate(info.task, data.labels, c.probs);
+      scaled.loss = c.after.nll;
+      run::SplitIdentity cid = id;
+      cid.run += "-calibrated";
+      const run::SplitMetrics cm = run::record_split(run_dir, cid, info.task, data.labels, scaled);
+      std::cout << "calibrated (temperature " << core::format_fixed(cal->temperature, 4)
+                << " from calibration.json): " << core::format_scores(scaled.scores.auc, scaled.scores.acc)
+                << "\n  ECE " << core::format_fixed(c.before.ece, 4) << " -> "
+                << core::format_fixed(c.after.ece, 4) << ", Brier " << core::format_fixed(c.before.brier, 4)
+                << " -> " << core::format_fixed(c.after.brier, 4) << ", NLL "
+                << core::format_fixed(c.before.nll, 4) << " -> " << core::format_fixed(c.after.nll, 4)
+                << "\n  " << core::format_fixed(100 * cal->conformal.coverage, 0)
+                << "% conformal sets hold the true class for " << core::format_fixed(100 * c.sets.coverage, 1)
+                << "% of " << data.size() << " images, " << core::format_fixed(c.sets.mean_size, 2)
+                << " classes per set on average\n  per-sample scores: " << run_dir << "/" << cm.result_file
+                << "\n";
+    }
     if (split == data::Split::Test) {
       std::cout << "\n"
                 << report::comparison_table(info.flag, r.config.model.name + (int8 ? " int8" : ""),

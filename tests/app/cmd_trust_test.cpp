@@ -41,6 +41,17 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   const auto metrics = nlohmann::json::parse(read_file(run + "/metrics.json"));
   EXPECT_NEAR(t["test"]["auc_before"].get<double>(), metrics["test"]["auc"].get<double>(), 1e-6);
 
+  // eval --calibrated scores the split with it, beside the run's own scores, into a result file of its own
+  std::tie(rc, out) = mednet("eval --run " + run + " --calibrated --threads 2 --skip-md5", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "calibrated (temperature ")) << out;
+  EXPECT_TRUE(contains(out, "80% conformal sets hold the true class for ")) << out;
+  bool calibrated_file = false;
+  for (const auto& e : fs::directory_iterator(run))
+    calibrated_file |= contains(e.path().filename().string(), "_test_") &&
+                       contains(e.path().filename().string(), "@seed0-calibrated.csv");
+  EXPECT_TRUE(calibrated_file);
+
   // predict applies it: temperature-scaled probabilities and each input's 80% set, unless told not to
   const std::string npy = home_ + "/picture.npy";
   mednet::data::save_npy(npy, torch::full({28, 28, 3}, 128, torch::kByte));
@@ -57,6 +68,8 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   std::tie(rc, out) = mednet("predict --run " + run + " " + npy + " --out " + home_ + "/p.csv", home_);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_TRUE(contains(out, run + "/calibration.json is damaged")) << out;
+  fs::remove(run + "/calibration.json");
+  expect_usage_error("eval --run " + run + " --calibrated --skip-md5", "has no calibration.json");
 
   expect_usage_error("trust --run " + run + " --coverage 1.5 --skip-md5",
                      "--coverage must be between 0 and 1");

@@ -8,6 +8,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
+#include "mednet/trust/temperature.h"
 
 namespace mednet::trust {
 
@@ -60,6 +61,16 @@ std::optional<CalibrationFile> read_calibration_file(const std::string& path, da
   for (double t : c.conformal.thresholds)
     MN_CHECK(std::isfinite(t) && t >= 0, path, " is damaged: a conformal threshold of ", t);
   return c;
+}
+
+CalibratedSplit apply_calibration(data::Task task, const at::Tensor& labels, const at::Tensor& probs,
+                                  const CalibrationFile& c) {
+  CalibratedSplit out;
+  out.probs = apply_temperature(task, probs, c.temperature);
+  out.before = calibration_scores(task, labels, probs);
+  out.after = calibration_scores(task, labels, out.probs);
+  out.sets = evaluate_sets(task, labels, prediction_sets(task, out.probs, c.conformal));
+  return out;
 }
 
 }  // namespace mednet::trust

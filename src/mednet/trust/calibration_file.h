@@ -7,6 +7,7 @@
 #include <string>
 
 #include "mednet/data/catalog.h"
+#include "mednet/trust/calibration.h"
 #include "mednet/trust/conformal.h"
 
 namespace mednet::trust {
@@ -23,5 +24,14 @@ void write_calibration_file(const std::string& path, const CalibrationFile& c);
 
 /// The file for a run of this task and output count; nullopt when there is none.
 std::optional<CalibrationFile> read_calibration_file(const std::string& path, data::Task task, int outputs);
+
+/// A labelled split's scores with a calibration file applied (mednet eval --calibrated).
+struct CalibratedSplit {
+  at::Tensor probs;  ///< temperature-scaled
+  CalibrationScores before, after;
+  SetReport sets;  ///< the file's conformal sets on this split
+};
+CalibratedSplit apply_calibration(data::Task task, const at::Tensor& labels, const at::Tensor& probs,
+                                  const CalibrationFile& c);
 
 }  // namespace mednet::trust
