@@ -14,17 +14,17 @@ namespace mednet::trust {
 
 using nlohmann::json;
 
+json conformal_json(const ConformalThreshold& t) {
+  return {{"method", t.method},
+          {"coverage", t.coverage},
+          {"thresholds", t.thresholds},
+          {"calibration_size", t.calibration_size}};
+}
+
 void write_calibration_file(const std::string& path, const CalibrationFile& c) {
-  const json j = {{"temperature", c.temperature},
-                  {"fitted_on", c.fitted_on},
-                  {"fitted_size", c.fitted_size},
-                  {"nll_before", c.nll_before},
-                  {"nll_after", c.nll_after},
-                  {"conformal",
-                   {{"method", c.conformal.method},
-                    {"coverage", c.conformal.coverage},
-                    {"thresholds", c.conformal.thresholds},
-                    {"calibration_size", c.conformal.calibration_size}}}};
+  const json j = {{"temperature", c.temperature}, {"fitted_on", c.fitted_on},
+                  {"fitted_size", c.fitted_size}, {"nll_before", c.nll_before},
+                  {"nll_after", c.nll_after},     {"conformal", conformal_json(c.conformal)}};
   core::write_file_atomic(path, j.dump(2) + "\n");
 }
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "mednet/data/catalog.h"
 #include "mednet/trust/calibration.h"
 #include "mednet/trust/conformal.h"
@@ -21,6 +23,9 @@ struct CalibrationFile {
 };
 
 void write_calibration_file(const std::string& path, const CalibrationFile& c);
+
+/// A conformal threshold as calibration.json and trust.json hold it.
+nlohmann::json conformal_json(const ConformalThreshold& t);
 
 /// The file for a run of this task and output count; nullopt when there is none.
 std::optional<CalibrationFile> read_calibration_file(const std::string& path, data::Task task, int outputs);

@@ -117,11 +117,7 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   cal.nll_before = t.val.before.nll;
   cal.nll_after = t.val.after.nll;
   cal.conformal = t.conformal;
-  const json conformal = {{"method", t.conformal.method},
-                          {"coverage", t.conformal.coverage},
-                          {"thresholds", t.conformal.thresholds},
-                          {"calibrated_on", "val"},
-                          {"calibration_size", t.conformal.calibration_size}};
+  const json conformal = conformal_json(t.conformal);
   json per_class = json::array();
   for (size_t c = 0; c < t.test_sets.class_coverage.size(); ++c) {
     per_class.push_back(
