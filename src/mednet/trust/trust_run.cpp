@@ -65,14 +65,23 @@ std::string with_interval(double v, const metrics::Interval& i, int digits) {
   return core::format_fixed(v, digits) + " (" + metrics::format_interval(i, false, digits) + ")";
 }
 
-report::Panel reliability_panel(const std::string& title, const std::vector<ReliabilityBin>& bins) {
+// What a reliability diagram's axes are for the task (calibration.h says what is binned).
+std::pair<std::string, std::string> reliability_axes(const data::DatasetInfo& info) {
+  if (info.task == data::Task::BinaryClass)
+    return {"predicted probability of " + info.labels.back(), "fraction that is " + info.labels.back()};
+  if (info.task == data::Task::MultiLabel)
+    return {"predicted probability of a label", "fraction with the label"};
+  return {"confidence (top class's probability)", "accuracy"};
+}
+
+report::Panel reliability_panel(const std::string& title, const std::vector<ReliabilityBin>& bins,
+                                const data::DatasetInfo& info) {
   report::Panel p;
   p.title = title;
-  p.xlabel = "confidence";
-  p.ylabel = "accuracy";
+  std::tie(p.xlabel, p.ylabel) = reliability_axes(info);
   p.series.push_back(report::line_series("perfect calibration", {0, 1}, {0, 1}, 0x999999, true));
   report::Series s;
-  s.name = "bins (dot: mean confidence, accuracy)";
+  s.name = "one dot per bin of 1/15";
   s.rgb = 0x1f77b4;
   s.markers = true;
   for (const auto& b : bins) {
@@ -172,9 +181,9 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   core::write_file_atomic(dir + "/trust.md", t.markdown);
   if (report::plots_available()) {
     report::save_png(
-        {reliability_panel("as trained", reliability_bins(task, test_y, test_p)),
+        {reliability_panel("as trained", reliability_bins(task, test_y, test_p), *r.info),
          reliability_panel("temperature-scaled (T = " + core::format_fixed(t.temperature, 3) + ")",
-                           reliability_bins(task, test_y, test_t))},
+                           reliability_bins(task, test_y, test_t), *r.info)},
         "Reliability on test: " + r.config.model.name + ", " + r.info->display_name,
         dir + "/reliability.png");
   }
