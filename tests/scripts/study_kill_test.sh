@@ -3,9 +3,11 @@
 # moments spread over its stages (7 inside the stages, shared out in their order: training, Grad-CAM,
 # quantization; the 8th while the report is written), each time resumed with the same command. The final
 # report.md and every metrics.json must equal those of the uninterrupted study, timings aside
-# (tests/scripts/study_outcome.py says what is left out). Each kill's delay after its stage starts is a
-# random share of that stage's time in the uninterrupted study; the script prints where each kill landed
-# and which files were being written.
+# (tests/scripts/study_outcome.py says what is left out). A kill inside a stage comes when the resumed call
+# has printed a random number of that stage's lines (at most half of what the uninterrupted study printed
+# there, so that it lands inside the stage however fast the machine is), then a random share of a second;
+# the kill in the report comes a random share of the report's time after the last stage is recorded. The
+# script prints where each kill landed and which files were being written.
 # Usage: study_kill_test.sh MEDNET_BINARY STUDY_FILE [STUDY FLAGS...]   (KEEP=1 keeps the folders)
 #   the real files: study_kill_test.sh build/bin/mednet experiments/study.json --preset quick --threads 2
 set -uo pipefail
@@ -34,7 +36,13 @@ for s in "${stages[@]}"; do
 done
 secs[report]=$(awk -v a="$(mtime "$tmp/ref/stages.json")" -v b="$(mtime "$tmp/ref/report.html")" -v c="$(mtime "$tmp/ref/report.md")" \
   'BEGIN { printf "%.3f", (b > c ? b : c) - a }')
-for s in "${stages[@]}" report; do printf '  %s: %.1f s\n' "$s" "${secs[$s]}"; done
+# The lines each stage printed, between its marker and the next.
+declare -A lines
+for i in "${!stages[@]}"; do
+  lines[${stages[$i]}]=$(awk -v a="##### stage $((i + 1))/" -v b="##### stage $((i + 2))/" \
+    'index($0, a) == 1 { on = 1; next } index($0, b) == 1 { on = 0 } on { n++ } END { print n + 0 }' "$tmp/ref.log")
+done
+for s in "${stages[@]}" report; do printf '  %s: %.1f s, %s lines\n' "$s" "${secs[$s]}" "${lines[$s]:-}"; done
 /usr/bin/python3 "$here/study_outcome.py" "$tmp/ref" >"$tmp/ref.outcome" || fail "reading the uninterrupted study"
 
 # The 8 moments: 7 shared out over the stages in order (several in one stage come at rising shares of its
@@ -43,21 +51,23 @@ targets=()
 n=${#stages[@]}
 for i in "${!stages[@]}"; do
   k=$((7 / n + (i < 7 % n ? 1 : 0)))
-  mapfile -t shares < <(for _ in $(seq 1 "$k"); do echo "0.$((RANDOM % 9 + 1))"; done | sort)
-  for j in "${!shares[@]}"; do
-    # a later kill in the same stage waits only for the rest: the resumed stage picks up where it was
-    prev=${shares[$((j - 1))]:-0}
-    [ "$j" -eq 0 ] && prev=0
-    targets+=("$((i + 1)) ${stages[$i]} $(awk -v a="${shares[$j]}" -v b="$prev" 'BEGIN { printf "%.2f", a - b }')")
-  done
+  most=$((lines[${stages[$i]}] / 2 > 1 ? lines[${stages[$i]}] / 2 : 1))
+  for _ in $(seq 1 "$k"); do targets+=("$((i + 1)) ${stages[$i]} $((RANDOM % most + 1))"); done
 done
-targets+=("$n report 0.$((RANDOM % 8 + 1))")
+targets+=("$n report 0")
 
 out="$tmp/killed"
 kills=0
 inside=0
+at=0  # the stage the last kill landed in
 for t in "${targets[@]}"; do
-  read -r idx stage share <<<"$t"
+  read -r idx stage after <<<"$t"
+  if [ "$stage" != report ] && [ "$idx" -lt "$at" ]; then
+    # the last kill landed past this stage (a short one), so this one goes to where the study is now
+    idx=$at
+    stage=${stages[$((at - 1))]}
+    after=1
+  fi
   log="$tmp/k$kills.log"
   "$bin" "${study[@]}" --out "$out" >"$log" 2>&1 &
   pid=$!
@@ -72,20 +82,30 @@ for t in "${targets[@]}"; do
       kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before its report"
       sleep 0.005
     done
+    delay=$(awk -v t="${secs[report]}" -v r="$RANDOM" 'BEGIN { printf "%.3f", t * r / 32768 }')
+  else
+    # the stage's output in this call, line by line, until `after` lines
+    until [ "$(awk -v a="$marker" 'index($0, a) == 1 { on = 1; next } on { n++ } END { print n + 0 }' "$log")" -ge "$after" ]; do
+      kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before $after lines of $stage"
+      sleep 0.02
+    done
+    delay=0.0$((RANDOM % 10))
+    after="$after lines"
   fi
-  sleep "$(awk -v t="${secs[$stage]}" -v s="$share" 'BEGIN { printf "%.3f", t * s }')"
+  sleep "$delay"
   kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before the kill in $stage"
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   kills=$((kills + 1))
   landed=$(grep '^##### stage' "$log" | tail -1 | sed 's/^##### //; s/ (.*//')
+  at=$(echo "$landed" | sed -n 's|^stage \([0-9]*\)/.*|\1|p')
   if [ "$stage" = report ]; then
     landed="the report"
     grep -q '^report: ' "$log" && landed="after the report was written"
   fi
   writing=$(cd "$out" && find . -name '*.tmp' | sort | paste -sd' ')
   [ -n "$writing" ] && inside=$((inside + 1))
-  echo "kill $kills ($stage, +$share of its time): in ${landed}${writing:+, while writing $writing}"
+  echo "kill $kills ($stage, ${after:+after $after, }+$delay s): in ${landed}${writing:+, while writing $writing}"
 done
 "$bin" "${study[@]}" --out "$out" >"$tmp/final.log" 2>&1 || fail "the last resume: $(tail -5 "$tmp/final.log")"
 left=$(cd "$out" && find . -name '*.tmp' | paste -sd' ')
