@@ -14,12 +14,38 @@
 
 #include "support/fixtures.h"
 
+// The Cli fixture lives in a named namespace: it must be one type in every file that uses it, whichever unity
+// batch each file is compiled in (GoogleTest refuses one suite with two fixture types).
+namespace cli_fixture {
+
+// Runs mednet with a clean environment: HOME in a temp folder, no MEDMNIST_ROOT.
+inline std::pair<int, std::string> run_mednet(const std::string& args, const std::string& home) {
+  return mednet::testing::run_command("env -u MEDMNIST_ROOT HOME=" + home + " XDG_CACHE_HOME=" + home +
+                                      "/.cache " + MEDNET_BIN + " " + args);
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { home_ = mednet::testing::temp_dir("home"); }
+
+  // Runs mednet with args and expects a usage error (exit 2) whose text contains `part`.
+  void expect_usage_error(const std::string& args, const std::string& part) const {
+    const auto [rc, text] = run_mednet(args, home_);
+    EXPECT_EQ(rc, 2) << args << "\n" << text;
+    EXPECT_NE(text.find(part), std::string::npos) << args << "\n" << text;
+  }
+  std::string home_;
+};
+
+}  // namespace cli_fixture
+
+using cli_fixture::Cli;
+
 namespace {
 
 // Runs mednet with a clean environment: HOME in a temp folder, no MEDMNIST_ROOT.
 inline std::pair<int, std::string> mednet(const std::string& args, const std::string& home) {
-  return mednet::testing::run_command("env -u MEDMNIST_ROOT HOME=" + home + " XDG_CACHE_HOME=" + home +
-                                      "/.cache " + MEDNET_BIN + " " + args);
+  return cli_fixture::run_mednet(args, home);
 }
 
 inline bool contains(const std::string& s, const std::string& part) {
@@ -49,18 +75,5 @@ inline std::pair<int, int> png_size(const std::string& path) {
   };
   return {static_cast<int>(be32(16)), static_cast<int>(be32(20))};
 }
-
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override { home_ = mednet::testing::temp_dir("home"); }
-
-  // Runs mednet with args and expects a usage error (exit 2) whose text contains `part`.
-  void expect_usage_error(const std::string& args, const std::string& part) const {
-    const auto [rc, text] = mednet(args, home_);
-    EXPECT_EQ(rc, 2) << args << "\n" << text;
-    EXPECT_TRUE(contains(text, part)) << args << "\n" << text;
-  }
-  std::string home_;
-};
 
 }  // namespace
