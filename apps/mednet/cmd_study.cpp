@@ -1,11 +1,14 @@
 // mednet study: the whole study (experiments 1, 2A-2D and 3) in one command, then one report.
+#include <cmath>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 #include "common_flags.h"
 #include "console.h"
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/experiments/run_study.h"
 
 namespace mednet::app {
@@ -36,8 +39,10 @@ void add_study(CLI::App& app) {
     const experiments::StudyOutcome r = experiments::run_study(study, config, out, o, observer);
     std::cout << "\nstudy " << out << ":\n";
     for (const auto& s : r.stages) {
-      std::cout << "  " << s.name << ": " << s.status << " (" << static_cast<int64_t>(s.seconds) << " s)"
-                << (s.message.empty() ? "" : " - " + s.message) << "\n";
+      // A stage finished by a call that was stopped before recording its time has no seconds (NaN).
+      std::cout << "  " << s.name << ": " << s.status << " ("
+                << (std::isfinite(s.seconds) ? core::format_fixed(s.seconds, 0) + " s" : "time not recorded")
+                << ")" << (s.message.empty() ? "" : " - " + s.message) << "\n";
     }
     for (const auto& g : r.gaps) std::cout << "gap in the report: " << g << "\n";
     std::cout << "report: " << r.report_html << " (open it in a browser; it needs no network) and "

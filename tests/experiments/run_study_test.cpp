@@ -3,6 +3,7 @@
 // checkpoint was chosen, and a second call finds the finished stages complete.
 #include "mednet/experiments/run_study.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -75,6 +76,18 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_NE(again.stages[0].message.find("done by an earlier call"), std::string::npos);
   // The report reads how each stage ended from stages.json, not from which call ran it: the same page.
   EXPECT_EQ(core::read_file(out + "/report.md"), md);
+  // A stage finished by a call that was stopped before stages.json said so: done, its time unknown (NaN,
+  // which the report and the command print as not recorded).
+  fs::remove(out + "/stages.json");
+  StudyMessages third;
+  const experiments::StudyOutcome unrecorded =
+      experiments::run_study(spec, dir + "/study.json", out, o, third);
+  EXPECT_EQ(unrecorded.stages[0].status, "already complete");
+  EXPECT_TRUE(std::isnan(unrecorded.stages[0].seconds));
+  EXPECT_NE(core::read_file(out + "/stages.json").find("\"seconds\": null"), std::string::npos);
+  const experiments::StudyOutcome later = experiments::run_study(spec, dir + "/study.json", out, o, third);
+  EXPECT_NE(later.stages[0].message.find("done by an earlier call"), std::string::npos);
+  EXPECT_TRUE(std::isnan(later.stages[0].seconds));
   o.preset = "full";
   EXPECT_THROW(experiments::run_study(spec, dir + "/study.json", out, o, second), Error);
 }

@@ -1,6 +1,7 @@
 #include "mednet/experiments/run_study.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "mednet/core/error.h"
@@ -161,6 +162,7 @@ class StageRecord {
       } else if (!report_only_) {
         // Finished by a call that was stopped before it could say so: done, its time unknown.
         record_[st.name] = {{"status", "done"}, {"message", st.message}, {"seconds", nullptr}};
+        st.seconds = std::nan("");
       }
     } else if (!report_only_) {
       record_[st.name] = {{"status", st.status}, {"message", st.message}, {"seconds", st.seconds}};
