@@ -47,6 +47,17 @@ double log_clamped(double p) {
   return std::log(std::max(p, kMinProbability));
 }
 
+// What the bins hold for row i (label l of a multi-label task): a confidence and whether it came true
+// (see calibration.h).
+std::pair<double, double> binned(const ScoredSplit& s, int64_t i, int64_t l) {
+  if (s.task == data::Task::MultiLabel) return {s.p(i, l), static_cast<double>(s.label(i, l))};
+  if (s.task == data::Task::BinaryClass) return {s.p(i, s.k - 1), s.label(i, 0) == s.k - 1 ? 1.0 : 0.0};
+  int64_t top = 0;
+  for (int64_t c = 1; c < s.k; ++c)
+    if (s.p(i, c) > s.p(i, top)) top = c;
+  return {s.p(i, top), top == s.label(i, 0) ? 1.0 : 0.0};
+}
+
 // The scores of the rows `rows` of a split (a bootstrap resample, or every row).
 CalibrationScores scores_of(const ScoredSplit& s, const std::vector<int64_t>& rows, int bins) {
   CalibrationScores out;
@@ -56,8 +67,7 @@ CalibrationScores scores_of(const ScoredSplit& s, const std::vector<int64_t>& ro
     for (int64_t l = 0; l < s.k; ++l) {
       BinSums sums(bins);
       for (int64_t i : rows) {
-        const double p = s.p(i, l);
-        const double y = static_cast<double>(s.label(i, l));
+        const auto [p, y] = binned(s, i, l);
         sums.add(p, y, bins);
         out.brier += (p - y) * (p - y) / (n * static_cast<double>(s.k));
         out.nll -= (y * log_clamped(p) + (1 - y) * log_clamped(1 - p)) / (n * static_cast<double>(s.k));
@@ -71,23 +81,19 @@ CalibrationScores scores_of(const ScoredSplit& s, const std::vector<int64_t>& ro
   }
   BinSums sums(bins);
   for (int64_t i : rows) {
-    const int64_t y = s.label(i, 0);
-    if (s.task == data::Task::BinaryClass) {
-      const double p = s.p(i, s.k - 1);  // the positive class
-      const double t = y == s.k - 1 ? 1.0 : 0.0;
-      sums.add(p, t, bins);
-      out.brier += (p - t) * (p - t) / n;
-      out.nll -= (t * log_clamped(p) + (1 - t) * log_clamped(1 - p)) / n;
+    const auto [conf, hit] = binned(s, i, 0);
+    sums.add(conf, hit, bins);
+    if (s.task == data::Task::BinaryClass) {  // conf is the positive class's probability, hit the label
+      out.brier += (conf - hit) * (conf - hit) / n;
+      out.nll -= (hit * log_clamped(conf) + (1 - hit) * log_clamped(1 - conf)) / n;
       continue;
     }
-    int64_t top = 0;
+    const int64_t y = s.label(i, 0);
     double brier = 0;
     for (int64_t c = 0; c < s.k; ++c) {
-      if (s.p(i, c) > s.p(i, top)) top = c;
       const double t = c == y ? 1.0 : 0.0;
       brier += (s.p(i, c) - t) * (s.p(i, c) - t);
     }
-    sums.add(s.p(i, top), top == y ? 1.0 : 0.0, bins);
     out.brier += brier / n;
     out.nll -= log_clamped(s.p(i, y)) / n;
   }
@@ -139,16 +145,11 @@ std::vector<ReliabilityBin> reliability_bins(data::Task task, const at::Tensor& 
                                              const at::Tensor& probs, int bins) {
   const ScoredSplit s(task, labels, probs);
   BinSums sums(bins);
+  const int64_t labels_binned = task == data::Task::MultiLabel ? s.k : 1;
   for (int64_t i = 0; i < s.n; ++i) {
-    if (task == data::Task::MultiLabel) {
-      for (int64_t l = 0; l < s.k; ++l) sums.add(s.p(i, l), static_cast<double>(s.label(i, l)), bins);
-    } else if (task == data::Task::BinaryClass) {
-      sums.add(s.p(i, s.k - 1), s.label(i, 0) == s.k - 1 ? 1.0 : 0.0, bins);
-    } else {
-      int64_t top = 0;
-      for (int64_t c = 1; c < s.k; ++c)
-        if (s.p(i, c) > s.p(i, top)) top = c;
-      sums.add(s.p(i, top), top == s.label(i, 0) ? 1.0 : 0.0, bins);
+    for (int64_t l = 0; l < labels_binned; ++l) {
+      const auto [conf, hit] = binned(s, i, l);
+      sums.add(conf, hit, bins);
     }
   }
   std::vector<ReliabilityBin> out;

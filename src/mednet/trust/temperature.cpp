@@ -6,6 +6,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/trust/calibration.h"
+#include "mednet/trust/scored_split.h"
 
 namespace mednet::trust {
 
@@ -21,13 +22,28 @@ at::Tensor scaled(data::Task task, const at::Tensor& logits, double beta) {
   return task == data::Task::MultiLabel ? at::sigmoid(logits * beta) : at::softmax(logits * beta, 1);
 }
 
+// The split's mean NLL at 1 / T = beta, as calibration_scores computes it (clamped logarithms), without
+// the bins: the search evaluates it about 60 times.
+double mean_nll(data::Task task, const at::Tensor& z, const at::Tensor& labels, double beta) {
+  const at::Tensor p = scaled(task, z, beta);
+  const auto log_clamped = [](const at::Tensor& x) { return x.clamp_min(kMinProbability).log(); };
+  if (task == data::Task::MultiLabel || task == data::Task::BinaryClass) {
+    const at::Tensor q = task == data::Task::MultiLabel ? p : p.select(1, p.size(1) - 1);
+    const at::Tensor y = task == data::Task::MultiLabel
+                             ? labels.to(at::kDouble).reshape(p.sizes())
+                             : labels.reshape({-1}).eq(p.size(1) - 1).to(at::kDouble);
+    return -(y * log_clamped(q) + (1 - y) * log_clamped(1 - q)).mean().item<double>();
+  }
+  return -log_clamped(p.gather(1, labels.reshape({-1, 1}).to(at::kLong))).mean().item<double>();
+}
+
 }  // namespace
 
 double fit_temperature(data::Task task, const at::Tensor& labels, const at::Tensor& probs) {
-  const at::Tensor z = logits_of(task, probs);
-  const auto nll = [&](double log_t) {
-    return calibration_scores(task, labels, scaled(task, z, std::exp(-log_t))).nll;
-  };
+  const ScoredSplit checked(task, labels, probs);  // an error names shapes or values that do not fit
+  MN_CHECK(checked.n > 0, "a temperature cannot be fitted on an empty split");
+  const at::Tensor z = logits_of(task, probs), y = labels.to(at::kCPU);
+  const auto nll = [&](double log_t) { return mean_nll(task, z, y, std::exp(-log_t)); };
   // Golden-section search for the minimum of a unimodal function of log T.
   const double g = (std::sqrt(5.0) - 1) / 2;
   double a = std::log(kMinTemperature), b = std::log(kMaxTemperature);
