@@ -39,6 +39,13 @@ void add_predict(CLI::App& app) {
   static bool uncalibrated = false;
   cmd->add_flag("--uncalibrated", uncalibrated,
                 "Ignore the run's calibration.json (mednet trust): the model's own probabilities, no sets");
+  static bool no_ood = false;
+  cmd->add_option("--ood-score", po.ood_score,
+                  "Score that flags inputs unlike the training data, with the run's ood.safetensors (mednet "
+                  "trust): msp, energy or mahalanobis")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"msp", "energy", "mahalanobis"}));
+  cmd->add_flag("--no-ood", no_ood, "Do not flag inputs unlike the training data");
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     core::set_threads(common.thread_count(), core::resolve_device(common.device));
@@ -63,6 +70,7 @@ void add_predict(CLI::App& app) {
       }
     }
     po.calibrated = !uncalibrated;
+    if (no_ood) po.ood_score.clear();
     const deploy::PredictOutcome p = deploy::predict_files(r, paths, o.device, po, [&](size_t, size_t) {
       if (bar) bar->step();
     });
@@ -74,6 +82,11 @@ void add_predict(CLI::App& app) {
                 << deploy::set_name(*p.calibration) << " conformal sets (" << p.calibration->conformal.method
                 << ", fitted on " << p.calibration->fitted_size << " " << p.calibration->fitted_on
                 << " images)\n";
+    if (p.ood)
+      std::cout << "out-of-distribution check by " << run_dir << "/ood.safetensors: " << p.ood_score
+                << " score, threshold " << core::format_fixed(p.ood->thresholds.at(p.ood_score), 2)
+                << " (passes " << core::format_fixed(100 * p.ood->pass_rate, 0) << "% of "
+                << p.ood->fitted_size << " " << p.ood->fitted_on << " images)\n";
     for (const auto& item : p.items) {
       if (!item.error.empty()) {
         std::cout << "error: " << core::printable_message(item.error) << "\n";
@@ -85,6 +98,7 @@ void add_predict(CLI::App& app) {
       std::cout << buf;
       if (p.calibration)
         std::cout << "; " << deploy::set_name(*p.calibration) << " set: " << deploy::set_text(p, item);
+      if (item.unlike) std::cout << "; " << deploy::ood_text(p, item);
       if (!item.maps.empty()) {
         std::cout << "; map " << item.maps.front();
         if (item.map_zero)

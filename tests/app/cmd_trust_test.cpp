@@ -22,7 +22,8 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   std::tie(rc, out) = mednet("trust --run " + run + " --coverage 0.8 --skip-md5", home_);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_TRUE(contains(out, "80% conformal sets (aps")) << out;
-  for (const char* f : {"calibration.json", "trust.json", "trust.md"})
+  EXPECT_TRUE(contains(out, "## Out-of-distribution flags")) << out;
+  for (const char* f : {"calibration.json", "trust.json", "trust.md", "ood.safetensors"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
   if (report_available(out)) EXPECT_GT(png_size(run + "/reliability.png").first, 500);
   const auto cal = nlohmann::json::parse(read_file(run + "/calibration.json"));
@@ -37,6 +38,15 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   EXPECT_GE(coverage, 0.0);
   EXPECT_LE(coverage, 1.0);
   EXPECT_EQ(t["test_sets"]["per_class"].size(), 5u);
+  // noise and blank pictures (the data folder holds no other file); thresholds pass 95% of validation
+  ASSERT_EQ(t["ood"]["sets"].size(), 2u);
+  EXPECT_EQ(t["ood"]["sets"][0]["set"], "uniform noise");
+  for (const char* s : {"msp", "energy", "mahalanobis"}) {
+    const double auroc = t["ood"]["sets"][1]["scores"][s]["auroc"].get<double>();
+    EXPECT_GE(auroc, 0.0) << s;
+    EXPECT_LE(auroc, 1.0) << s;
+    EXPECT_LE(t["ood"]["test_flagged"][s].get<double>(), 1.0) << s;
+  }
   EXPECT_EQ(t["test"]["acc_before"], t["test"]["acc_after"]);  // the predicted grade never changes
   const auto metrics = nlohmann::json::parse(read_file(run + "/metrics.json"));
   EXPECT_NEAR(t["test"]["auc_before"].get<double>(), metrics["test"]["auc"].get<double>(), 1e-6);
@@ -59,7 +69,15 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   ASSERT_EQ(rc, 0) << out;
   EXPECT_TRUE(contains(out, "calibrated by " + run + "/calibration.json: temperature ")) << out;
   EXPECT_TRUE(contains(out, "; 80% set: ")) << out;
+  EXPECT_TRUE(contains(out, "out-of-distribution check by " + run + "/ood.safetensors: mahalanobis score"))
+      << out;
+  EXPECT_TRUE(contains(read_file(home_ + "/p.csv"), ",set_80%,ood_mahalanobis,ood_flag,error"))
+      << read_file(home_ + "/p.csv");
+  std::tie(rc, out) =
+      mednet("predict --run " + run + " " + npy + " --no-ood --out " + home_ + "/p.csv", home_);
+  ASSERT_EQ(rc, 0) << out;
   EXPECT_TRUE(contains(read_file(home_ + "/p.csv"), ",set_80%,error")) << read_file(home_ + "/p.csv");
+  expect_usage_error("predict --run " + run + " " + npy + " --ood-score odin", "--ood-score");
   std::tie(rc, out) =
       mednet("predict --run " + run + " " + npy + " --uncalibrated --out " + home_ + "/p.csv", home_);
   ASSERT_EQ(rc, 0) << out;

@@ -15,6 +15,7 @@
 #include "mednet/deploy/cam_maps.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/explain/cam.h"
+#include "mednet/trust/ood.h"
 #include "mednet/trust/temperature.h"
 
 namespace mednet::deploy {
@@ -49,6 +50,11 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   if (options.calibrated)
     o.calibration =
         trust::read_calibration_file(run.files.dir + "/calibration.json", info.task, info.num_outputs());
+  if (!options.ood_score.empty()) {
+    trust::check_ood_score(options.ood_score);
+    o.ood = trust::read_ood_file(run.files.dir + "/ood.safetensors");
+    if (o.ood) o.ood_score = options.ood_score;
+  }
   std::map<std::string, size_t> conversions;
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
@@ -98,8 +104,18 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
       sets = trust::prediction_sets(info.task, probs, o.calibration->conformal);
       if (info.task == data::Task::MultiLabel) sets = sets.select(2, 1);  // labels that may be present
     }
+    at::Tensor ood_scores, passes;
+    if (o.ood) {
+      const trust::OodFeatures f = trust::ood_features(*run.model, torch::stack(batch), device, batch_size);
+      ood_scores = trust::ood_score(info.task, o.ood_score, f, o.ood->fit).contiguous();
+      passes = trust::ood_passes(*o.ood, o.ood_score, ood_scores);
+    }
     for (size_t k = 0; k < pending.size(); ++k) {
       Prediction& p = o.items[pending[k]];
+      if (ood_scores.defined()) {
+        p.ood_score = ood_scores[static_cast<int64_t>(k)].item<double>();
+        p.unlike = !passes[static_cast<int64_t>(k)].item<bool>();
+      }
       const at::Tensor row = probs[static_cast<int64_t>(k)];
       p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
       p.predicted = row.argmax().item<int64_t>();
@@ -157,6 +173,12 @@ std::string set_name(const trust::CalibrationFile& c) {
   return core::format_fixed(100 * c.conformal.coverage, 0) + "%";
 }
 
+std::string ood_text(const PredictOutcome& o, const Prediction& p) {
+  if (!o.ood || !p.unlike) return "";
+  return "unlike the training data (" + o.ood_score + " " + core::format_fixed(p.ood_score, 2) + " < " +
+         core::format_fixed(o.ood->thresholds.at(o.ood_score), 2) + ")";
+}
+
 std::string set_text(const PredictOutcome& o, const Prediction& p) {
   std::vector<std::string> names;
   for (int64_t c : p.set) names.push_back(o.labels.at(static_cast<size_t>(c)));
@@ -169,6 +191,7 @@ void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
       "does not read it)\nfile,predicted";
   for (const auto& l : o.labels) text += "," + csv_cell("p_" + l);
   if (o.calibration) text += "," + csv_cell("set_" + set_name(*o.calibration));
+  if (o.ood) text += "," + csv_cell("ood_" + o.ood_score) + ",ood_flag";
   text += ",error\n";
   char buf[32];
   for (const auto& p : o.items) {
@@ -183,6 +206,15 @@ void write_predictions_csv(const std::string& path, const PredictOutcome& o) {
       }
     }
     if (o.calibration) text += "," + csv_cell(p.error.empty() ? set_text(o, p) : "");
+    if (o.ood) {
+      if (p.error.empty()) {
+        std::snprintf(buf, sizeof buf, ",%.6g", p.ood_score);
+        text += buf;
+        text += p.unlike ? ",unlike the training data" : ",";
+      } else {
+        text += ",,";
+      }
+    }
     text += "," + csv_cell(p.error) + "\n";
   }
   core::write_file_atomic(path, text);

@@ -9,6 +9,7 @@
 
 #include "mednet/run/open_run.h"
 #include "mednet/trust/calibration_file.h"
+#include "mednet/trust/ood_file.h"
 
 namespace mednet::deploy {
 
@@ -26,6 +27,8 @@ struct Prediction {
   std::vector<std::string> maps;   ///< files written with --cam
   std::vector<int64_t> peak;       ///< 3D with --cam: the map's peak (x, y, z) on the input grid
   bool map_zero = false;           ///< the map is 0 everywhere
+  double ood_score = 0;            ///< with ood.safetensors: the input's score (higher: more like training)
+  bool unlike = false;             ///< below the score's threshold: unlike the training data
   std::string map_error;           ///< why the map was not written (the prediction stands)
 };
 
@@ -39,6 +42,10 @@ struct PredictOutcome {
   std::vector<std::string> conversions;
   /// The run's calibration.json as applied (mednet trust wrote it); none when absent or not used.
   std::optional<trust::CalibrationFile> calibration;
+  /// The run's ood.safetensors as applied (mednet trust wrote it) and the score used; none when absent or
+  /// not used.
+  std::optional<trust::OodDetector> ood;
+  std::string ood_score;
 };
 
 struct PredictOptions {
@@ -48,6 +55,8 @@ struct PredictOptions {
   std::string cam_layer;  ///< empty: the last convolutional stage
   bool calibrated =
       true;  ///< apply the run's calibration.json when it has one: temperature and conformal sets
+  /// With the run's ood.safetensors, flag inputs below this score's threshold; empty: no check.
+  std::string ood_score = trust::kDefaultOodScore;
 };
 
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
@@ -55,8 +64,12 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
                              const std::function<void(size_t done, size_t total)>& progress = {});
 
 /// predictions.csv: a '#' line saying it is not a standard result file, a header (file, predicted,
-/// one p_<label> per class, with calibration.json the set, error), one row per input.
+/// one p_<label> per class, with calibration.json the set, with ood.safetensors the score and the flag,
+/// error), one row per input.
 void write_predictions_csv(const std::string& path, const PredictOutcome& o);
+
+/// "unlike the training data (mahalanobis -812.4 < -95.1)" for a flagged input, else "".
+std::string ood_text(const PredictOutcome& o, const Prediction& p);
 
 /// "90%": the coverage of the conformal sets of a calibration file.
 std::string set_name(const trust::CalibrationFile& c);

@@ -102,8 +102,8 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   run::OpenRunOptions open;
   open.root = o.root;
   open.check_md5 = o.check_md5;
-  open.load_model = false;
-  const run::OpenRun r = run::open_run(dir, open);
+  open.load_model = o.ood;
+  run::OpenRun r = run::open_run(dir, open);
   const json m = core::read_json_file(r.files.metrics(), "metrics.json", /*damaged=*/true);
   const data::Task task = r.info->task;
   const at::Tensor val_y = r.data.val.labels, test_y = r.data.test.labels;
@@ -173,10 +173,16 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
     md << "| " << c["class"].get<std::string>() << " | " << c["count"].get<int64_t>() << " | "
        << (c["coverage"].is_null() ? "n/a" : core::format_fixed(100 * c["coverage"].get<double>(), 1) + "%")
        << " |\n";
+  if (o.ood) {
+    t.ood = measure_ood(r, c10::kCPU, o.ood_sets, o.progress);
+    t.summary["ood"] = t.ood->summary;
+    md << "\n" << t.ood->markdown;
+  }
   t.markdown = md.str();
 
   const core::FolderLock lock = core::FolderLock::acquire(dir);  // it writes into the run folder
   write_calibration_file(dir + "/calibration.json", cal);
+  if (t.ood) write_ood_file(dir + "/ood.safetensors", t.ood->detector);
   core::write_file_atomic(dir + "/trust.json", t.summary.dump(2) + "\n");
   core::write_file_atomic(dir + "/trust.md", t.markdown);
   if (report::plots_available()) {

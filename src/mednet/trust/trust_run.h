@@ -5,6 +5,9 @@
 // calibrated on validation with the temperature applied and checked on test. Writes into the run folder:
 //   calibration.json  the temperature and the conformal threshold, as readers apply them
 //   trust.json        every number below, trust.md the same as tables, reliability.png the diagrams
+//   ood.safetensors   the out-of-distribution detector (ood_file.h), when the check runs (ood_run.h)
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 
 #include "mednet/trust/calibration.h"
 #include "mednet/trust/conformal.h"
+#include "mednet/trust/ood_run.h"
 
 namespace mednet::trust {
 
@@ -19,6 +23,9 @@ struct TrustOptions {
   double coverage = 0.9;
   std::string root;  ///< folder of the .npz files (empty: the run's own)
   bool check_md5 = true;
+  bool ood = true;  ///< also the out-of-distribution check (loads the model; the rest reads result files)
+  OodSetOptions ood_sets;
+  std::function<void(const std::string&)> progress;
 };
 
 struct SplitTrust {
@@ -33,6 +40,7 @@ struct TrustResult {
   ConformalThreshold conformal;
   SetReport test_sets;
   std::vector<std::string> class_names;
+  std::optional<OodReport> ood;
   std::string markdown;  ///< what trust.md holds
   nlohmann::json summary;
 };
