@@ -34,12 +34,15 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
     "arms": [{"name": "a", "label": "arm A", "config": {"select": "loss"}}, {"name": "slow", "label": "slow arm", "config": {"lr": 0.01}}]})";
   std::ofstream(dir + "/cam.json")
       << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
+  std::ofstream(dir + "/trust.json") << R"({"name": "How far", "folders": ["runs/t"], "coverage": 0.8})";
   std::ofstream(dir + "/study.json")
       << R"({"name": "S", "stages": [
       {"name": "t", "kind": "train", "file": ")" +
              dir + R"(/train.json", "cpu_skip": [{"arm": "slow", "why": "too slow"}]},
       {"name": "c", "kind": "cam", "file": ")" +
-             dir + R"(/cam.json"}],
+             dir + R"(/cam.json"},
+      {"name": "trust", "kind": "trust", "file": ")" +
+             dir + R"(/trust.json"}],
     "presets": {"quick": {"train": {"epochs": 1}}}})";
   const experiments::StudySpec spec = experiments::load_study(dir + "/study.json");
   experiments::StudyOptions o;
@@ -49,7 +52,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   const std::string out = dir + "/out";
   StudyMessages first;
   const experiments::StudyOutcome r = experiments::run_study(spec, dir + "/study.json", out, o, first);
-  ASSERT_EQ(r.stages.size(), 2u);
+  ASSERT_EQ(r.stages.size(), 3u);
   EXPECT_EQ(r.stages[0].status, "done");
   EXPECT_NE(r.stages[0].message.find("arm 'slow' skipped on CPU (too slow)"), std::string::npos);
   EXPECT_NE(first.all.find("skipped on CPU: t arm 'slow'"), std::string::npos) << first.all;
@@ -58,6 +61,13 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_EQ(r.stages[1].status, "failed");
   EXPECT_NE(r.stages[1].message.find("missing/seed0"), std::string::npos) << r.stages[1].message;
   EXPECT_TRUE(r.failed);
+  // The trust stage checked the one finished run, which keeps what predict applies.
+  EXPECT_EQ(r.stages[2].status, "done");
+  EXPECT_EQ(r.stages[2].message, "1 runs");
+  for (const char* f : {"calibration.json", "ood.safetensors", "trust.json", "trust.md"})
+    EXPECT_TRUE(fs::exists(out + "/t/a/seed0/" + f)) << f;
+  const std::string summary = core::read_file(out + "/trust/summary.json");
+  EXPECT_NE(summary.find("\"run\": \"t/a/seed0\""), std::string::npos) << summary;
   const std::string html = core::read_file(r.report_html);
   EXPECT_NE(html.find("arm A"), std::string::npos);
   EXPECT_NE(html.find("class=\"gap\""), std::string::npos);
@@ -67,6 +77,11 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_NE(md.find("checkpoint chosen by"), std::string::npos);
   EXPECT_NE(md.find("checkpoint with the best validation loss"), std::string::npos) << md;
   EXPECT_EQ(md.find("best validation AUC"), std::string::npos) << md;
+  EXPECT_NE(md.find("## trust: How far"), std::string::npos) << md;
+  EXPECT_NE(md.find("80% conformal sets, calibrated on validation, held the true class for between"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| t/a/seed0 |"), std::string::npos) << md;
   // The preset's epochs reached the run.
   EXPECT_NE(core::read_file(out + "/t/a/seed0/config.json").find("\"epochs\": 1"), std::string::npos);
 

@@ -27,7 +27,7 @@ std::string study_usage_error(const std::string& path) {
 
 TEST(StudySpec, TheRepositorysStudyFileLoads) {
   const auto s = experiments::load_study(MEDNET_SOURCE_DIR "/experiments/study.json");
-  ASSERT_EQ(s.stages.size(), 6u);
+  ASSERT_EQ(s.stages.size(), 7u);
   EXPECT_EQ(s.stages[0].name, "exp1");
   EXPECT_EQ(s.stages[0].seeds, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(s.stages[3].kind, experiments::StageKind::Cam);
@@ -35,6 +35,8 @@ TEST(StudySpec, TheRepositorysStudyFileLoads) {
   ASSERT_EQ(s.stages[5].cpu_skip.size(), 5u);  // the 3D 28-px-stem ResNet-18, and the 34- and 50-layer pairs
   EXPECT_EQ(s.stages[5].cpu_skip[0].arm, "resnet18-adrenal");
   EXPECT_EQ(s.stages[5].cpu_skip[2].arm, "plain34-retina");
+  EXPECT_EQ(s.stages[6].kind, experiments::StageKind::Trust);  // after every training stage
+  EXPECT_EQ(experiments::stage_kind_name(s.stages[6].kind), "trust");
   ASSERT_TRUE(s.presets.count("quick") && s.presets.count("full"));
   EXPECT_EQ(s.presets.at("quick").seeds, (std::vector<uint64_t>{0}));
   EXPECT_TRUE(s.presets.at("full").seeds.empty());
@@ -56,6 +58,14 @@ TEST(StudySpec, RunPathsPointIntoTheStudyFolder) {
   EXPECT_EQ(j.at("entries").at(0).at("run"), "/out/exp1/cnn3d/seed0");
   EXPECT_EQ(j.at("entries").at(1).at("run"), "/out/exp2a/augmentation/seed0");
   EXPECT_EQ(j.at("entries").at(2).at("run"), "/abs/run");
+
+  const std::string trust =
+      write(dir, "trust.json", R"({"folders": ["runs/exp1", "runs/exp3", "/abs/runs"], "coverage": 0.9})");
+  const auto t = experiments::load_study(write(dir, "study2.json",
+                                               R"({"stages": [{"name": "trust", "kind": "trust", "file": ")" +
+                                                   trust + R"("}], "presets": {"quick": {}}})"));
+  const auto tj = experiments::effective_stage_file(t.stages[0], t.presets.at("quick"), "/out");
+  EXPECT_EQ(tj.at("folders"), nlohmann::json::array({"/out/exp1", "/out/exp3", "/abs/runs"}));
 }
 
 TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
@@ -64,7 +74,7 @@ TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
             std::string::npos);
   EXPECT_NE(
       study_usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
-          .find("kind must be train, cam or quant"),
+          .find("kind must be train, cam, quant or trust"),
       std::string::npos);
   EXPECT_NE(
       study_usage_error(

@@ -69,6 +69,7 @@ for t in "${targets[@]}"; do
     after=1
   fi
   log="$tmp/k$kills.log"
+  launched=$(now)
   "$bin" "${study[@]}" --out "$out" >"$log" 2>&1 &
   pid=$!
   marker="##### stage $idx/$n: "
@@ -77,8 +78,11 @@ for t in "${targets[@]}"; do
     sleep 0.02
   done
   if [ "$stage" = report ]; then
-    before=$(mtime "$out/stages.json")  # the report starts once the last stage is recorded there
-    while [ "$(mtime "$out/stages.json")" = "$before" ]; do
+    # The report starts once this call has recorded the last stage in stages.json (a stage an earlier call
+    # finished is recorded at once; one it was killed in, when this call finishes it).
+    last=${stages[$((n - 1))]}
+    until awk -v a="$(mtime "$out/stages.json")" -v b="$launched" 'BEGIN { exit !(a > b) }' &&
+      grep -qF "\"$last\":" "$out/stages.json"; do
       kill -0 "$pid" 2>/dev/null || fail "kill $((kills + 1)): the study ended before its report"
       sleep 0.005
     done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# study_kill_test.sh on the small study of tiny_study.sh (generated data, three stages, a few seconds
+# study_kill_test.sh on the small study of tiny_study.sh (generated data, four stages, a few seconds
 # each): 8 kills over its training, Grad-CAM and quantization stages and its report, each resumed.
 # Usage: tiny_study_kill_test.sh MEDNET_BINARY
 set -euo pipefail

@@ -10,6 +10,11 @@ namespace mednet::experiments {
 void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+void report_trust_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+
+/// The stage's JSON file, with the section's heading and description written from it; null (and a gap)
+/// when the file is missing.
+nlohmann::json open_section(ReportDoc& doc, const StageSpec& s, const std::string& file);
 
 /// "0.866 (0.812 to 0.915)": a value with its interval from a metrics.json split entry.
 std::string value_with_interval(const nlohmann::json& split, const char* key);

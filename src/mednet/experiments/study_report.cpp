@@ -26,8 +26,8 @@ std::string interval_of(const json& j, const char* key, bool signed_values) {
   return " (" + v(j.at(key).at(0)) + " to " + v(j.at(key).at(1)) + ")";
 }
 
-// The stage's JSON file, with the section's heading and description written from it; null (and a gap)
-// when the file is missing.
+}  // namespace
+
 json open_section(ReportDoc& doc, const StageSpec& s, const std::string& file) {
   if (!fs::exists(file)) {
     doc.gap(s.name + ": no results yet (" + file + " is missing)");
@@ -38,8 +38,6 @@ json open_section(ReportDoc& doc, const StageSpec& s, const std::string& file) {
   doc.text(j.value("description", std::string()));
   return j;
 }
-
-}  // namespace
 
 void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {
   const std::string dir = out + "/" + s.name;
@@ -207,6 +205,7 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
       if (s.kind == StageKind::Train) report_train_stage(doc, s, out);
       if (s.kind == StageKind::Cam) report_cam_stage(doc, s, out);
       if (s.kind == StageKind::Quant) report_quant_stage(doc, s, out);
+      if (s.kind == StageKind::Trust) report_trust_stage(doc, s, out);
     } catch (const std::exception& ex) {
       doc.gap(s.name + ": could not be reported: " + ex.what());
     }

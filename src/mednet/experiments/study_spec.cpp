@@ -11,7 +11,10 @@ namespace mednet::experiments {
 using nlohmann::json;
 
 std::string stage_kind_name(StageKind k) {
-  return k == StageKind::Train ? "train" : k == StageKind::Cam ? "cam" : "quant";
+  return k == StageKind::Train   ? "train"
+         : k == StageKind::Cam   ? "cam"
+         : k == StageKind::Quant ? "quant"
+                                 : "trust";
 }
 
 namespace {
@@ -39,9 +42,12 @@ StageSpec stage_from_json(const json& j, const std::string& path) {
   core::reject_unknown_keys(j, {"name", "kind", "file", "arm", "seeds", "cpu_skip", "runs"}, where);
   s.file = j.at("file").get<std::string>();
   const std::string kind = j.value("kind", "train");
-  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant", where,
-                 ": kind must be train, cam or quant, got '", kind, "'");
-  s.kind = kind == "train" ? StageKind::Train : kind == "cam" ? StageKind::Cam : StageKind::Quant;
+  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant" || kind == "trust", where,
+                 ": kind must be train, cam, quant or trust, got '", kind, "'");
+  s.kind = kind == "train"   ? StageKind::Train
+           : kind == "cam"   ? StageKind::Cam
+           : kind == "quant" ? StageKind::Quant
+                             : StageKind::Trust;
   if (j.contains("arm")) s.arm = j.at("arm").get<std::string>();
   if (j.contains("seeds")) s.seeds = seeds_of(j.at("seeds"), where);
   for (const auto& c : j.value("cpu_skip", json::array())) {
@@ -105,6 +111,10 @@ json effective_stage_file(const StageSpec& s, const StudyPreset& preset, const s
   const auto patch = preset.patch.find(s.name);
   if (patch != preset.patch.end()) j.merge_patch(patch->second);
   const char* list = s.kind == StageKind::Cam ? "entries" : s.kind == StageKind::Quant ? "models" : nullptr;
+  if (s.kind == StageKind::Trust && j.contains("folders") && j.at("folders").is_array()) {
+    for (auto& f : j["folders"])
+      if (f.is_string()) f = study_run_path(s, f.get<std::string>(), out);
+  }
   if (list && j.contains(list) && j.at(list).is_array()) {
     for (auto& e : j[list]) {
       if (e.is_object() && e.contains("run") && e.at("run").is_string())

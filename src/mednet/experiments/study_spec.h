@@ -9,9 +9,10 @@
 //    "presets": {"quick": {"seeds": [0], "train": {"epochs": 3}, "patch": {"exp2c": {...}}}, "full": {}}}
 //
 // kind: train (an experiment file with arms, or a single train config run as one arm named by
-// "arm"), cam (a Grad-CAM gallery file) or quant (a quantization experiment file). A stage's output
-// is OUT/<name>/. Run paths in cam and quant files ("runs/exp2a/...") point into the study folder:
-// "runs" maps a path to one under OUT, and any other "runs/X" becomes OUT/X.
+// "arm"), cam (a Grad-CAM gallery file), quant (a quantization experiment file) or trust (a trust
+// experiment file: trust_experiment.h). A stage's output is OUT/<name>/. Run paths in cam, quant and
+// trust files ("runs/exp2a/...") point into the study folder: "runs" maps a path to one under OUT, and any
+// other "runs/X" becomes OUT/X.
 #include <map>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@
 
 namespace mednet::experiments {
 
-enum class StageKind { Train, Cam, Quant };
+enum class StageKind { Train, Cam, Quant, Trust };
 
 struct CpuSkip {
   std::string arm, why;
@@ -33,7 +34,7 @@ struct StageSpec {
   std::string arm = "model";                ///< the arm name of a single train config
   std::vector<uint64_t> seeds;              ///< train: replaces the file's seeds (empty: the file's)
   std::vector<CpuSkip> cpu_skip;            ///< train: arms too slow for a CPU
-  std::map<std::string, std::string> runs;  ///< cam, quant: run path in the file -> path under OUT
+  std::map<std::string, std::string> runs;  ///< cam, quant, trust: run path in the file -> path under OUT
 };
 
 struct StudyPreset {
