@@ -72,6 +72,13 @@ void add_eval(CLI::App& app) {
               << "95% bootstrap intervals (" << m.ci->resamples
               << " resamples): " << metrics::format_intervals(*m.ci) << "\nper-sample scores: " << run_dir
               << "/" << m.result_file << "\n";
+    if (m.calibration) {
+      std::cout << "calibration (" << metrics::kCalibrationBins << " bins): ECE "
+                << metrics::format_with_interval(m.calibration->ece, m.calibration_ci.ece, 4) << ", MCE "
+                << core::format_fixed(m.calibration->mce, 4) << ", Brier "
+                << metrics::format_with_interval(m.calibration->brier, m.calibration_ci.brier, 4) << ", NLL "
+                << metrics::format_with_interval(m.calibration->nll, m.calibration_ci.nll, 4) << "\n";
+    }
     for (const auto& w : e.scores.warnings) std::cout << "warning: " << w << "\n";
     if (cal) {
       const trust::CalibratedSplit c = trust::apply_calibration(info.task, data.labels, e.probs, *cal);

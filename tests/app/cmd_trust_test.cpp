@@ -62,6 +62,14 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
                        contains(e.path().filename().string(), "@seed0-calibrated.csv");
   EXPECT_TRUE(calibrated_file);
 
+  // an ensemble scales each member by its own temperature before the mean
+  std::tie(rc, out) = mednet(
+      "ensemble --runs " + run + " " + run + " --calibrated --skip-md5 --threads 2 --out " + home_ + "/ens",
+      home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, run + " (temperature ")) << out;
+  EXPECT_TRUE(contains(read_file(home_ + "/ens/ensemble.json"), "from calibration.json")) << out;
+
   // predict applies it: temperature-scaled probabilities and each input's 80% set, unless told not to
   const std::string npy = home_ + "/picture.npy";
   mednet::data::save_npy(npy, torch::full({28, 28, 3}, 128, torch::kByte));
@@ -88,6 +96,9 @@ TEST_F(TrustCommand, WritesCalibrationAndConformalSetsOfAFinishedRun) {
   EXPECT_TRUE(contains(out, run + "/calibration.json is damaged")) << out;
   fs::remove(run + "/calibration.json");
   expect_usage_error("eval --run " + run + " --calibrated --skip-md5", "has no calibration.json");
+  expect_usage_error(
+      "ensemble --runs " + run + " " + run + " --calibrated --skip-md5 --out " + home_ + "/ens2",
+      "has no calibration.json");
 
   expect_usage_error("trust --run " + run + " --coverage 1.5 --skip-md5",
                      "--coverage must be between 0 and 1");

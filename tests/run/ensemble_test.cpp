@@ -89,6 +89,24 @@ TEST_F(EnsembleTest, MeanOfTheMembersProbabilitiesWrittenAsARunFolder) {
   EXPECT_EQ(core::read_json_file(out_tta + "/ensemble.json", "ensemble").at("tta"), "flips");
   EXPECT_NE(run::read_metrics_json(out + "/metrics.json").at("selection").get<std::string>().find("mean of"),
             std::string::npos);
+  EXPECT_EQ(j.at("members")[0].at("calibration"), "none");
+  // with a calibration hook each member's probabilities pass through it before the mean
+  const std::string out_cal = mednet::testing::temp_dir("ensemble_cal");
+  run::EnsembleOptions co = options();
+  co.calibrate = [](const std::string&, const at::Tensor& probs, std::string* how) {
+    *how = "squared";
+    const at::Tensor q = probs * probs;
+    return q / q.sum(1, true);
+  };
+  const run::Ensemble cal = run::ensemble_runs(runs_, out_cal, co);
+  const auto sharpened = [&](const at::Tensor& p) { return p * p / (p * p).sum(1, true); };
+  EXPECT_TRUE(torch::allclose(cal.test.probs,
+                              (sharpened(results_[0].test.probs) + sharpened(results_[1].test.probs)) / 2,
+                              1e-5, 1e-6));
+  EXPECT_EQ(core::read_json_file(out_cal + "/ensemble.json", "ensemble").at("members")[1].at("calibration"),
+            "squared");
+  EXPECT_NE(cal.metrics.test->result_file.find("@ensemble-calibrated.csv"), std::string::npos)
+      << cal.metrics.test->result_file;
 
   // "own": each member as its run scored itself; here the second run's config asks for flips
   const std::string flipped = mednet::testing::temp_dir("ensemble_own_member");

@@ -111,6 +111,8 @@ TEST(RunFolder, MetricsRoundTripAndFinished) {
   m.val->confusion = {{3, 1}, {0, 4}};
   m.val->roc = {{"class 1", {0, 0.5, 1}, {0, 1, 1}}};
   m.val->result_file = "retinamnist_val_[AUC]0.800_[ACC]0.600@seed3.csv";
+  m.val->calibration = mednet::metrics::CalibrationScores{0.05, 0.2, 0.4, 1.1};
+  m.val->calibration_ci = {{0.03, 0.08}, {0.1, 0.3}, {0.35, 0.45}, {1.0, 1.2}, 1000};
   run::write_metrics(run::RunFiles(dir).metrics(), m);
   const nlohmann::json j = run::read_metrics_json(run::RunFiles(dir).metrics());
   EXPECT_DOUBLE_EQ(j.at("seconds_per_epoch").get<double>(), 2.0);
@@ -132,6 +134,13 @@ TEST(RunFolder, MetricsRoundTripAndFinished) {
   EXPECT_EQ(back.val->confusion, (std::vector<std::vector<int64_t>>{{3, 1}, {0, 4}}));
   EXPECT_EQ(back.val->roc.at(0).tpr, (std::vector<double>{0, 1, 1}));
   EXPECT_EQ(back.val->result_file, m.val->result_file);
+  ASSERT_TRUE(back.val->calibration.has_value());
+  EXPECT_DOUBLE_EQ(back.val->calibration->ece, 0.05);
+  EXPECT_DOUBLE_EQ(back.val->calibration->nll, 1.1);
+  EXPECT_DOUBLE_EQ(back.val->calibration_ci.brier.hi, 0.45);
+  EXPECT_EQ(back.val->calibration_ci.resamples, 1000);
+  EXPECT_EQ(j.at("val").at("calibration").at("bins"), 15);
+  EXPECT_FALSE(back.test->calibration.has_value());
   EXPECT_TRUE(run::run_finished(dir));
   m.stop_reason = "interrupted";
   run::write_metrics(run::RunFiles(dir).metrics(), m);
@@ -163,6 +172,11 @@ TEST(RunFolder, ResultFilesAreReplacedPerRunNameAndReadBack) {
   e.scores = metrics::evaluate(data::Task::BinaryClass, labels, e.probs);
   const run::SplitMetrics own =
       run::record_split(dir, {"breastmnist", 28, "test", "seed0"}, data::Task::BinaryClass, labels, e);
+  // Calibration of the positive class's probability: 0.2, 0.7, 0.6, 0.4 against 0, 1, 1, 0.
+  ASSERT_TRUE(own.calibration.has_value());
+  EXPECT_NEAR(own.calibration->brier, (0.04 + 0.09 + 0.16 + 0.16) / 4, 1e-12);
+  EXPECT_EQ(own.calibration_ci.resamples, 1000);
+  EXPECT_LE(own.calibration_ci.brier.lo, own.calibration->brier);
   engine::Evaluation flipped = e;
   flipped.probs = torch::tensor({0.4, 0.6, 0.3, 0.7, 0.6, 0.4, 0.7, 0.3}, torch::kDouble).view({4, 2});
   flipped.scores = metrics::evaluate(data::Task::BinaryClass, labels, flipped.probs);

@@ -9,8 +9,8 @@
 
 #include "mednet/core/error.h"
 #include "mednet/data/npy.h"
+#include "mednet/metrics/calibration.h"
 #include "mednet/metrics/metrics.h"
-#include "mednet/trust/calibration.h"
 #include "mednet/trust/conformal.h"
 #include "mednet/trust/temperature.h"
 #include "support/fixtures.h"
@@ -35,23 +35,6 @@ std::pair<at::Tensor, at::Tensor> overconfident(Task task, int64_t n, int64_t k,
 
 }  // namespace
 
-TEST(Calibration, HandCheckedBinsBrierAndNll) {
-  // Four images, two classes (multi-class): confidences 0.9, 0.9, 0.6, 0.6; right, wrong, right, right.
-  const at::Tensor p = torch::tensor({{0.9, 0.1}, {0.9, 0.1}, {0.4, 0.6}, {0.6, 0.4}}, torch::kDouble);
-  const at::Tensor y = torch::tensor({0, 1, 1, 0}, torch::kLong);
-  const trust::CalibrationScores c = trust::calibration_scores(Task::MultiClass, y, p);
-  // bin of 0.9: confidence 0.9, accuracy 0.5; bin of 0.6: confidence 0.6, accuracy 1.0
-  EXPECT_NEAR(c.ece, 0.5 * 0.4 + 0.5 * 0.4, 1e-12);
-  EXPECT_NEAR(c.mce, 0.4, 1e-12);
-  EXPECT_NEAR(c.brier, (0.02 + 1.62 + 0.32 + 0.32) / 4, 1e-12);
-  EXPECT_NEAR(c.nll, -(std::log(0.9) + std::log(0.1) + std::log(0.6) + std::log(0.6)) / 4, 1e-12);
-  const auto bins = trust::reliability_bins(Task::MultiClass, y, p);
-  ASSERT_EQ(bins.size(), 15u);
-  EXPECT_EQ(bins[13].count, 2);  // 0.9 is in (13/15, 14/15]
-  EXPECT_NEAR(bins[13].accuracy, 0.5, 1e-12);
-  EXPECT_EQ(bins[8].count, 2);  // 0.6 is in (8/15, 9/15]
-}
-
 TEST(Calibration, AgreesWithTheNumpyReferenceForEveryTask) {
   const std::string dir = mednet::testing::temp_dir("trust_ref");
   for (const auto& [task, name, k] :
@@ -68,7 +51,7 @@ TEST(Calibration, AgreesWithTheNumpyReferenceForEveryTask) {
       GTEST_SKIP() << "SKIPPED: python3-numpy or python3-scipy is not installed: " << out;
     ASSERT_EQ(rc, 0) << out;
     const auto ref = nlohmann::json::parse(out.substr(out.find('{')));
-    const trust::CalibrationScores c = trust::calibration_scores(task, y, p);
+    const metrics::CalibrationScores c = metrics::calibration_scores(task, y, p);
     EXPECT_NEAR(c.ece, ref["ece"].get<double>(), 1e-9) << name;
     EXPECT_NEAR(c.mce, ref["mce"].get<double>(), 1e-9) << name;
     EXPECT_NEAR(c.brier, ref["brier"].get<double>(), 1e-9) << name;
@@ -92,8 +75,8 @@ TEST(Temperature, KeepsThePredictionsAndTheBinaryAucAndLowersNll) {
     const metrics::Scores before = metrics::evaluate(task, y, p), after = metrics::evaluate(task, y, q);
     EXPECT_EQ(before.acc, after.acc);  // bit-identical: the predicted class never changes
     if (task != Task::MultiClass) EXPECT_EQ(before.auc, after.auc);  // scores keep their order
-    EXPECT_LT(trust::calibration_scores(task, y, q).nll, trust::calibration_scores(task, y, p).nll);
-    EXPECT_LT(trust::calibration_scores(task, y, q).ece, trust::calibration_scores(task, y, p).ece);
+    EXPECT_LT(metrics::calibration_scores(task, y, q).nll, metrics::calibration_scores(task, y, p).nll);
+    EXPECT_LT(metrics::calibration_scores(task, y, q).ece, metrics::calibration_scores(task, y, p).ece);
   }
   const at::Tensor p = torch::tensor({{0.7, 0.3}}, torch::kDouble);
   EXPECT_TRUE(torch::allclose(trust::apply_temperature(Task::MultiClass, p, 1.0), p, 0, 1e-12));

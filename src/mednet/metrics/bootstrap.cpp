@@ -117,6 +117,10 @@ std::string format_interval(const Interval& i, bool signed_values, int digits) {
   return f(i.lo) + " to " + f(i.hi);
 }
 
+std::string format_with_interval(double v, const Interval& i, int digits) {
+  return core::format_fixed(v, digits) + " (" + format_interval(i, false, digits) + ")";
+}
+
 std::string format_intervals(const ScoreIntervals& s) {
   return "AUC " + format_interval(s.auc) + ", ACC " + format_interval(s.acc);
 }

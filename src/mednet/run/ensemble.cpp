@@ -29,8 +29,13 @@ nlohmann::json member_json(const EnsembleMember& m) {
   auto split = [](const engine::Evaluation& e) {
     return nlohmann::json{{"auc", e.scores.auc}, {"acc", e.scores.acc}, {"loss", e.loss}};
   };
-  return {{"run", m.dir}, {"model", m.model},    {"seed", m.seed},
-          {"tta", m.tta}, {"val", split(m.val)}, {"test", split(m.test)}};
+  return {{"run", m.dir},
+          {"model", m.model},
+          {"seed", m.seed},
+          {"tta", m.tta},
+          {"calibration", m.calibration},
+          {"val", split(m.val)},
+          {"test", split(m.test)}};
 }
 
 // The members' common test-time mode, or "mixed" when "own" resolved differently per member.
@@ -83,9 +88,14 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
     if (o.progress)
       o.progress("[" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + runs[i] + " (" +
                  c.model.name + ", seed " + std::to_string(c.seed) + ")");
-    const at::Tensor vp = engine::predict(*model, first.data.val.images, task, o.device, batch, views);
-    const at::Tensor tp = engine::predict(*model, first.data.test.images, task, o.device, batch, views);
-    ens.members.push_back({runs[i], c.model.name, c.seed, tta,
+    at::Tensor vp = engine::predict(*model, first.data.val.images, task, o.device, batch, views);
+    at::Tensor tp = engine::predict(*model, first.data.test.images, task, o.device, batch, views);
+    std::string calibration = "none";
+    if (o.calibrate) {
+      vp = o.calibrate(runs[i], vp, &calibration);
+      tp = o.calibrate(runs[i], tp, &calibration);
+    }
+    ens.members.push_back({runs[i], c.model.name, c.seed, tta, calibration,
                            score_probs(task, first.data.val.labels, vp, batch),
                            score_probs(task, first.data.test.labels, tp, batch)});
     val_sum = val_sum.defined() ? val_sum + vp : vp;
@@ -101,12 +111,14 @@ Ensemble ensemble_runs(const std::vector<std::string>& runs, const std::string& 
   m.size = first.config.size;
   m.model = first.config.model.name;
   m.backbone = "ensemble of " + std::to_string(runs.size()) + " runs";
-  m.selection = "the mean of the members' probabilities, each member's own chosen checkpoint";
+  m.selection = std::string("the mean of the members' ") + (o.calibrate ? "temperature-scaled " : "") +
+                "probabilities, each member's own chosen checkpoint";
   m.device = o.device.str();
   m.data_file = first.data.path;
   m.md5 = data::md5_status_name(first.data.md5);
   const std::string tta = common_tta(ens.members);
-  const std::string name = tta == "none" ? "ensemble" : "ensemble-tta";
+  const std::string name =
+      std::string(tta == "none" ? "ensemble" : "ensemble-tta") + (o.calibrate ? "-calibrated" : "");
   m.val = record_split(out, {m.dataset, m.size, "val", name}, task, first.data.val.labels, ens.val);
   m.test = record_split(out, {m.dataset, m.size, "test", name}, task, first.data.test.labels, ens.test);
   write_metrics(RunFiles(out).metrics(), m);

@@ -21,13 +21,18 @@ struct EnsembleOptions {
   /// member as its own run scored itself (its config's tta).
   std::string tta = "none";
   std::function<void(const std::string&)> progress;  ///< told as each member is scored
+  /// When set, each member's probabilities pass through it before they are averaged (mednet ensemble
+  /// --calibrated: the member's own temperature from its calibration.json); it returns them and says what
+  /// it did in `how`.
+  std::function<at::Tensor(const std::string& dir, const at::Tensor& probs, std::string* how)> calibrate;
 };
 
 struct EnsembleMember {
   std::string dir;
   std::string model;
   uint64_t seed = 0;
-  std::string tta;  ///< how this member was scored: "none" or "flips"
+  std::string tta;                   ///< how this member was scored: "none" or "flips"
+  std::string calibration = "none";  ///< what calibrate did to its probabilities
   engine::Evaluation val, test;
 };
 

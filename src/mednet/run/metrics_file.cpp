@@ -62,6 +62,7 @@ json split_json(const SplitMetrics& s) {
     for (const auto& r : s.roc) roc.push_back({{"name", r.name}, {"fpr", r.fpr}, {"tpr", r.tpr}});
     j["roc"] = roc;
   }
+  if (s.calibration) j["calibration"] = calibration_json(*s.calibration, &s.calibration_ci, s.bootstrap_seed);
   if (!s.result_file.empty()) j["result_file"] = s.result_file;
   return j;
 }
@@ -90,10 +91,37 @@ SplitMetrics split_from_json(const json& j) {
                        r.at("tpr").get<std::vector<double>>()});
     }
   }
+  if (j.contains("calibration")) {
+    const json& c = j.at("calibration");
+    s.calibration =
+        metrics::CalibrationScores{core::number_or_nan(c, "ece"), core::number_or_nan(c, "mce"),
+                                   core::number_or_nan(c, "brier"), core::number_or_nan(c, "nll")};
+    if (c.contains("ci95")) {
+      const json& ci = c.at("ci95");
+      s.calibration_ci = {interval_from_json(ci.at("ece")), interval_from_json(ci.at("mce")),
+                          interval_from_json(ci.at("brier")), interval_from_json(ci.at("nll")),
+                          core::whole_number<int>(ci.at("resamples"), "resamples")};
+    }
+  }
   s.result_file = j.value("result_file", "");
   return s;
 }
 }  // namespace
+
+json calibration_json(const metrics::CalibrationScores& c, const metrics::CalibrationIntervals* ci,
+                      uint64_t seed) {
+  json j = {{"ece", num(c.ece)},
+            {"mce", num(c.mce)},
+            {"brier", num(c.brier)},
+            {"nll", num(c.nll)},
+            {"bins", metrics::kCalibrationBins}};
+  if (ci && ci->resamples > 0) {
+    j["ci95"] = {{"ece", interval_json(ci->ece)},     {"mce", interval_json(ci->mce)},
+                 {"brier", interval_json(ci->brier)}, {"nll", interval_json(ci->nll)},
+                 {"resamples", ci->resamples},        {"seed", seed}};
+  }
+  return j;
+}
 
 json metrics_json(const RunMetrics& m) {
   json j{{"dataset", m.dataset},

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "mednet/metrics/bootstrap.h"
+#include "mednet/metrics/calibration.h"
 #include "mednet/metrics/per_class.h"
 
 namespace mednet::run {
@@ -28,6 +29,10 @@ struct SplitMetrics {
   std::vector<double> per_class_auc;
   std::vector<std::vector<int64_t>> confusion;  ///< [true][predicted]; empty for multi-label
   std::vector<metrics::RocCurve> roc;
+  /// ECE, MCE, Brier and NLL of the split's probabilities (metrics/calibration.h) with bootstrap intervals
+  /// drawn as AUC's are.
+  std::optional<metrics::CalibrationScores> calibration;
+  metrics::CalibrationIntervals calibration_ci;
   std::string result_file;  ///< the standard result file in the run folder, by name
 };
 
@@ -53,6 +58,10 @@ struct RunMetrics {
 };
 
 nlohmann::json metrics_json(const RunMetrics& m);
+/// {"ece", "mce", "brier", "nll", "bins"} and, with intervals that were drawn, "ci95" of each and its seed:
+/// the calibration entry of metrics.json and of trust.json.
+nlohmann::json calibration_json(const metrics::CalibrationScores& c, const metrics::CalibrationIntervals* ci,
+                                uint64_t seed);
 RunMetrics metrics_from_json(const nlohmann::json& j);
 /// Writes metrics.json atomically.
 void write_metrics(const std::string& path, const RunMetrics& m);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
+#include "mednet/metrics/calibration.h"
 #include "mednet/metrics/result_file.h"
 
 namespace mednet::run {
@@ -25,6 +26,8 @@ SplitMetrics record_split(const std::string& dir, const SplitIdentity& id, data:
   s.per_class_auc = metrics::per_class_auc(task, labels, e.probs);
   s.confusion = metrics::confusion_matrix(task, labels, e.probs);
   s.roc = metrics::roc_curves(task, labels, e.probs);
+  s.calibration = metrics::calibration_scores(task, labels, e.probs);
+  s.calibration_ci = metrics::calibration_intervals(task, labels, e.probs, b);
 
   const metrics::ResultFileName name{id.dataset, id.size, id.split, id.run};
   const std::string prefix =

@@ -67,8 +67,8 @@ CalibratedSplit apply_calibration(data::Task task, const at::Tensor& labels, con
                                   const CalibrationFile& c) {
   CalibratedSplit out;
   out.probs = apply_temperature(task, probs, c.temperature);
-  out.before = calibration_scores(task, labels, probs);
-  out.after = calibration_scores(task, labels, out.probs);
+  out.before = metrics::calibration_scores(task, labels, probs);
+  out.after = metrics::calibration_scores(task, labels, out.probs);
   out.sets = evaluate_sets(task, labels, prediction_sets(task, out.probs, c.conformal));
   return out;
 }

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mednet/data/catalog.h"
-#include "mednet/trust/calibration.h"
+#include "mednet/metrics/calibration.h"
 #include "mednet/trust/conformal.h"
 
 namespace mednet::trust {
@@ -33,7 +33,7 @@ std::optional<CalibrationFile> read_calibration_file(const std::string& path, da
 /// A labelled split's scores with a calibration file applied (mednet eval --calibrated).
 struct CalibratedSplit {
   at::Tensor probs;  ///< temperature-scaled
-  CalibrationScores before, after;
+  metrics::CalibrationScores before, after;
   SetReport sets;  ///< the file's conformal sets on this split
 };
 CalibratedSplit apply_calibration(data::Task task, const at::Tensor& labels, const at::Tensor& probs,

@@ -6,7 +6,7 @@
 #include <ATen/ATen.h>
 
 #include "mednet/core/error.h"
-#include "mednet/trust/scored_split.h"
+#include "mednet/metrics/scored_split.h"
 
 namespace mednet::trust {
 
@@ -16,7 +16,7 @@ namespace {
 constexpr double kEveryClass = 2.0;
 
 // Row i's score for class c (multi-label: label l's score for value c in {0, 1}).
-double score(const ScoredSplit& s, int64_t i, int64_t c, int64_t l = 0) {
+double score(const metrics::ScoredSplit& s, int64_t i, int64_t c, int64_t l = 0) {
   if (s.task == data::Task::MultiLabel) return 1 - (c == 1 ? s.p(i, l) : 1 - s.p(i, l));
   if (s.task == data::Task::BinaryClass) return 1 - s.p(i, c);
   double mass = 0;  // APS: every class at least as probable as c
@@ -39,7 +39,7 @@ ConformalThreshold fit_conformal(data::Task task, const at::Tensor& labels, cons
                                  double coverage) {
   MN_CHECK_USAGE(std::isfinite(coverage) && coverage > 0 && coverage < 1,
                  "--coverage must be between 0 and 1 (for example 0.9), got ", coverage);
-  const ScoredSplit s(task, labels, probs);
+  const metrics::ScoredSplit s(task, labels, probs);
   MN_CHECK(s.n > 0, "conformal calibration on an empty split");
   ConformalThreshold t;
   t.coverage = coverage;
@@ -63,7 +63,7 @@ ConformalThreshold fit_conformal(data::Task task, const at::Tensor& labels, cons
 at::Tensor prediction_sets(data::Task task, const at::Tensor& probs, const ConformalThreshold& t) {
   const at::Tensor no_labels =
       at::zeros({probs.size(0), task == data::Task::MultiLabel ? probs.size(1) : 1}, at::kLong);
-  const ScoredSplit s(task, no_labels, probs);
+  const metrics::ScoredSplit s(task, no_labels, probs);
   if (task == data::Task::MultiLabel) {
     MN_CHECK(static_cast<int64_t>(t.thresholds.size()) == s.k, "conformal: ", t.thresholds.size(),
              " thresholds for ", s.k, " labels");

@@ -5,16 +5,16 @@
 #include <ATen/ATen.h>
 
 #include "mednet/core/error.h"
-#include "mednet/trust/calibration.h"
-#include "mednet/trust/scored_split.h"
+#include "mednet/metrics/calibration.h"
+#include "mednet/metrics/scored_split.h"
 
 namespace mednet::trust {
 
 namespace {
 
 at::Tensor logits_of(data::Task task, const at::Tensor& probs) {
-  const at::Tensor p = probs.detach().to(at::kCPU).to(at::kDouble).clamp(kMinProbability, 1.0);
-  if (task == data::Task::MultiLabel) return p.log() - (1 - p).clamp_min(kMinProbability).log();
+  const at::Tensor p = probs.detach().to(at::kCPU).to(at::kDouble).clamp(metrics::kMinProbability, 1.0);
+  if (task == data::Task::MultiLabel) return p.log() - (1 - p).clamp_min(metrics::kMinProbability).log();
   return p.log();
 }
 
@@ -22,11 +22,11 @@ at::Tensor scaled(data::Task task, const at::Tensor& logits, double beta) {
   return task == data::Task::MultiLabel ? at::sigmoid(logits * beta) : at::softmax(logits * beta, 1);
 }
 
-// The split's mean NLL at 1 / T = beta, as calibration_scores computes it (clamped logarithms), without
-// the bins: the search evaluates it about 60 times.
+// The split's mean NLL at 1 / T = beta, as metrics::calibration_scores computes it (clamped logarithms),
+// without the bins: the search evaluates it about 60 times.
 double mean_nll(data::Task task, const at::Tensor& z, const at::Tensor& labels, double beta) {
   const at::Tensor p = scaled(task, z, beta);
-  const auto log_clamped = [](const at::Tensor& x) { return x.clamp_min(kMinProbability).log(); };
+  const auto log_clamped = [](const at::Tensor& x) { return x.clamp_min(metrics::kMinProbability).log(); };
   if (task == data::Task::MultiLabel || task == data::Task::BinaryClass) {
     const at::Tensor q = task == data::Task::MultiLabel ? p : p.select(1, p.size(1) - 1);
     const at::Tensor y = task == data::Task::MultiLabel
@@ -40,7 +40,7 @@ double mean_nll(data::Task task, const at::Tensor& z, const at::Tensor& labels, 
 }  // namespace
 
 double fit_temperature(data::Task task, const at::Tensor& labels, const at::Tensor& probs) {
-  const ScoredSplit checked(task, labels, probs);  // an error names shapes or values that do not fit
+  const metrics::ScoredSplit checked(task, labels, probs);  // an error names shapes or values that do not fit
   MN_CHECK(checked.n > 0, "a temperature cannot be fitted on an empty split");
   const at::Tensor z = logits_of(task, probs), y = labels.to(at::kCPU);
   const auto nll = [&](double log_t) { return mean_nll(task, z, y, std::exp(-log_t)); };

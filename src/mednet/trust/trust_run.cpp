@@ -26,13 +26,13 @@ namespace {
 SplitTrust measure(data::Task task, const at::Tensor& labels, const at::Tensor& raw, const at::Tensor& scaled,
                    bool intervals) {
   SplitTrust s;
-  s.before = calibration_scores(task, labels, raw);
-  s.after = calibration_scores(task, labels, scaled);
+  s.before = metrics::calibration_scores(task, labels, raw);
+  s.after = metrics::calibration_scores(task, labels, scaled);
   if (intervals) {
     metrics::BootstrapOptions o;
     o.seed = run::kBootstrapSeed;
-    s.before_ci = calibration_intervals(task, labels, raw, o);
-    s.after_ci = calibration_intervals(task, labels, scaled, o);
+    s.before_ci = metrics::calibration_intervals(task, labels, raw, o);
+    s.after_ci = metrics::calibration_intervals(task, labels, scaled, o);
   }
   const metrics::Scores b = metrics::evaluate(task, labels, raw), a = metrics::evaluate(task, labels, scaled);
   s.auc_before = b.auc;
@@ -42,27 +42,13 @@ SplitTrust measure(data::Task task, const at::Tensor& labels, const at::Tensor& 
   return s;
 }
 
-json scores_json(const CalibrationScores& c, const CalibrationIntervals* ci) {
-  json j = {{"ece", c.ece}, {"mce", c.mce}, {"brier", c.brier}, {"nll", c.nll}};
-  if (ci && ci->resamples > 0) {
-    const auto iv = [](const metrics::Interval& i) { return json::array({i.lo, i.hi}); };
-    j["ci95"] = {{"ece", iv(ci->ece)}, {"mce", iv(ci->mce)},         {"brier", iv(ci->brier)},
-                 {"nll", iv(ci->nll)}, {"resamples", ci->resamples}, {"seed", run::kBootstrapSeed}};
-  }
-  return j;
-}
-
 json split_json(const SplitTrust& s) {
-  return {{"before", scores_json(s.before, &s.before_ci)},
-          {"after", scores_json(s.after, &s.after_ci)},
+  return {{"before", run::calibration_json(s.before, &s.before_ci, run::kBootstrapSeed)},
+          {"after", run::calibration_json(s.after, &s.after_ci, run::kBootstrapSeed)},
           {"auc_before", s.auc_before},
           {"acc_before", s.acc_before},
           {"auc_after", s.auc_after},
           {"acc_after", s.acc_after}};
-}
-
-std::string with_interval(double v, const metrics::Interval& i, int digits) {
-  return core::format_fixed(v, digits) + " (" + metrics::format_interval(i, false, digits) + ")";
 }
 
 // What a reliability diagram's axes are for the task (calibration.h says what is binned).
@@ -74,7 +60,7 @@ std::pair<std::string, std::string> reliability_axes(const data::DatasetInfo& in
   return {"confidence (top class's probability)", "accuracy"};
 }
 
-report::Panel reliability_panel(const std::string& title, const std::vector<ReliabilityBin>& bins,
+report::Panel reliability_panel(const std::string& title, const std::vector<metrics::ReliabilityBin>& bins,
                                 const data::DatasetInfo& info) {
   report::Panel p;
   p.title = title;
@@ -154,11 +140,11 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
      << "| test (" << r.data.test.size()
      << " images) | ECE (95% interval) | MCE | Brier | NLL | AUC | ACC |\n"
      << "|---|---|---|---|---|---|---|\n";
-  const auto row = [&](const char* label, const CalibrationScores& c, const CalibrationIntervals& ci,
-                       double auc, double acc) {
-    md << "| " << label << " | " << with_interval(c.ece, ci.ece, 4) << " | " << f3(c.mce) << " | "
-       << with_interval(c.brier, ci.brier, 4) << " | " << with_interval(c.nll, ci.nll, 4) << " | " << f3(auc)
-       << " | " << f3(acc) << " |\n";
+  const auto row = [&](const char* label, const metrics::CalibrationScores& c,
+                       const metrics::CalibrationIntervals& ci, double auc, double acc) {
+    md << "| " << label << " | " << metrics::format_with_interval(c.ece, ci.ece, 4) << " | " << f3(c.mce)
+       << " | " << metrics::format_with_interval(c.brier, ci.brier, 4) << " | "
+       << metrics::format_with_interval(c.nll, ci.nll, 4) << " | " << f3(auc) << " | " << f3(acc) << " |\n";
   };
   row("as trained", t.test.before, t.test.before_ci, t.test.auc_before, t.test.acc_before);
   row("temperature-scaled", t.test.after, t.test.after_ci, t.test.auc_after, t.test.acc_after);
@@ -187,9 +173,9 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   core::write_file_atomic(dir + "/trust.md", t.markdown);
   if (report::plots_available()) {
     report::save_png(
-        {reliability_panel("as trained", reliability_bins(task, test_y, test_p), *r.info),
+        {reliability_panel("as trained", metrics::reliability_bins(task, test_y, test_p), *r.info),
          reliability_panel("temperature-scaled (T = " + core::format_fixed(t.temperature, 3) + ")",
-                           reliability_bins(task, test_y, test_t), *r.info)},
+                           metrics::reliability_bins(task, test_y, test_t), *r.info)},
         "Reliability on test: " + r.config.model.name + ", " + r.info->display_name,
         dir + "/reliability.png");
   }

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mednet/trust/calibration.h"
+#include "mednet/metrics/calibration.h"
 #include "mednet/trust/conformal.h"
 #include "mednet/trust/ood_run.h"
 
@@ -29,8 +29,8 @@ struct TrustOptions {
 };
 
 struct SplitTrust {
-  CalibrationScores before, after;
-  CalibrationIntervals before_ci, after_ci;
+  metrics::CalibrationScores before, after;
+  metrics::CalibrationIntervals before_ci, after_ci;
   double auc_before = 0, acc_before = 0, auc_after = 0, acc_after = 0;
 };
 

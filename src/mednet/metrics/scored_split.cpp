@@ -1,4 +1,4 @@
-#include "mednet/trust/scored_split.h"
+#include "mednet/metrics/scored_split.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 
 #include "mednet/core/error.h"
 
-namespace mednet::trust {
+namespace mednet::metrics {
 
 ScoredSplit::ScoredSplit(data::Task t, const at::Tensor& labels_in, const at::Tensor& probs_in) : task(t) {
   at::Tensor p = probs_in.detach().to(at::kCPU).to(at::kDouble).contiguous();
@@ -28,4 +28,4 @@ ScoredSplit::ScoredSplit(data::Task t, const at::Tensor& labels_in, const at::Te
   for (int64_t v : labels) MN_CHECK(v >= 0 && v <= top, "trust: label ", v, " outside 0..", top);
 }
 
-}  // namespace mednet::trust
+}  // namespace mednet::metrics

@@ -14,7 +14,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/metrics/bootstrap.h"
 
-namespace mednet::trust {
+namespace mednet::metrics {
 
 inline constexpr int kCalibrationBins = 15;
 /// Probabilities are clamped to [kMinProbability, 1] before their logarithm is taken.
@@ -25,7 +25,7 @@ struct CalibrationScores {
 };
 
 struct CalibrationIntervals {
-  metrics::Interval ece, mce, brier, nll;
+  Interval ece, mce, brier, nll;
   int resamples = 0;
 };
 
@@ -43,11 +43,10 @@ CalibrationScores calibration_scores(data::Task task, const at::Tensor& labels, 
 
 /// Percentile bootstrap intervals over the split's rows, the same resamples as AUC's for the same options.
 CalibrationIntervals calibration_intervals(data::Task task, const at::Tensor& labels, const at::Tensor& probs,
-                                           const metrics::BootstrapOptions& o = {},
-                                           int bins = kCalibrationBins);
+                                           const BootstrapOptions& o = {}, int bins = kCalibrationBins);
 
 /// The reliability diagram's bins (all labels pooled for multi-label).
 std::vector<ReliabilityBin> reliability_bins(data::Task task, const at::Tensor& labels,
                                              const at::Tensor& probs, int bins = kCalibrationBins);
 
-}  // namespace mednet::trust
+}  // namespace mednet::metrics

@@ -1,4 +1,4 @@
-#include "mednet/trust/calibration.h"
+#include "mednet/metrics/calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 #include <ATen/ATen.h>
 
 #include "mednet/core/error.h"
-#include "mednet/trust/scored_split.h"
+#include "mednet/metrics/scored_split.h"
 
-namespace mednet::trust {
+namespace mednet::metrics {
 
 namespace {
 
@@ -118,10 +118,10 @@ CalibrationScores calibration_scores(data::Task task, const at::Tensor& labels, 
 }
 
 CalibrationIntervals calibration_intervals(data::Task task, const at::Tensor& labels, const at::Tensor& probs,
-                                           const metrics::BootstrapOptions& o, int bins) {
+                                           const BootstrapOptions& o, int bins) {
   const ScoredSplit s(task, labels, probs);
   std::vector<double> ece, mce, brier, nll;
-  for (const auto& rows : metrics::resample_indices(s.n, o)) {
+  for (const auto& rows : resample_indices(s.n, o)) {
     const CalibrationScores c = scores_of(s, rows, bins);
     ece.push_back(c.ece);
     mce.push_back(c.mce);
@@ -130,7 +130,7 @@ CalibrationIntervals calibration_intervals(data::Task task, const at::Tensor& la
   }
   const double lo = (1 - o.level) / 2, hi = (1 + o.level) / 2;
   const auto interval = [&](const std::vector<double>& v) {
-    return metrics::Interval{metrics::quantile(v, lo), metrics::quantile(v, hi)};
+    return Interval{quantile(v, lo), quantile(v, hi)};
   };
   CalibrationIntervals out;
   out.ece = interval(ece);
@@ -167,4 +167,4 @@ std::vector<ReliabilityBin> reliability_bins(data::Task task, const at::Tensor& 
   return out;
 }
 
-}  // namespace mednet::trust
+}  // namespace mednet::metrics

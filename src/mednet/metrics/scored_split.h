@@ -8,7 +8,7 @@
 
 #include "mednet/data/catalog.h"
 
-namespace mednet::trust {
+namespace mednet::metrics {
 
 struct ScoredSplit {
   /// labels [N] or [N, C] (C = 1, or the label count for multi-label), probs [N, K]; an error names a
@@ -22,4 +22,4 @@ struct ScoredSplit {
   int64_t label(int64_t i, int64_t c) const { return labels[static_cast<size_t>(i * label_cols + c)]; }
 };
 
-}  // namespace mednet::trust
+}  // namespace mednet::metrics
