@@ -27,7 +27,8 @@ experiments::ExperimentSpec arms_spec(const std::string& root, const std::string
 }
 
 // A finished run whose class-1 score is the label plus noise of the given size.
-void fake_run(const std::string& dir, const at::Tensor& labels, double noise, uint64_t seed) {
+void fake_run(const std::string& dir, const at::Tensor& labels, double noise, uint64_t seed,
+              const std::string& data_file = "") {
   std::filesystem::create_directories(dir);
   torch::manual_seed(seed);
   const at::Tensor y = labels.squeeze(1).to(torch::kDouble);
@@ -39,6 +40,7 @@ void fake_run(const std::string& dir, const at::Tensor& labels, double noise, ui
   m.dataset = "adrenalmnist3d";
   m.model = "cnn";
   m.seed = seed;
+  m.data_file = data_file;
   m.val = run::record_split(dir, {"adrenalmnist3d", 28, "val", "seed" + std::to_string(seed)},
                             data::Task::BinaryClass, labels, ev);
   m.test = run::record_split(dir, {"adrenalmnist3d", 28, "test", "seed" + std::to_string(seed)},
@@ -84,6 +86,18 @@ TEST(ArmComparison, PairedDifferencesFromTheRunsResultFiles) {
   const nlohmann::json j = experiments::comparisons_json(cs);
   EXPECT_EQ(j.at(0).at("auc_diff_ci95").size(), 2u);
   EXPECT_NE(experiments::comparisons_markdown(cs).find("| better | plain |"), std::string::npos);
+
+  // The experiment file names no folder that holds the data (a study given --root): the labels come from
+  // the file the runs were scored on, which their metrics.json names.
+  const auto elsewhere = arms_spec("/nowhere");
+  const std::string out2 = mednet::testing::temp_dir("cmp_out2");
+  for (uint64_t s : {0, 1}) {
+    fake_run(experiments::run_dir(out2, "plain", s), labels, 3.0, 10 + s, root + "/adrenalmnist3d.npz");
+    fake_run(experiments::run_dir(out2, "better", s), labels, 0.5, 20 + s, root + "/adrenalmnist3d.npz");
+  }
+  const auto cs3 = experiments::compare_arms(elsewhere, experiments::collect_results(elsewhere, out2));
+  EXPECT_TRUE(cs3[0].missing.empty()) << cs3[0].missing;
+  EXPECT_EQ(cs3[0].diff.auc_ci.lo, cs[0].diff.auc_ci.lo);
 
   // A run without its result file is reported, not fatal.
   for (const auto& f : std::filesystem::directory_iterator(experiments::run_dir(out, "better", 1)))

@@ -1,5 +1,6 @@
 #include "mednet/experiments/arm_comparison.h"
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -30,6 +31,17 @@ std::vector<at::Tensor> test_probs(const ArmResult& a) {
   return out;
 }
 
+// The data file a finished run of the arm was scored on, when it still exists; else "".
+std::string scored_file(const ArmResult& a) {
+  for (const auto& r : a.runs) {
+    if (!r.finished) continue;
+    const std::string f = r.metrics.value("data_file", "");
+    std::error_code ec;
+    if (!f.empty() && std::filesystem::is_regular_file(f, ec)) return f;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<ArmComparison> compare_arms(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
@@ -47,8 +59,12 @@ std::vector<ArmComparison> compare_arms(const ExperimentSpec& e, const std::vect
       const run::TrainConfig& cfg = c.a->config;
       const std::string key = cfg.dataset + "@" + std::to_string(cfg.size);
       if (!labels.count(key)) {
-        const data::MedMnist d = data::open_medmnist(data::find_dataset(cfg.dataset), cfg.size, cfg.root,
-                                                     nullptr, /*check_md5=*/false);
+        // The file the runs were scored on (metrics.json names it), so the study's --root needs no repeating.
+        const std::string scored = scored_file(*c.a);
+        const data::DatasetInfo& info = data::find_dataset(cfg.dataset);
+        const data::MedMnist d = scored.empty() ? data::open_medmnist(info, cfg.size, cfg.root, nullptr,
+                                                                      /*check_md5=*/false)
+                                                : data::load_medmnist(info, cfg.size, scored);
         labels[key] = d.test.labels;
       }
       c.test_samples = labels[key].size(0);
