@@ -78,6 +78,19 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_NE(md.find("checkpoint with the best validation loss"), std::string::npos) << md;
   EXPECT_EQ(md.find("best validation AUC"), std::string::npos) << md;
   EXPECT_NE(md.find("## trust: How far"), std::string::npos) << md;
+  // The report opens with the summary (the trained arm beside the best published row, conclusions linked to
+  // their sections) and ends with the stages' bookkeeping.
+  const size_t summary_at = md.find("## Summary");
+  ASSERT_NE(summary_at, std::string::npos) << md;
+  EXPECT_LT(summary_at, md.find("## t: "));
+  EXPECT_NE(md.find("| t | arm A | RetinaMNIST | 1 | "), std::string::npos) << md;
+  EXPECT_NE(md.find("(Google AutoML Vision) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("t: the best arm, arm A, reached test AUC "), std::string::npos) << md;
+  EXPECT_NE(md.find("([see t](#t))"), std::string::npos) << md;
+  EXPECT_NE(md.find("arm 'slow' skipped on CPU (too slow)."), std::string::npos) << md;  // a caveat
+  EXPECT_GT(md.find("## Appendix: how each stage ran"), md.find("## trust: How far")) << md;
+  const std::string page = core::read_file(r.report_html);
+  EXPECT_NE(page.find("<a href=\"#t\">see t</a>"), std::string::npos);
   EXPECT_NE(md.find("80% conformal sets, calibrated on validation, held the true class for between"),
             std::string::npos)
       << md;

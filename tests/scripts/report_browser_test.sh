@@ -41,6 +41,13 @@ if grep -E "CONSOLE.*(Uncaught|Error)|:ERROR:CONSOLE" "$dir/console.log"; then f
 [ -n "$ready" ] && [ "$ready" -lt 2000 ] || fail "the page took $ready ms to draw (limit 2000)"
 grep -q "Grad-CAM\|gradcam" <<<"$dom" || fail "no Grad-CAM section"
 grep -q 'data:image/png;base64' <<<"$dom" || fail "no embedded images"
+# The page opens with the summary, and every link of its conclusions leads to an anchor of the page.
+grep -q '<h2 id="summary">' <<<"$dom" || fail "no summary section"
+[ "$(grep -o '<h2[^>]*>' <<<"$dom" | head -1)" = '<h2 id="summary">' ] || fail "the summary is not the first section"
+links=$(grep -o 'href="#[^"]*"' <<<"$dom" | sed 's/href="#//; s/"$//' | sort -u)
+[ -n "$links" ] || fail "the summary's conclusions link to no section"
+for a in $links; do grep -q "id=\"$a\"" <<<"$dom" || fail "a link to #$a leads nowhere"; done
+grep -q '<h2 id="appendix">' <<<"$dom" || fail "no appendix with the stages' bookkeeping"
 
 open_page "--screenshot=$dir/report.png --window-size=1280,2400 --hide-scrollbars" >/dev/null
 [ "$(stat -c %s "$dir/report.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "no screenshot (or a blank one)"

@@ -44,8 +44,30 @@ std::string scored_file(const ArmResult& a) {
 
 }  // namespace
 
+// The test labels of each arm's dataset file, each file read once.
+class TestLabels {
+ public:
+  const at::Tensor& of(const ArmResult& a) {
+    const run::TrainConfig& cfg = a.config;
+    const std::string key = cfg.dataset + "@" + std::to_string(cfg.size);
+    if (!labels_.count(key)) {
+      // The file the runs were scored on (metrics.json names it), so the study's --root needs no repeating.
+      const std::string scored = scored_file(a);
+      const data::DatasetInfo& info = data::find_dataset(cfg.dataset);
+      const data::MedMnist d =
+          scored.empty() ? data::open_medmnist(info, cfg.size, cfg.root, nullptr, /*check_md5=*/false)
+                         : data::load_medmnist(info, cfg.size, scored);
+      labels_[key] = d.test.labels;
+    }
+    return labels_[key];
+  }
+
+ private:
+  std::map<std::string, at::Tensor> labels_;
+};
+
 std::vector<ArmComparison> compare_arms(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
-  std::map<std::string, at::Tensor> labels;  // by dataset and size: each file is read once
+  TestLabels labels;
   std::vector<ArmComparison> out;
   for (const auto& spec : e.comparisons) {
     ArmComparison c;
@@ -56,25 +78,35 @@ std::vector<ArmComparison> compare_arms(const ExperimentSpec& e, const std::vect
       c.seeds_a = pa.size();
       c.seeds_b = pb.size();
       MN_CHECK(!pa.empty() && !pb.empty(), "no finished runs in arm '", pa.empty() ? spec.a : spec.b, "'");
-      const run::TrainConfig& cfg = c.a->config;
-      const std::string key = cfg.dataset + "@" + std::to_string(cfg.size);
-      if (!labels.count(key)) {
-        // The file the runs were scored on (metrics.json names it), so the study's --root needs no repeating.
-        const std::string scored = scored_file(*c.a);
-        const data::DatasetInfo& info = data::find_dataset(cfg.dataset);
-        const data::MedMnist d = scored.empty() ? data::open_medmnist(info, cfg.size, cfg.root, nullptr,
-                                                                      /*check_md5=*/false)
-                                                : data::load_medmnist(info, cfg.size, scored);
-        labels[key] = d.test.labels;
-      }
-      c.test_samples = labels[key].size(0);
+      const at::Tensor& y = labels.of(*c.a);
+      c.test_samples = y.size(0);
       metrics::BootstrapOptions o;
       o.seed = run::kBootstrapSeed;
-      c.diff = metrics::paired_bootstrap(data::find_dataset(cfg.dataset).task, labels[key], pa, pb, o);
+      c.diff = metrics::paired_bootstrap(data::find_dataset(c.a->config.dataset).task, y, pa, pb, o);
     } catch (const Error& ex) {
       c.missing = ex.what();
     }
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::optional<metrics::ScoreIntervals>> arm_intervals(const std::vector<ArmResult>& arms) {
+  TestLabels labels;
+  std::vector<std::optional<metrics::ScoreIntervals>> out;
+  for (const auto& a : arms) {
+    out.emplace_back();
+    try {
+      const std::vector<at::Tensor> p = test_probs(a);
+      if (p.empty()) continue;
+      metrics::BootstrapOptions o;
+      o.seed = run::kBootstrapSeed;
+      const metrics::PairedDifference d =
+          metrics::paired_bootstrap(data::find_dataset(a.config.dataset).task, labels.of(a), p, {}, o);
+      out.back() = metrics::ScoreIntervals{d.auc_ci, d.acc_ci, d.resamples, d.undefined_auc};
+    } catch (const Error&) {
+      // no interval for an arm whose result files or data cannot be read; its comparisons say why
+    }
   }
   return out;
 }

@@ -319,6 +319,13 @@ std::string write_experiment_report(const ExperimentSpec& e, const std::string& 
   core::write_file_atomic(out + "/summary.md", md);
   json summary = summary_json(e, arms);
   summary["comparisons"] = comparisons_json(comparisons);
+  const auto intervals = arm_intervals(arms);
+  for (size_t i = 0; i < arms.size(); ++i) {
+    if (!intervals[i]) continue;
+    const auto num = core::finite_or_null;
+    summary["arms"][i]["test_auc_ci95"] = {num(intervals[i]->auc.lo), num(intervals[i]->auc.hi)};
+    summary["arms"][i]["test_acc_ci95"] = {num(intervals[i]->acc.lo), num(intervals[i]->acc.hi)};
+  }
   core::write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   if (!report::plots_available()) return md;
 

@@ -58,6 +58,12 @@ void ReportDoc::conclusion(const std::string& t) {
   md_ += "\n**Conclusion:** " + t + "\n";
 }
 
+void ReportDoc::conclusion(const std::string& t, const std::string& anchor, const std::string& link_text) {
+  page_.raw("<p class=\"conclusion\">" + report::html_escape(t) + "<a href=\"#" +
+            report::html_escape(anchor) + "\">" + report::html_escape(link_text) + "</a></p>\n");
+  md_ += "\n**Conclusion:** " + t + " ([" + link_text + "](#" + anchor + "))\n";
+}
+
 void ReportDoc::chart(const json& config, const std::string& png, int height_px) {
   page_.chart(config, height_px);
   if (!png.empty())

@@ -28,6 +28,8 @@ class ReportDoc {
   void table(const Table& t);
   void gap(const std::string& t);
   void conclusion(const std::string& t);
+  /// A conclusion that links to the section (its anchor) whose numbers it is written from.
+  void conclusion(const std::string& t, const std::string& anchor, const std::string& link_text);
   /// A chart in the page; in the Markdown, a pointer to png (relative to the report) when given.
   void chart(const nlohmann::json& config, const std::string& png = "", int height_px = 280);
   /// An image embedded in the page (path) and linked from the Markdown (relative path).

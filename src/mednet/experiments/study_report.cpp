@@ -189,6 +189,18 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
            "; scores are of the checkpoint each run chose on validation (each stage's settings say by which "
            "score), on the test split, with 95% percentile bootstrap intervals over the test images (1000 "
            "resamples).");
+  report_study_summary(doc, study, out, stages, preset);
+  for (const auto& s : study.stages) {
+    try {
+      if (s.kind == StageKind::Train) report_train_stage(doc, s, out);
+      if (s.kind == StageKind::Cam) report_cam_stage(doc, s, out);
+      if (s.kind == StageKind::Quant) report_quant_stage(doc, s, out);
+      if (s.kind == StageKind::Trust) report_trust_stage(doc, s, out);
+    } catch (const std::exception& ex) {
+      doc.gap(s.name + ": could not be reported: " + ex.what());
+    }
+  }
+  doc.heading(2, "Appendix: how each stage ran", "appendix");
   Table t{{"stage", "kind", "file", "status", "seconds", "note"}, {}, {}};
   for (const auto& s : study.stages) {
     const StageOutcome* o = nullptr;
@@ -200,16 +212,6 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
           bad || !o);
   }
   doc.table(t);
-  for (const auto& s : study.stages) {
-    try {
-      if (s.kind == StageKind::Train) report_train_stage(doc, s, out);
-      if (s.kind == StageKind::Cam) report_cam_stage(doc, s, out);
-      if (s.kind == StageKind::Quant) report_quant_stage(doc, s, out);
-      if (s.kind == StageKind::Trust) report_trust_stage(doc, s, out);
-    } catch (const std::exception& ex) {
-      doc.gap(s.name + ": could not be reported: " + ex.what());
-    }
-  }
   StudyReport r;
   r.html_path = out + "/report.html";
   r.markdown_path = out + "/report.md";

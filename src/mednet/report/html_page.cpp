@@ -133,7 +133,10 @@ p.conclusion{background:#eef6ee;border-left:4px solid #2ca02c;padding:6px 10px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
 .chart{position:relative;width:100%}figure{margin:10px 0}figure img{width:100%;image-rendering:pixelated}
 figcaption{font-size:13px;color:#566}nav a{margin-right:14px}code{background:#f1f4f9;padding:1px 4px}
-details{margin-top:40px;font-size:12px;color:#566}
+details{margin-top:40px;font-size:12px;color:#566}p.conclusion a{margin-left:6px}
+@media print{body{max-width:none;padding:0;font-size:11pt}h2{break-before:page;border:none}#summary,h2:first-of-type{break-before:auto}
+table,figure,.chart,p.conclusion{break-inside:avoid}details{display:none}a{color:inherit;text-decoration:none}
+p.conclusion a,p.gap{display:none}}
 </style></head>
 <body data-charts="0" data-charts-drawn="0" data-errors="">
 <script>window.mnErrors=[];window.addEventListener("error",function(e){window.mnErrors.push(String(e.message));document.body.dataset.errors=window.mnErrors.join(" | ");});</script>
