@@ -2,6 +2,8 @@
 // PNG files, exactly as the evaluation does; damaged and mismatched inputs are reported per file.
 #include "mednet/deploy/predict.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -14,7 +16,10 @@
 #include "mednet/data/nifti_file.h"
 #include "mednet/data/npy.h"
 #include "mednet/engine/evaluate.h"
+#include "mednet/run/metrics_file.h"
+#include "mednet/run/split_results.h"
 #include "mednet/train/trainer.h"
+#include "mednet/trust/trust_run.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -22,7 +27,8 @@ using namespace mednet;
 namespace {
 
 // A one-epoch run of a small CNN on a generated file of the dataset's format.
-std::string tiny_run(const std::string& root, const std::string& flag = "retinamnist") {
+// With flips, the run is scored with its test-time flips (config "tta").
+std::string tiny_run(const std::string& root, const std::string& flag = "retinamnist", bool flips = false) {
   std::filesystem::create_directories(root);
   mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
   run::TrainConfig c;
@@ -34,6 +40,10 @@ std::string tiny_run(const std::string& root, const std::string& flag = "retinam
   c.model.name = "cnn";
   c.model.widths = {4};
   c.model.hidden = {4};
+  if (flips) {
+    c.augment = {augment::TransformSpec{"flip", 0.5, 0, {0, 1}}};
+    c.tta = "flips";
+  }
   const std::string dir = root + "/run";
   const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
   train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
@@ -103,6 +113,65 @@ TEST(Predict, OwnFilesScoreAsTheSplitDoesAndBadOnesAreNamed) {
   EXPECT_NE(out.find("5 predicted, 2 failed"), std::string::npos) << out;
   EXPECT_THROW(deploy::collect_inputs({}, root + "/nope"), Error);
   EXPECT_THROW(deploy::collect_inputs({}, ""), Error);
+}
+
+// A run scored with test-time flips predicts a person's file as its result file scored the same image
+// (before, predict used one view and then applied a temperature fitted on the flipped probabilities);
+// with the out-of-distribution check on, a run without flips takes its probabilities from the check's
+// forward pass, and they are the same as without the check.
+TEST(Predict, ScoresWithTheRunsTestTimeFlipsAndTheCheckChangesNoProbability) {
+  core::set_threads(2);
+  const std::string root = mednet::testing::temp_dir("predict-tta");
+  trust::TrustOptions to;
+  to.root = root;
+  to.check_md5 = false;
+  to.ood_sets.synthetic = 8;
+  for (const bool flips : {true, false}) {
+    const std::string run_dir = tiny_run(root + (flips ? "/flips" : "/plain"), "retinamnist", flips);
+    to.root = root + (flips ? "/flips" : "/plain");
+    trust::trust_run(run_dir, to);
+    ASSERT_TRUE(std::filesystem::exists(run_dir + "/ood.safetensors"));
+    run::OpenRunOptions o;
+    o.root = to.root;
+    o.check_md5 = false;
+    run::OpenRun r = run::open_run(run_dir, o);
+    std::vector<std::string> paths;
+    for (int64_t i = 0; i < 6; ++i) {
+      paths.push_back(to.root + "/img" + std::to_string(i) + ".png");
+      data::write_png(paths.back(), r.data.test.images[i]);
+    }
+    deploy::PredictOptions with_check;
+    with_check.calibrated = false;
+    with_check.batch_size = 4;
+    deploy::PredictOptions without_check = with_check;
+    without_check.ood_score = "";
+    const deploy::PredictOutcome a = deploy::predict_files(r, paths, c10::kCPU, with_check);
+    const deploy::PredictOutcome b = deploy::predict_files(r, paths, c10::kCPU, without_check);
+    const at::Tensor scored =
+        run::read_split_probs(run_dir, run::read_metrics_json(run_dir + "/metrics.json"), "test");
+    const at::Tensor one_view =
+        engine::predict(*r.model, r.data.test.images.narrow(0, 0, 6), r.info->task, c10::kCPU, 64)
+            .to(torch::kDouble);
+    double off_one_view = 0;
+    ASSERT_EQ(a.items.size(), 6u);
+    for (size_t k = 0; k < 6; ++k) {
+      ASSERT_TRUE(a.items[k].error.empty()) << a.items[k].error;
+      EXPECT_NE(a.items[k].ood_score, 0.0);
+      EXPECT_EQ(b.items[k].ood_score, 0.0);
+      for (size_t c = 0; c < 5; ++c) {
+        const auto i = static_cast<int64_t>(k);
+        const auto j = static_cast<int64_t>(c);
+        EXPECT_NEAR(a.items[k].probs[c], scored[i][j].item<double>(), 1e-5) << k << "," << c;
+        EXPECT_NEAR(a.items[k].probs[c], b.items[k].probs[c], 1e-6) << k << "," << c;
+        off_one_view = std::max(off_one_view, std::abs(a.items[k].probs[c] - one_view[i][j].item<double>()));
+      }
+    }
+    // The flipped views move the probabilities, so the comparison above can tell them apart.
+    if (flips)
+      EXPECT_GT(off_one_view, 1e-4);
+    else
+      EXPECT_LT(off_one_view, 1e-6);
+  }
 }
 
 TEST(Predict, CamMapsOverlayPicturesAndLieOnAVolumesOwnGrid) {

@@ -15,6 +15,7 @@
 #include "mednet/deploy/cam_maps.h"
 #include "mednet/engine/evaluate.h"
 #include "mednet/explain/cam.h"
+#include "mednet/metrics/metrics.h"
 #include "mednet/trust/ood.h"
 #include "mednet/trust/temperature.h"
 
@@ -55,6 +56,8 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
     o.ood = trust::read_ood_file(run.files.dir + "/ood.safetensors");
     if (o.ood) o.ood_score = options.ood_score;
   }
+  // The run's own test-time flips (config "tta"), as its result files were scored and calibrated.
+  const engine::FlipSets views = engine::tta_views(run.config.tta, run.config.augment);
   std::map<std::string, size_t> conversions;
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
@@ -95,20 +98,24 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   };
   auto flush = [&] {
     if (batch.empty()) return;
-    at::Tensor probs = engine::predict(*run.model, torch::stack(batch), info.task, device, batch_size)
-                           .to(at::kDouble)
-                           .contiguous();
+    const at::Tensor images = torch::stack(batch);
+    at::Tensor ood_scores, passes, probs;
+    if (o.ood) {
+      const trust::OodFeatures f = trust::ood_features(*run.model, images, device, batch_size);
+      ood_scores = trust::ood_score(info.task, o.ood_score, f, o.ood->fit).contiguous();
+      passes = trust::ood_passes(*o.ood, o.ood_score, ood_scores);
+      if (views.empty()) {  // the same forward pass gives the probabilities
+        probs = metrics::probabilities(info.task, f.logits);
+        engine::check_finite_probabilities(probs);
+      }
+    }
+    if (!probs.defined()) probs = engine::predict(*run.model, images, info.task, device, batch_size, views);
+    probs = probs.to(at::kDouble).contiguous();
     at::Tensor sets;
     if (o.calibration) {
       probs = trust::apply_temperature(info.task, probs, o.calibration->temperature).contiguous();
       sets = trust::prediction_sets(info.task, probs, o.calibration->conformal);
       if (info.task == data::Task::MultiLabel) sets = sets.select(2, 1);  // labels that may be present
-    }
-    at::Tensor ood_scores, passes;
-    if (o.ood) {
-      const trust::OodFeatures f = trust::ood_features(*run.model, torch::stack(batch), device, batch_size);
-      ood_scores = trust::ood_score(info.task, o.ood_score, f, o.ood->fit).contiguous();
-      passes = trust::ood_passes(*o.ood, o.ood_score, ood_scores);
     }
     for (size_t k = 0; k < pending.size(); ++k) {
       Prediction& p = o.items[pending[k]];
@@ -125,7 +132,7 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
           if (in[c].item<bool>()) p.set.push_back(c);
       }
     }
-    if (cam) write_maps(torch::stack(batch));
+    if (cam) write_maps(images);
     pending.clear();
     batch.clear();
     originals.clear();

@@ -12,6 +12,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/experiments/stage_sections.h"
 #include "mednet/report/benchmarks.h"
+#include "mednet/run/metrics_file.h"
 
 namespace mednet::experiments {
 
@@ -24,7 +25,8 @@ constexpr size_t kMostConclusions = 8;
 
 struct ArmPoint {
   std::string stage, label, dataset;
-  double auc = std::nan(""), lo = std::nan(""), hi = std::nan("");
+  double auc = std::nan("");
+  metrics::Interval ci{std::nan(""), std::nan("")};  ///< of the seed mean
   size_t seeds = 0;
   const report::BenchmarkRow* best = nullptr;
 };
@@ -61,9 +63,9 @@ json forest_chart(const std::vector<ArmPoint>& arms) {
     const std::string y = a.stage + ": " + a.label;
     labels.push_back(y);
     points.push_back({{"x", a.auc}, {"y", y}});
-    if (std::isfinite(a.lo) && std::isfinite(a.hi)) {
-      bars.push_back({{"x", a.lo}, {"y", y}});
-      bars.push_back({{"x", a.hi}, {"y", y}});
+    if (std::isfinite(a.ci.lo) && std::isfinite(a.ci.hi)) {
+      bars.push_back({{"x", a.ci.lo}, {"y", y}});
+      bars.push_back({{"x", a.ci.hi}, {"y", y}});
       bars.push_back({{"x", nullptr}, {"y", nullptr}});  // a break between arms
     }
     if (a.best) published.push_back({{"x", a.best->auc}, {"y", y}});
@@ -108,7 +110,6 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
   doc.heading(2, "Summary", "summary");
   std::vector<ArmPoint> arms;
   std::vector<std::pair<std::string, std::string>> findings;  // (sentence, anchor)
-  std::vector<std::string> comparisons_found;
   std::vector<std::pair<std::string, std::string>> compared;
   for (const auto& s : study.stages) {
     if (s.kind != StageKind::Train) continue;
@@ -123,10 +124,7 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
       p.dataset = a.value("dataset", "");
       p.auc = core::number_at(a, "test_auc_mean");
       p.seeds = a.value("seeds_finished", size_t{0});
-      if (a.contains("test_auc_ci95") && a["test_auc_ci95"].is_array() && a["test_auc_ci95"].size() == 2) {
-        p.lo = a["test_auc_ci95"][0].is_number() ? a["test_auc_ci95"][0].get<double>() : std::nan("");
-        p.hi = a["test_auc_ci95"][1].is_number() ? a["test_auc_ci95"][1].get<double>() : std::nan("");
-      }
+      p.ci = run::interval_at(a, "test_auc_ci95");
       p.best = best_published(p.dataset);
       if (p.seeds == 0 || !std::isfinite(p.auc)) continue;
       arms.push_back(p);
@@ -135,20 +133,16 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
       if (!best_arm || arms[i].auc > best_arm->auc) best_arm = &arms[i];
     if (best_arm && best_arm->best) {
       const double d = best_arm->auc - best_arm->best->auc;
-      const bool inside = best_arm->lo <= best_arm->best->auc && best_arm->best->auc <= best_arm->hi;
-      findings.push_back(
-          {s.name + ": the best arm, " + best_arm->label + ", reached test AUC " +
-               core::format_fixed(best_arm->auc) +
-               (std::isfinite(best_arm->lo) ? " (" + core::format_fixed(best_arm->lo) + " to " +
-                                                  core::format_fixed(best_arm->hi) + ")"
-                                            : "") +
-               " on " + display(best_arm->dataset) + ", " + core::format_signed(d) +
-               " against the best published " + "MedMNIST v2 row (" + best_arm->best->method + ", " +
-               core::format_fixed(best_arm->best->auc) + ")" +
-               (inside  ? "; the published value lies inside the interval."
-                : d > 0 ? "; above it."
-                        : "; below it."),
-           s.name});
+      const bool inside = best_arm->ci.lo <= best_arm->best->auc && best_arm->best->auc <= best_arm->ci.hi;
+      findings.push_back({s.name + ": the best arm, " + best_arm->label + ", reached test AUC " +
+                              metrics::format_with_interval(best_arm->auc, best_arm->ci) + " on " +
+                              display(best_arm->dataset) + ", " + core::format_signed(d) +
+                              " against the best published " + "MedMNIST v2 row (" + best_arm->best->method +
+                              ", " + core::format_fixed(best_arm->best->auc) + ")" +
+                              (inside  ? "; the published value lies inside the interval."
+                               : d > 0 ? "; above it."
+                                       : "; below it."),
+                          s.name});
     }
     for (const auto& c : summary.value("comparisons", json::array()))
       if (c.value("missing", "").empty() && c.contains("conclusion"))
@@ -165,9 +159,7 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
           {}};
   for (const auto& a : arms) {
     t.add({a.stage, a.label, display(a.dataset), std::to_string(a.seeds),
-           core::format_fixed(a.auc) + (std::isfinite(a.lo) ? " (" + core::format_fixed(a.lo) + " to " +
-                                                                  core::format_fixed(a.hi) + ")"
-                                                            : ""),
+           metrics::format_with_interval(a.auc, a.ci),
            a.best ? core::format_fixed(a.best->auc) + " (" + a.best->method + ")" : "none published",
            a.best ? core::format_signed(a.auc - a.best->auc) : ""});
   }
@@ -183,8 +175,6 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
     doc.conclusion(findings[i].first, findings[i].second, "see " + findings[i].second);
 
   std::vector<std::string> caveats = {"Preset " + preset + "."};
-  std::vector<std::string> seeds;
-  for (const auto& a : arms) seeds.push_back(std::to_string(a.seeds));
   const auto [lo, hi] = std::minmax_element(
       arms.begin(), arms.end(), [](const ArmPoint& a, const ArmPoint& b) { return a.seeds < b.seeds; });
   caveats.push_back(

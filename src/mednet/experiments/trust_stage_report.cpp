@@ -10,6 +10,7 @@
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/experiments/stage_sections.h"
+#include "mednet/run/metrics_file.h"
 #include "mednet/trust/ood.h"
 #include "mednet/trust/ood_file.h"
 
@@ -29,12 +30,8 @@ std::string pct(double v) {
 
 // "0.068 (0.048 to 0.117)" from a trust.json calibration entry.
 std::string with_ci(const json& scores, const char* key) {
-  std::string s = core::format_fixed(core::number_at(scores, key), 4);
-  if (scores.contains("ci95") && scores["ci95"].contains(key) && scores["ci95"][key].is_array() &&
-      scores["ci95"][key].size() == 2)
-    s += " (" + core::format_fixed(scores["ci95"][key][0].get<double>(), 4) + " to " +
-         core::format_fixed(scores["ci95"][key][1].get<double>(), 4) + ")";
-  return s;
+  return metrics::format_with_interval(core::number_at(scores, key),
+                                       run::interval_at(scores.value("ci95", json::object()), key), 4);
 }
 
 void calibration_section(ReportDoc& doc, const json& runs) {

@@ -118,6 +118,7 @@ std::string format_interval(const Interval& i, bool signed_values, int digits) {
 }
 
 std::string format_with_interval(double v, const Interval& i, int digits) {
+  if (!std::isfinite(i.lo) || !std::isfinite(i.hi)) return core::format_fixed(v, digits);
   return core::format_fixed(v, digits) + " (" + format_interval(i, false, digits) + ")";
 }
 

@@ -59,7 +59,7 @@ PairedDifference paired_bootstrap(data::Task task, const at::Tensor& labels,
 
 /// "0.712 to 0.790" ("n/a" for an undefined end); signed: "-0.011 to +0.043".
 std::string format_interval(const Interval& i, bool signed_values = false, int digits = 3);
-/// "0.0679 (0.0482 to 0.1168)": a value with its interval.
+/// "0.0679 (0.0482 to 0.1168)": a value with its interval; the value alone where an end is undefined.
 std::string format_with_interval(double v, const Interval& i, int digits = 3);
 /// "AUC 0.712 to 0.790, ACC 0.480 to 0.575".
 std::string format_intervals(const ScoreIntervals& s);

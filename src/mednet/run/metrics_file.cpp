@@ -194,4 +194,11 @@ bool run_finished(const std::string& dir) {
   return std::filesystem::exists(files.metrics()) && metrics_finished(read_metrics_json(files.metrics()));
 }
 
+metrics::Interval interval_at(const json& parent, const char* key) {
+  if (!parent.is_object() || !parent.contains(key)) return {std::nan(""), std::nan("")};
+  const json& j = parent.at(key);
+  if (!j.is_array() || j.size() != 2) return {std::nan(""), std::nan("")};
+  return interval_from_json(j);
+}
+
 }  // namespace mednet::run

@@ -63,6 +63,9 @@ nlohmann::json metrics_json(const RunMetrics& m);
 nlohmann::json calibration_json(const metrics::CalibrationScores& c, const metrics::CalibrationIntervals* ci,
                                 uint64_t seed);
 RunMetrics metrics_from_json(const nlohmann::json& j);
+/// The interval [lo, hi] held at parent[key] (a 95% interval as the project's JSON files write them);
+/// NaN ends where it is absent, null or not a pair.
+metrics::Interval interval_at(const nlohmann::json& parent, const char* key);
 /// Writes metrics.json atomically.
 void write_metrics(const std::string& path, const RunMetrics& m);
 /// metrics.json as JSON; a damaged file is an error naming it.
