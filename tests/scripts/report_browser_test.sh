@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The study report in a real browser (Debian's chromium, headless, no network): the page loads with no
 # script or console errors, every chart drew (a canvas with painted pixels), it is ready in under 2 s
-# and weighs under 10 MB; a screenshot is kept. Then one run's metrics.json is changed and the
+# and weighs under 5 MB; the summary comes first, its forest plot has one point per trained arm, every
+# link of the page (conclusions, contents, figures) leads to an anchor, long tables are collapsed; a
+# screenshot is kept. Then one run's metrics.json is changed and the
 # rewritten report shows the change; a damaged metrics.json is named and the rest still renders.
 # Usage: report_browser_test.sh MEDNET_BIN SOURCE_DIR [SCREENSHOT_OUT]
 set -euo pipefail
@@ -19,7 +21,7 @@ report="$dir/study/report.html"
 [ -f "$report" ] || fail "no report.html"
 [ -f "$dir/study/report.md" ] || fail "no report.md"
 size=$(stat -c %s "$report")
-[ "$size" -lt 10000000 ] || fail "report.html weighs $size bytes (limit 10 MB)"
+[ "$size" -lt 5000000 ] || fail "report.html weighs $size bytes (limit 5 MB)"
 grep -q "https\?://[a-z]" <(grep -o '<script src=[^>]*>\|<link [^>]*href=[^>]*>' "$report" || true) && fail "the page loads a remote resource"
 
 open_page() {  # $1: extra chromium flags; prints the DOM after the scripts ran, console to $dir/console.log
@@ -48,6 +50,28 @@ links=$(grep -o 'href="#[^"]*"' <<<"$dom" | sed 's/href="#//; s/"$//' | sort -u)
 [ -n "$links" ] || fail "the summary's conclusions link to no section"
 for a in $links; do grep -q "id=\"$a\"" <<<"$dom" || fail "a link to #$a leads nowhere"; done
 grep -q '<h2 id="appendix">' <<<"$dom" || fail "no appendix with the stages' bookkeeping"
+# The forest plot (the page's first chart) has one point per trained arm of the study's summary files.
+arms=$(/usr/bin/python3 - "$dir/study" <<'PY'
+import glob, json, math, sys
+n = 0
+for f in glob.glob(sys.argv[1] + "/*/summary.json"):
+    for a in json.load(open(f)).get("arms", []):
+        auc = a.get("test_auc_mean")
+        n += a.get("seeds_finished", 0) > 0 and isinstance(auc, (int, float)) and math.isfinite(auc)
+print(n)
+PY
+)
+points=$(attr data-chart-points)
+[ "$arms" -ge 2 ] || fail "expected at least 2 trained arms, the summary files hold $arms"
+[ "${points%%,*}" = "$arms" ] || fail "the forest plot has ${points%%,*} points for $arms trained arms"
+# A table of contents with one entry per section, every figure with an anchor, long tables collapsed.
+sections=$(grep -o '<h2 id="[^"]*"' <<<"$dom" | wc -l)
+entries=$(grep -o '<nav class="toc"[^>]*>.*</nav>' <<<"$dom" | grep -o '<a href="#' | wc -l)
+[ "$sections" -ge 5 ] && [ "$entries" = "$sections" ] || fail "the contents list $entries of $sections sections"
+figures=$(grep -o 'id="figure-[0-9]*"' <<<"$dom" | wc -l)
+[ "$figures" -ge "$charts" ] || fail "$figures figure anchors for $charts charts"
+grep -q '<details class="long"><summary>Settings of the 2 arms' <<<"$dom" || fail "the settings are not collapsed"
+grep -q '<details class="long"><summary>Confusion matrix' <<<"$dom" || fail "the confusion matrices are not collapsed"
 
 open_page "--screenshot=$dir/report.png --window-size=1280,2400 --hide-scrollbars" >/dev/null
 [ "$(stat -c %s "$dir/report.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "no screenshot (or a blank one)"

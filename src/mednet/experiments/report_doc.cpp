@@ -1,5 +1,6 @@
 #include "mednet/experiments/report_doc.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mednet::experiments {
@@ -47,6 +48,16 @@ void ReportDoc::table(const Table& t) {
   }
 }
 
+void ReportDoc::open_details(const std::string& summary) {
+  page_.open_details(summary);
+  md_ += "\n<details><summary>" + report::html_escape(summary) + "</summary>\n";
+}
+
+void ReportDoc::close_details() {
+  page_.close_details();
+  md_ += "\n</details>\n";
+}
+
 void ReportDoc::gap(const std::string& t) {
   page_.gap(t);
   md_ += "\n> **gap:** " + t + "\n";
@@ -74,6 +85,55 @@ void ReportDoc::image(const std::string& path, const std::string& relative, cons
                       int width) {
   page_.image(path, caption, width);
   md_ += "\n![" + caption + "](" + relative + ")\n";
+}
+
+json forest_chart(const std::string& title, const std::string& x_label, const std::string& value_label,
+                  const std::string& reference_label, const std::vector<ForestRow>& rows) {
+  json labels = json::array(), points = json::array(), bars = json::array(), references = json::array();
+  for (const auto& r : rows) {
+    labels.push_back(r.label);
+    points.push_back({{"x", r.value}, {"y", r.label}});
+    if (std::isfinite(r.ci.lo) && std::isfinite(r.ci.hi)) {
+      bars.push_back({{"x", r.ci.lo}, {"y", r.label}});
+      bars.push_back({{"x", r.ci.hi}, {"y", r.label}});
+      bars.push_back({{"x", nullptr}, {"y", nullptr}});  // a break between rows
+    }
+    if (std::isfinite(r.reference)) references.push_back({{"x", r.reference}, {"y", r.label}});
+  }
+  json datasets = json::array({{{"label", value_label},
+                                {"data", points},
+                                {"backgroundColor", kPalette[0]},
+                                {"borderColor", kPalette[0]},
+                                {"pointRadius", 5},
+                                {"showLine", false}},
+                               {{"label", "95% interval"},
+                                {"data", bars},
+                                {"borderColor", kPalette[0]},
+                                {"backgroundColor", kPalette[0]},
+                                {"pointRadius", 0},
+                                {"borderWidth", 2},
+                                {"showLine", true},
+                                {"spanGaps", false}}});
+  if (!references.empty())
+    datasets.push_back({{"label", reference_label},
+                        {"data", references},
+                        {"backgroundColor", kPalette[1]},
+                        {"borderColor", kPalette[1]},
+                        {"pointStyle", "triangle"},
+                        {"pointRadius", 7},
+                        {"showLine", false}});
+  return {
+      {"type", "scatter"},
+      {"data", {{"datasets", datasets}}},
+      {"options",
+       {{"plugins", {{"title", {{"display", true}, {"text", title}}}, {"legend", {{"position", "bottom"}}}}},
+        {"scales",
+         {{"y", {{"type", "category"}, {"labels", labels}, {"offset", true}}},
+          {"x", {{"title", {{"display", true}, {"text", x_label}}}}}}}}}};
+}
+
+int forest_height(size_t n) {
+  return static_cast<int>(std::max<size_t>(220, 60 + 26 * n));
 }
 
 json xy_dataset(const std::string& label, const std::vector<double>& x, const std::vector<double>& y,

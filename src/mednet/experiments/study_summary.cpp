@@ -57,50 +57,12 @@ std::string display(const std::string& flag) {
   }
 }
 
-json forest_chart(const std::vector<ArmPoint>& arms) {
-  json labels = json::array(), points = json::array(), bars = json::array(), published = json::array();
-  for (const auto& a : arms) {
-    const std::string y = a.stage + ": " + a.label;
-    labels.push_back(y);
-    points.push_back({{"x", a.auc}, {"y", y}});
-    if (std::isfinite(a.ci.lo) && std::isfinite(a.ci.hi)) {
-      bars.push_back({{"x", a.ci.lo}, {"y", y}});
-      bars.push_back({{"x", a.ci.hi}, {"y", y}});
-      bars.push_back({{"x", nullptr}, {"y", nullptr}});  // a break between arms
-    }
-    if (a.best) published.push_back({{"x", a.best->auc}, {"y", y}});
-  }
-  const json datasets = json::array({{{"label", "test AUC of the arm"},
-                                      {"data", points},
-                                      {"backgroundColor", "#1f77b4"},
-                                      {"borderColor", "#1f77b4"},
-                                      {"pointRadius", 5},
-                                      {"showLine", false}},
-                                     {{"label", "95% interval"},
-                                      {"data", bars},
-                                      {"borderColor", "#1f77b4"},
-                                      {"backgroundColor", "#1f77b4"},
-                                      {"pointRadius", 0},
-                                      {"borderWidth", 2},
-                                      {"showLine", true},
-                                      {"spanGaps", false}},
-                                     {{"label", "best published MedMNIST v2 row of its dataset"},
-                                      {"data", published},
-                                      {"backgroundColor", "#d62728"},
-                                      {"borderColor", "#d62728"},
-                                      {"pointStyle", "triangle"},
-                                      {"pointRadius", 7},
-                                      {"showLine", false}}});
-  return {
-      {"type", "scatter"},
-      {"data", {{"datasets", datasets}}},
-      {"options",
-       {{"plugins",
-         {{"title", {{"display", true}, {"text", "Test AUC of every trained arm, with its 95% interval"}}},
-          {"legend", {{"position", "bottom"}}}}},
-        {"scales",
-         {{"y", {{"type", "category"}, {"labels", labels}, {"offset", true}}},
-          {"x", {{"title", {{"display", true}, {"text", "test AUC"}}}}}}}}}};
+json summary_chart(const std::vector<ArmPoint>& arms) {
+  std::vector<ForestRow> rows;
+  for (const auto& a : arms)
+    rows.push_back({a.stage + ": " + a.label, a.auc, a.ci, a.best ? a.best->auc : std::nan("")});
+  return forest_chart("Test AUC of every trained arm, with its 95% interval", "test AUC",
+                      "test AUC of the arm", "best published MedMNIST v2 row of its dataset", rows);
 }
 
 }  // namespace
@@ -152,7 +114,7 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
     doc.gap("summary: no trained arm has finished yet");
     return;
   }
-  doc.chart(forest_chart(arms), "", static_cast<int>(std::max<size_t>(220, 60 + 26 * arms.size())));
+  doc.chart(summary_chart(arms), "", forest_height(arms.size()));
   Table t{{"stage", "arm", "dataset", "seeds", "test AUC (95% interval)", "best published (method)",
            "difference"},
           {},

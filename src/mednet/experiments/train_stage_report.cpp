@@ -101,18 +101,47 @@ void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std:
              core::format_fixed(cm) + " (" + core::format_fixed(csd, 3) + ")", ""});
     }
   }
-  for (const auto& flag : flags) {
-    for (const auto& row : report::medmnist_v2_rows(flag))
-      t.add({"MedMNIST v2 (published): " + row.method + ", " + data::find_dataset(flag).display_name, "", "",
-             "", core::format_fixed(row.auc), core::format_fixed(row.acc), ""});
-  }
   doc.table(t);
+  std::vector<ForestRow> runs;
+  for (const auto& a : arms)
+    for (const auto& r : a.runs) {
+      if (!r.finished) continue;
+      const json& test = r.metrics.at("test");
+      const auto rows = report::medmnist_v2_rows(r.metrics.value("dataset", ""));
+      double best = NAN;
+      for (const auto& row : rows) best = std::isnan(best) ? row.auc : std::max(best, row.auc);
+      runs.push_back({a.arm->label + (a.runs.size() > 1 ? ", seed " + std::to_string(r.seed) : ""),
+                      core::number_at(test, "auc"),
+                      run::interval_at(test.value("ci95", json::object()), "auc"), best});
+    }
+  if (!runs.empty())
+    doc.chart(forest_chart("Test AUC of each run, with its 95% interval over the test images", "test AUC",
+                           "test AUC of the run", "best published MedMNIST v2 AUC of its dataset", runs),
+              "", forest_height(runs.size()));
+  for (const auto& flag : flags) {
+    const auto rows = report::medmnist_v2_rows(flag);
+    if (rows.empty()) continue;
+    const auto best =
+        *std::max_element(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.auc < y.auc; });
+    const std::string name = data::find_dataset(flag).display_name;
+    Table p{{"MedMNIST v2 (published), " + name, "test AUC", "test ACC"}, {}, {}};
+    for (const auto& row : rows)
+      p.add({row.method, core::format_fixed(row.auc), core::format_fixed(row.acc)});
+    doc.open_details("The " + std::to_string(rows.size()) + " published MedMNIST v2 rows of " + name +
+                     " (best AUC: " + best.method + ", " + core::format_fixed(best.auc) + ")");
+    doc.table(p);
+    doc.close_details();
+  }
 }
 
+// Validation AUC of every run in one chart, then each arm's losses in its own chart, side by side.
 void curves(ReportDoc& doc, const std::vector<ArmResult>& arms, const std::string& stage) {
-  json auc = json::array(), loss = json::array();
+  json auc = json::array();
+  std::vector<std::pair<std::string, json>> losses;  // (arm, data sets)
   size_t colour = 0;
   for (const auto& a : arms) {
+    json loss = json::array();
+    size_t seed_colour = 0;
     for (const auto& r : a.runs) {
       if (r.history.empty()) continue;
       std::vector<double> x, va, tl, vl;
@@ -122,17 +151,21 @@ void curves(ReportDoc& doc, const std::vector<ArmResult>& arms, const std::strin
         tl.push_back(h.train_loss);
         vl.push_back(h.val_loss);
       }
-      const std::string label = a.arm->label + (a.runs.size() > 1 ? ", seed " + std::to_string(r.seed) : "");
-      auc.push_back(xy_dataset(label, x, va, colour));
-      loss.push_back(xy_dataset(label + " (train)", x, tl, colour));
-      loss.push_back(xy_dataset(label + " (val)", x, vl, colour, true));
+      const std::string seed = a.runs.size() > 1 ? "seed " + std::to_string(r.seed) : "";
+      auc.push_back(xy_dataset(a.arm->label + (seed.empty() ? "" : ", " + seed), x, va, colour));
+      loss.push_back(xy_dataset((seed.empty() ? "" : seed + " ") + "train", x, tl, seed_colour));
+      loss.push_back(xy_dataset((seed.empty() ? "" : seed + " ") + "validation", x, vl, seed_colour, true));
+      ++seed_colour;
     }
+    if (!loss.empty()) losses.push_back({a.arm->label, loss});
     ++colour;
   }
   if (auc.empty()) return doc.gap(stage + ": no learning curves (no run has a history.csv)");
-  doc.open_grid();
   doc.chart(line_chart(stage + ": validation AUC per epoch", "epoch", "AUC", auc), stage + "/curves.png");
-  doc.chart(line_chart(stage + ": loss per epoch (dashed: validation)", "epoch", "loss", loss));
+  doc.open_grid();
+  for (const auto& [arm, loss] : losses)
+    doc.chart(
+        line_chart(stage + ", " + arm + ": loss per epoch (dashed: validation)", "epoch", "loss", loss));
   doc.close_grid();
 }
 
@@ -165,8 +198,9 @@ void roc_and_confusion(ReportDoc& doc, const std::vector<ArmResult>& arms) {
       for (int64_t v : m[k]) row.push_back(std::to_string(v));
       t.add(row);
     }
-    doc.text("Confusion matrix (test), " + a.arm->label + ", seed " + std::to_string(r->seed) + ":");
+    doc.open_details("Confusion matrix (test), " + a.arm->label + ", seed " + std::to_string(r->seed));
     doc.table(t);
+    doc.close_details();
   }
 }
 
@@ -253,8 +287,10 @@ void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
   } catch (const Error& ex) {
     doc.gap(ex.what());
   }
-  doc.heading(3, "Settings");
+  doc.open_details("Settings of the " + std::to_string(arms.size()) + " arm" + (arms.size() == 1 ? "" : "s") +
+                   " (model, epochs, optimizer, augmentation, seeds)");
   settings(doc, e, arms);
+  doc.close_details();
   doc.heading(3, "Test scores of the checkpoint chosen on validation, beside MedMNIST v2");
   std::vector<std::string> flags;
   scores(doc, arms, flags);
