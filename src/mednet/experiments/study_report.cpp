@@ -1,5 +1,7 @@
 #include "mednet/experiments/study_report.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "mednet/core/error.h"
@@ -116,6 +118,12 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
     doc.gap(s.name + ": settings not shown: " + ex.what());
   }
   json size_ds = json::array(), latency_ds = json::array();
+  struct Point {
+    std::string name;
+    double kb, ms, auc;
+    size_t colour;
+  };
+  std::vector<Point> points;  // the trade-off in one picture
   size_t colour = 0;
   for (const auto& m : q.value("models", json::array())) {
     doc.heading(3, m.value("label", m.value("name", "")));
@@ -144,6 +152,8 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
                                    {core::number_at(r, "test_auc")}, colour));
       latency_ds.push_back(
           xy_dataset(name, {core::number_at(r, "ms_batch1")}, {core::number_at(r, "test_auc")}, colour));
+      points.push_back({name, core::number_at(r, "file_bytes") / 1024.0, core::number_at(r, "ms_batch1"),
+                        core::number_at(r, "test_auc"), colour});
       ++colour;
     }
     doc.table(t);
@@ -165,6 +175,25 @@ void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& o
             "x fp32's.");
       }
     }
+  }
+  double largest = 0;
+  for (const auto& p : points)
+    if (std::isfinite(p.kb)) largest = std::max(largest, p.kb);
+  json bubbles = json::array();
+  for (const auto& p : points) {
+    json d = xy_dataset(p.name + " (" + core::format_fixed(p.kb, 1) + " KB)", {p.ms}, {p.auc}, p.colour);
+    // The radius grows with the square root of the size, so the area is proportional to it.
+    d["data"][0]["r"] =
+        largest > 0 && std::isfinite(p.kb) ? std::max(2.0, 20 * std::sqrt(p.kb / largest)) : 2.0;
+    bubbles.push_back(d);
+  }
+  if (!bubbles.empty()) {
+    json c = scatter_chart(
+        s.name + ": test AUC against batch-1 latency; a disc's area is proportional to its file size",
+        "ms per image (batch 1)", "test AUC", bubbles);
+    c["type"] = "bubble";
+    for (auto& d : c["data"]["datasets"]) d.erase("pointRadius");
+    doc.chart(c, "", 360);
   }
   doc.open_grid();
   doc.chart(scatter_chart(s.name + ": file size against test AUC", "file size (KB)", "test AUC", size_ds),
