@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 TASKS = {"retinamnist": "ordinal-regression", "adrenalmnist3d": "binary-class", "pathmnist": "multi-class",
-         "chestmnist": "multi-label, binary-class", "breastmnist": "binary-class"}
+         "chestmnist": "multi-label, binary-class", "breastmnist": "binary-class", "vesselmnist3d": "binary-class"}
 
 
 def parse(filename):
