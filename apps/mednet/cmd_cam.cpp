@@ -1,21 +1,28 @@
-// mednet cam: Grad-CAM / Grad-CAM++ heatmaps of a trained run, as pictures, raw maps and checks of
-// how faithful they are to the model; or a gallery file of several runs and methods.
+// mednet cam: class activation maps of a trained run (Grad-CAM and six other methods, explain/cam.h),
+// as pictures, raw maps and checks of how faithful they are to the model, one method or several side
+// by side; or a gallery file of several runs and methods.
 #include <iostream>
 
 #include "commands.h"
 #include "common_flags.h"
 #include "mednet/core/error.h"
 #include "mednet/core/runtime.h"
+#include "mednet/core/strings.h"
 #include "mednet/experiments/cam_gallery.h"
+#include "mednet/explain/cam.h"
+#include "mednet/explain/cam_compare.h"
 #include "mednet/explain/cam_study.h"
 
 namespace mednet::app {
 
 void add_cam(CLI::App& app) {
   auto* cmd =
-      app.add_subcommand("cam", "Grad-CAM / Grad-CAM++ heatmaps of a trained run, with faithfulness checks");
+      app.add_subcommand("cam",
+                         "Class activation maps of a trained run (Grad-CAM and others), with faithfulness "
+                         "checks");
   static explain::CamStudyOptions f;
   static std::string config;
+  static std::string methods = "gradcam";
   static CommonFlags common;
   cmd->add_option("--run", f.run, "Run directory written by mednet train");
   cmd->add_option("--config", config,
@@ -24,8 +31,11 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--samples", f.samples, "How many images or volumes")->check(CLI::Range(1, 4096));
   cmd->add_option("--select", f.select, "first, correct, wrong or per-class (round robin over true classes)")
       ->check(CLI::IsMember({"first", "correct", "wrong", "per-class"}));
-  cmd->add_option("--method", f.method, "gradcam or gradcampp")
-      ->check(CLI::IsMember({"gradcam", "gradcampp"}));
+  cmd->add_option("--method", methods,
+                  "A method, a comma list or all (with several, each goes to OUT/<method>/ and a table "
+                  "compares them): " +
+                      core::join(explain::cam_method_names(), ", "))
+      ->capture_default_str();
   cmd->add_option("--target", f.target,
                   "Class each map explains: predicted (default), true, or a class index");
   cmd->add_option("--layer", f.layer, "Feature map to explain (default: the last convolutional stage)");
@@ -43,9 +53,16 @@ void add_cam(CLI::App& app) {
     f.root = common.root;
     f.device = common.device;
     f.check_md5 = !common.skip_md5;
-    if (config.empty()) {
+    const std::vector<std::string> chosen = explain::parse_cam_methods(methods);
+    if (config.empty() && chosen.size() == 1) {
+      f.method = chosen[0];
       std::cout << explain::run_cam_study(f).text << std::endl;
+    } else if (config.empty()) {
+      std::cout << explain::compare_cam_methods(f, chosen, [](const std::string& s) {
+        std::cout << s << std::endl;
+      }) << std::endl;
     } else {
+      MN_CHECK_USAGE(methods == "gradcam", "--method goes with --run; a gallery file lists its \"methods\"");
       const std::string md =
           experiments::run_cam_gallery(config, f, [](const std::string& s) { std::cout << s << std::endl; });
       std::cout << "\n" << md << "\nwrote " << f.out << "/gallery.md\n";

@@ -50,7 +50,7 @@ struct PredictOutcome {
 
 struct PredictOptions {
   int batch_size = 256;
-  std::string cam;        ///< "" (none), gradcam or gradcampp: a map of the predicted class per input
+  std::string cam;        ///< "" (none) or a method of explain::cam_methods(): a map of the predicted class
   std::string cam_dir;    ///< where the maps go (created)
   std::string cam_layer;  ///< empty: the last convolutional stage
   bool calibrated =

@@ -1,8 +1,11 @@
 #include "mednet/explain/cam.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::explain {
 
@@ -46,10 +49,7 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
   // The samples are independent, so the gradient of the summed scores is each sample's own.
   const at::Tensor grad = torch::autograd::grad({score.sum()}, {fmap}, {}, /*retain_graph=*/false)[0];
   const at::Tensor a = fmap.detach(), g = grad.detach();
-  const at::Tensor w = channel_weights(a, g);  // [N, C]
-  std::vector<int64_t> wshape{w.size(0), w.size(1)};
-  for (int64_t k = 0; k < dims; ++k) wshape.push_back(1);
-  at::Tensor cam = torch::relu((w.view(wshape) * a).sum(1));  // [N, *s]
+  at::Tensor cam = torch::relu(weighted_map(a, g));  // [N, *s]
   r.coarse = cam.cpu();
   std::vector<int64_t> out_size(x.sizes().begin() + 2, x.sizes().end());
   at::Tensor up = cam.unsqueeze(1);
@@ -66,6 +66,13 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
   return r;
 }
 
+at::Tensor ChannelCam::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
+  const at::Tensor w = channel_weights(fmap, grad);  // [N, C]
+  std::vector<int64_t> wshape{w.size(0), w.size(1)};
+  for (int64_t k = 2; k < fmap.dim(); ++k) wshape.push_back(1);
+  return (w.view(wshape) * fmap).sum(1);
+}
+
 at::Tensor GradCam::channel_weights(const at::Tensor& /*fmap*/, const at::Tensor& grad) const {
   return grad.mean(spatial_dims_of(grad));
 }
@@ -79,11 +86,92 @@ at::Tensor GradCamPlusPlus::channel_weights(const at::Tensor& fmap, const at::Te
   return (alpha * torch::relu(grad)).sum(sp);
 }
 
+at::Tensor XGradCam::channel_weights(const at::Tensor& fmap, const at::Tensor& grad) const {
+  const auto sp = spatial_dims_of(grad);
+  const at::Tensor sum_a = fmap.sum(sp);
+  // A channel that is zero everywhere contributes nothing, whatever its weight.
+  return (grad * fmap).sum(sp) / torch::where(sum_a != 0, sum_a, torch::ones_like(sum_a));
+}
+
+at::Tensor HiResCam::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
+  return (grad * fmap).sum(1);
+}
+
+at::Tensor GradCamElementWise::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
+  return torch::relu(grad * fmap).sum(1);
+}
+
+at::Tensor LayerCam::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
+  return (torch::relu(grad) * fmap).sum(1);
+}
+
+at::Tensor EigenCam::weighted_map(const at::Tensor& fmap, const at::Tensor& /*grad*/) const {
+  const int64_t n = fmap.size(0), c = fmap.size(1);
+  MN_CHECK_USAGE(c >= 2, "--method eigencam: layer ", layer(), " has ", c,
+                 " channel; EigenCAM needs at least 2 to find a principal direction");
+  const at::Tensor x = fmap.to(torch::kDouble).reshape({n, c, -1}).transpose(1, 2);  // [N, P, C]
+  const at::Tensor centred = x - x.mean(1, /*keepdim=*/true);
+  // Vh's rows are the right singular vectors; the first is the principal direction.
+  const at::Tensor vh = std::get<2>(torch::linalg_svd(centred, /*full_matrices=*/false));  // [N, C, C]
+  at::Tensor proj = torch::matmul(centred, vh.select(1, 0).unsqueeze(2)).squeeze(2);       // [N, P]
+  // The sign of a principal direction is arbitrary: take the one that agrees with the channel sum.
+  const at::Tensor total = centred.sum(2);
+  const at::Tensor sign = torch::where((proj * total).sum(1, true) < 0, -torch::ones({n, 1}, proj.options()),
+                                       torch::ones({n, 1}, proj.options()));
+  std::vector<int64_t> shape(fmap.sizes().begin() + 2, fmap.sizes().end());
+  shape.insert(shape.begin(), n);
+  return (proj * sign).reshape(shape).to(fmap.scalar_type());
+}
+
+namespace {
+template <class T>
+std::unique_ptr<Cam> make(models::ClassifierImpl& model, const std::string& layer) {
+  return std::make_unique<T>(model, layer);
+}
+}  // namespace
+
+const std::vector<CamMethod>& cam_methods() {
+  static const std::vector<CamMethod> k = {
+      {"gradcam", "Selvaraju et al., Grad-CAM, ICCV 2017", make<GradCam>},
+      {"gradcampp", "Chattopadhyay et al., Grad-CAM++, WACV 2018", make<GradCamPlusPlus>},
+      {"xgradcam", "Fu et al., Axiom-based Grad-CAM, BMVC 2020", make<XGradCam>},
+      {"hirescam", "Draelos and Carin, HiResCAM, arXiv 2011.08891, 2020", make<HiResCam>},
+      {"gradcamelementwise", "Grad-CAM with the product taken element-wise (pytorch-grad-cam)",
+       make<GradCamElementWise>},
+      {"layercam", "Jiang et al., LayerCAM, IEEE TIP 2021", make<LayerCam>},
+      {"eigencam", "Muhammad and Yeasin, Eigen-CAM, IJCNN 2020", make<EigenCam>},
+  };
+  return k;
+}
+
+std::vector<std::string> cam_method_names() {
+  std::vector<std::string> out;
+  for (const auto& m : cam_methods()) out.push_back(m.name);
+  return out;
+}
+
+std::vector<std::string> parse_cam_methods(const std::string& spec) {
+  if (spec == "all") return cam_method_names();
+  std::vector<std::string> out;
+  const std::vector<std::string> valid = cam_method_names();
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string name = spec.substr(start, end - start);
+    MN_CHECK_USAGE(std::find(valid.begin(), valid.end(), name) != valid.end(),
+                   "--method: unknown CAM method '", name, "' (valid: all, ", core::join(valid, ", "), ")");
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    start = end + 1;
+  }
+  return out;
+}
+
 std::unique_ptr<Cam> make_cam(const std::string& method, models::ClassifierImpl& model,
                               const std::string& layer) {
-  if (method == "gradcam") return std::make_unique<GradCam>(model, layer);
-  if (method == "gradcampp") return std::make_unique<GradCamPlusPlus>(model, layer);
-  MN_CHECK_USAGE(false, "unknown CAM method '", method, "' (valid: gradcam, gradcampp)");
+  for (const auto& m : cam_methods())
+    if (method == m.name) return m.make(model, layer);
+  MN_CHECK_USAGE(false, "--method: unknown CAM method '", method,
+                 "' (valid: ", core::join(cam_method_names(), ", "), ")");
   return nullptr;
 }
 

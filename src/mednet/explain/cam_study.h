@@ -1,6 +1,6 @@
 #pragma once
 // A CAM study of a trained run: the samples chosen (first, correct, wrong or round robin over the true
-// classes), their Grad-CAM / Grad-CAM++ maps as pictures and raw arrays, and how faithful the maps
+// classes), their maps (any method of explain/cam.h) as pictures and raw arrays, and how faithful the maps
 // are (model randomisation, deletion with three fills, where the maps put their mass per class).
 // Writes heatmaps.npy, indices.npy, the pictures, deletion.png and cam.json into `out`.
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace mednet::explain {
 struct CamStudyOptions {
   std::string run;                   ///< run directory (best.pt)
   std::string out;                   ///< folder for the results
-  std::string method = "gradcam";    ///< gradcam | gradcampp
+  std::string method = "gradcam";    ///< a method of cam_methods()
   std::string layer;                 ///< feature map; empty: the last convolutional stage
   std::string target = "predicted";  ///< predicted | true | a class index
   std::string select = "per-class";  ///< first | correct | wrong | per-class

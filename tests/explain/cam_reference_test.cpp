@@ -1,0 +1,101 @@
+// Every CAM method against an independent implementation: a short run of the plain CNN in 2D and 3D is
+// exported with mednet export's library, rebuilt in PyTorch (scripts/mednet_torch.py), and its maps are
+// computed from the papers' formulas (tests/scripts/cam_reference.py); mednet's maps must agree.
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mednet/core/error.h"
+#include "mednet/core/runtime.h"
+#include "mednet/data/dataset.h"
+#include "mednet/data/npy.h"
+#include "mednet/deploy/export.h"
+#include "mednet/explain/cam.h"
+#include "mednet/run/open_run.h"
+#include "mednet/train/trainer.h"
+#include "support/fixtures.h"
+
+using namespace mednet;
+
+namespace {
+
+std::string trained_run(const std::string& root, const std::string& flag) {
+  std::filesystem::create_directories(root);
+  mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
+  run::TrainConfig c;
+  c.dataset = flag;
+  c.root = root;
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.device = "cpu";
+  c.model.name = "cnn";
+  c.model.widths = {4, 8};
+  c.model.hidden = {8};
+  const std::string dir = root + "/run";
+  const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
+  train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
+  train::TrainObserver quiet;
+  t.run(quiet);
+  return dir;
+}
+
+TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {
+  core::set_threads(2);
+  ASSERT_GE(explain::cam_methods().size(), 7u);
+  for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
+    const std::string root = mednet::testing::temp_dir("cam-reference-" + flag);
+    const std::string dir = trained_run(root, flag);
+    deploy::export_run(dir, deploy::ExportFormat::Safetensors, root + "/model.safetensors");
+    run::OpenRunOptions o;
+    o.root = root;
+    o.check_md5 = false;
+    run::OpenRun r = run::open_run(dir, o);
+    const at::Tensor x = data::to_network_input(r.data.test.images.narrow(0, 0, 6)).contiguous();
+    r.model->eval();
+    const at::Tensor target = [&] {
+      torch::NoGradGuard ng;
+      return r.model->forward(x).argmax(1).to(torch::kLong).contiguous();
+    }();
+    data::save_npy(root + "/x.npy", x);
+    data::save_npy(root + "/target.npy", target);
+    const auto [rc, out] = mednet::testing::run_command(
+        "/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/cam_reference.py '" + root +
+        "/model.safetensors' '" + root + "/x.npy' '" + root + "/target.npy' '" + root + "/ref'");
+    ASSERT_EQ(rc, 0) << out;
+    for (const auto& m : explain::cam_methods()) {
+      const at::Tensor got = m.make(*r.model, "")->compute(x, target).maps.to(torch::kDouble);
+      const std::string file = root + "/ref." + m.name + ".npy";
+      ASSERT_TRUE(std::filesystem::exists(file)) << m.name << " has no reference; " << out;
+      const at::Tensor want = data::load_npy(file).to(torch::kDouble);
+      ASSERT_EQ(got.sizes(), want.sizes()) << m.name;
+      const double diff = (got - want).abs().max().item<double>();
+      const at::Tensor a = got.flatten() - got.mean(), b = want.flatten() - want.mean();
+      const double corr = (a * b).sum().item<double>() /
+                          std::sqrt((a * a).sum().item<double>() * (b * b).sum().item<double>() + 1e-300);
+      std::cout << flag << " " << m.name << ": max |difference| " << diff << ", correlation " << corr << "\n";
+      EXPECT_LE(diff, 1e-4) << flag << " " << m.name;
+      EXPECT_GE(corr, 0.999) << flag << " " << m.name;
+      EXPECT_GT(want.max().item<double>(), 0.5) << flag << " " << m.name << ": an empty reference map";
+    }
+  }
+}
+
+TEST(CamReference, MethodNamesAllAndCommaListsAndTheirErrors) {
+  EXPECT_EQ(explain::parse_cam_methods("all"), explain::cam_method_names());
+  EXPECT_EQ(explain::parse_cam_methods("layercam,gradcam,layercam"),
+            (std::vector<std::string>{"layercam", "gradcam"}));
+  try {
+    explain::parse_cam_methods("gradcam,scorecamx");
+    FAIL() << "an unknown method was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("'scorecamx'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("eigencam"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(explain::parse_cam_methods(""), Error);
+}
+
+}  // namespace
