@@ -44,7 +44,7 @@ std::string trained_run(const std::string& root, const std::string& flag) {
 
 TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {
   core::set_threads(2);
-  ASSERT_GE(explain::cam_methods().size(), 7u);
+  ASSERT_GE(explain::cam_methods().size(), 8u);
   for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
     const std::string root = mednet::testing::temp_dir("cam-reference-" + flag);
     const std::string dir = trained_run(root, flag);

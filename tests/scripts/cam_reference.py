@@ -49,7 +49,24 @@ def eigen(a):
     return np.stack(out)
 
 
-def maps(a, g):
+def score_weights(model, x, a, target):
+    """Score-CAM: each channel upsampled and scaled to [0, 1] masks the input; the softmax over channels
+    of the target logit of the masked inputs."""
+    t = torch.from_numpy(a)
+    mode = "bilinear" if t.dim() == 4 else "trilinear"
+    up = F.interpolate(t, size=tuple(x.shape[2:]), mode=mode, align_corners=False)
+    flat = up.reshape(up.shape[0], up.shape[1], -1)
+    lo, hi = flat.min(dim=2, keepdim=True)[0], flat.max(dim=2, keepdim=True)[0]
+    masks = ((flat - lo) / (hi - lo + 1e-8)).reshape(up.shape)
+    scores = torch.zeros(a.shape[0], a.shape[1], dtype=torch.float64)
+    with torch.no_grad():
+        for i in range(a.shape[0]):
+            for c in range(a.shape[1]):
+                scores[i, c] = model(x[i:i + 1] * masks[i, c:c + 1].unsqueeze(0))[0, int(target[i])]
+    return torch.softmax(scores, dim=1).numpy()
+
+
+def maps(a, g, score_w=None):
     """Each method's map before the ReLU, [N, *s], from A and dS/dA ([N, C, *s], numpy float64)."""
     sp = tuple(range(2, a.ndim))
     ex = (slice(None), slice(None)) + (None,) * (a.ndim - 2)
@@ -66,6 +83,8 @@ def maps(a, g):
     out["gradcamelementwise"] = np.maximum(g * a, 0).sum(1)
     out["layercam"] = (np.maximum(g, 0) * a).sum(1)  # LayerCAM: positive gradients, element-wise
     out["eigencam"] = eigen(a)
+    if score_w is not None:
+        out["scorecam"] = (score_w[ex] * a).sum(1)
     return out
 
 
@@ -90,9 +109,10 @@ def main():
     score = logits.gather(1, target.view(-1, 1)).sum()
     (grad,) = torch.autograd.grad(score, fmap)
     a, g = fmap.detach().numpy(), grad.numpy()
-    for name, m in maps(a, g).items():
+    computed = maps(a, g, score_weights(model, x, a, target))
+    for name, m in computed.items():
         np.save(f"{prefix}.{name}.npy", finish(m, tuple(x.shape[2:])).astype(np.float32))
-    print("ok", " ".join(sorted(maps(a, g))))
+    print("ok", " ".join(sorted(computed)))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
   CamResult r;
   r.target = target.defined() ? target.to(torch::kLong).to(logits.device()) : logits.argmax(1);
   MN_CHECK(r.target.dim() == 1 && r.target.size(0) == x.size(0), "CAM: one target class per sample expected");
+  input_ = x;
+  target_ = r.target;
   const at::Tensor score = logits.gather(1, r.target.view({-1, 1})).squeeze(1);
   // The samples are independent, so the gradient of the summed scores is each sample's own.
   const at::Tensor grad = torch::autograd::grad({score.sum()}, {fmap}, {}, /*retain_graph=*/false)[0];
@@ -62,6 +64,8 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
   r.probs = torch::softmax(logits.detach(), 1).cpu();
   r.score = score.detach().cpu();
   r.target = r.target.cpu();
+  input_ = at::Tensor();
+  target_ = at::Tensor();
   model_.train(was_training);
   return r;
 }
@@ -91,6 +95,29 @@ at::Tensor XGradCam::channel_weights(const at::Tensor& fmap, const at::Tensor& g
   const at::Tensor sum_a = fmap.sum(sp);
   // A channel that is zero everywhere contributes nothing, whatever its weight.
   return (grad * fmap).sum(sp) / torch::where(sum_a != 0, sum_a, torch::ones_like(sum_a));
+}
+
+at::Tensor ScoreCam::channel_weights(const at::Tensor& fmap, const at::Tensor& /*grad*/) const {
+  torch::NoGradGuard no_grad;
+  const at::Tensor& x = input();
+  const int64_t n = fmap.size(0), c = fmap.size(1);
+  const std::vector<int64_t> size(x.sizes().begin() + 2, x.sizes().end());
+  const at::Tensor up = fmap.dim() == 4 ? torch::upsample_bilinear2d(fmap, size, /*align_corners=*/false)
+                                        : torch::upsample_trilinear3d(fmap, size, /*align_corners=*/false);
+  const at::Tensor flat = up.reshape({n, c, -1});
+  const at::Tensor lo = std::get<0>(flat.min(2, true)), hi = std::get<0>(flat.max(2, true));
+  const at::Tensor masks = ((flat - lo) / (hi - lo + 1e-8)).reshape(up.sizes());  // [N, C, *S]
+  constexpr int64_t kBatch = 64;
+  at::Tensor scores = torch::empty({n, c}, x.options());
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = target()[i].item<int64_t>();
+    for (int64_t start = 0; start < c; start += kBatch) {
+      const int64_t len = std::min(kBatch, c - start);
+      const at::Tensor batch = x[i].unsqueeze(0) * masks[i].narrow(0, start, len).unsqueeze(1);
+      scores[i].narrow(0, start, len).copy_(model().forward(batch).select(1, k));
+    }
+  }
+  return torch::softmax(scores, 1);
 }
 
 at::Tensor HiResCam::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
@@ -135,6 +162,7 @@ const std::vector<CamMethod>& cam_methods() {
       {"gradcam", "Selvaraju et al., Grad-CAM, ICCV 2017", make<GradCam>},
       {"gradcampp", "Chattopadhyay et al., Grad-CAM++, WACV 2018", make<GradCamPlusPlus>},
       {"xgradcam", "Fu et al., Axiom-based Grad-CAM, BMVC 2020", make<XGradCam>},
+      {"scorecam", "Wang et al., Score-CAM, CVPR Workshops 2020", make<ScoreCam>},
       {"hirescam", "Draelos and Carin, HiResCAM, arXiv 2011.08891, 2020", make<HiResCam>},
       {"gradcamelementwise", "Grad-CAM with the product taken element-wise (pytorch-grad-cam)",
        make<GradCamElementWise>},

@@ -37,10 +37,15 @@ class Cam {
  protected:
   /// The map before the ReLU, [N, *s], from the feature map A and the gradient dS/dA (both [N, C, *s]).
   virtual at::Tensor weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const = 0;
+  /// During compute(): the model (in eval mode), the batch and the class explained per sample.
+  models::ClassifierImpl& model() const { return model_; }
+  const at::Tensor& input() const { return input_; }
+  const at::Tensor& target() const { return target_; }
 
  private:
   models::ClassifierImpl& model_;
   std::string layer_;
+  at::Tensor input_, target_;
 };
 
 /// The methods that weight whole channels: the map is sum_c w_c A_c.
@@ -80,6 +85,18 @@ class XGradCam : public ChannelCam {
  public:
   using ChannelCam::ChannelCam;
   std::string name() const override { return "xgradcam"; }
+
+ protected:
+  at::Tensor channel_weights(const at::Tensor& fmap, const at::Tensor& grad) const override;
+};
+
+/// Score-CAM (Wang et al., CVPR Workshops 2020): each channel, upsampled and scaled to [0, 1], masks the
+/// input; w = the softmax over channels of the target logit of the masked inputs (as pytorch-grad-cam).
+/// One forward pass per channel and sample, in batches of 64.
+class ScoreCam : public ChannelCam {
+ public:
+  using ChannelCam::ChannelCam;
+  std::string name() const override { return "scorecam"; }
 
  protected:
   at::Tensor channel_weights(const at::Tensor& fmap, const at::Tensor& grad) const override;
