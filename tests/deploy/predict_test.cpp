@@ -26,30 +26,14 @@ using namespace mednet;
 
 namespace {
 
-// A one-epoch run of a small CNN on a generated file of the dataset's format.
-// With flips, the run is scored with its test-time flips (config "tta").
+// A one-epoch run of a small CNN on a generated file of the dataset's format; with flips, the run is
+// scored with its test-time flips (config "tta").
 std::string tiny_run(const std::string& root, const std::string& flag = "retinamnist", bool flips = false) {
-  std::filesystem::create_directories(root);
-  mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
-  run::TrainConfig c;
-  c.dataset = flag;
-  c.root = root;
-  c.epochs = 1;
-  c.batch_size = 16;
-  c.device = "cpu";
-  c.model.name = "cnn";
-  c.model.widths = {4};
-  c.model.hidden = {4};
-  if (flips) {
+  return mednet::testing::tiny_trained_run(root, flag, [&](run::TrainConfig& c) {
+    if (!flips) return;
     c.augment = {augment::TransformSpec{"flip", 0.5, 0, {0, 1}}};
     c.tta = "flips";
-  }
-  const std::string dir = root + "/run";
-  const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
-  train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
-  train::TrainObserver quiet;
-  t.run(quiet);
-  return dir;
+  });
 }
 
 }  // namespace

@@ -23,23 +23,11 @@ using namespace mednet;
 namespace {
 
 std::string trained_run(const std::string& root, const std::string& flag) {
-  std::filesystem::create_directories(root);
-  mednet::testing::write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
-  run::TrainConfig c;
-  c.dataset = flag;
-  c.root = root;
-  c.epochs = 2;
-  c.batch_size = 16;
-  c.device = "cpu";
-  c.model.name = "cnn";
-  c.model.widths = {4, 8};
-  c.model.hidden = {8};
-  const std::string dir = root + "/run";
-  const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
-  train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
-  train::TrainObserver quiet;
-  t.run(quiet);
-  return dir;
+  return mednet::testing::tiny_trained_run(root, flag, [](run::TrainConfig& c) {
+    c.epochs = 2;
+    c.model.widths = {4, 8};
+    c.model.hidden = {8};
+  });
 }
 
 TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {

@@ -18,7 +18,9 @@
 #include <torch/torch.h>
 
 #include "mednet/data/catalog.h"
+#include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
+#include "mednet/train/trainer.h"
 
 namespace mednet::testing {
 
@@ -338,6 +340,28 @@ std::string python_state_dict_pickle() {
   pkl += unicode("b") + tensor(1, 2, 2) + unicode("a") + tensor(0, 6, 1) + unicode("n") + "K\x07";
   pkl += "u}" + unicode("_metadata") + "h\x00)R"s + unicode("") + "}" + unicode("version") + "K\x01sssb.";
   return pkl;
+}
+
+std::string tiny_trained_run(const std::string& root, const std::string& flag,
+                             const std::function<void(run::TrainConfig&)>& adjust) {
+  std::filesystem::create_directories(root);
+  write_fake_medmnist(root + "/" + flag + ".npz", flag, 40, 10, 12);
+  run::TrainConfig c;
+  c.dataset = flag;
+  c.root = root;
+  c.epochs = 1;
+  c.batch_size = 16;
+  c.device = "cpu";
+  c.model.name = "cnn";
+  c.model.widths = {4};
+  c.model.hidden = {4};
+  if (adjust) adjust(c);
+  const std::string dir = root + "/run";
+  const data::MedMnist m = data::open_medmnist(data::find_dataset(flag), 28, root, nullptr, false);
+  train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
+  train::TrainObserver quiet;
+  t.run(quiet);
+  return dir;
 }
 
 }  // namespace mednet::testing

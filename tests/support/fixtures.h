@@ -2,11 +2,14 @@
 // Test fixtures made at test time: zip archives (stored, deflate, zip64 extras), and
 // MedMNIST-format files for datasets we have no real files for.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+
+#include "mednet/run/config.h"
 
 namespace mednet::testing {
 
@@ -31,6 +34,12 @@ void write_patterned_npz(const std::string& path, const std::string& key, const 
 /// least as many samples as classes.
 void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
                          int64_t n_test, uint64_t seed = 1);
+
+/// A short run (one epoch, batch 16, on the CPU) of a small plain CNN (widths {4}, hidden {4}) on a
+/// generated file of the dataset's format written to ROOT/FLAG.npz (40/10/12 samples); adjust changes the
+/// config before training. Returns the run folder, ROOT/run.
+std::string tiny_trained_run(const std::string& root, const std::string& flag,
+                             const std::function<void(run::TrainConfig&)>& adjust = {});
 
 /// A .safetensors file of float32 tensors (or float16 with half = true), in the given order.
 void write_safetensors(const std::string& path,
