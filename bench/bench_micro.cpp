@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/runtime.h"
-#include "mednet/explain/cam.h"
+#include "mednet/explain/methods.h"
 #include "mednet/metrics/metrics.h"
 #include "mednet/models/cnn.h"
 
@@ -61,7 +61,7 @@ static void BM_Cnn3dGradCam64(benchmark::State& state) {
   torch::manual_seed(0);
   models::Cnn net(models::CnnOptions(2).spatial_dims(3).input_size(28));
   at::Tensor x = torch::randn({64, 1, 28, 28, 28});
-  std::unique_ptr<explain::Cam> cam =
+  std::unique_ptr<explain::Attribution> cam =
       explain::make_cam(state.range(0) == 0 ? "gradcam" : "gradcampp", *net, "");
   for (auto _ : state) benchmark::DoNotOptimize(cam->compute(x).maps.sum().item<float>());
   state.SetItemsProcessed(state.iterations() * 64);

@@ -1,6 +1,6 @@
-// mednet cam: class activation maps of a trained run (Grad-CAM and six other methods, explain/cam.h),
-// as pictures, raw maps and checks of how faithful they are to the model, one method or several side
-// by side; or a gallery file of several runs and methods.
+// mednet cam: explanation maps of a trained run (the CAM methods, gradient attributions and occlusion of
+// explain/methods.h), as pictures, raw maps and checks of how faithful they are to the model, one method
+// or several side by side in a leaderboard; or a gallery file of several runs and methods.
 #include <iostream>
 
 #include "commands.h"
@@ -9,9 +9,9 @@
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
 #include "mednet/experiments/cam_gallery.h"
-#include "mednet/explain/cam.h"
 #include "mednet/explain/cam_compare.h"
 #include "mednet/explain/cam_study.h"
+#include "mednet/explain/methods.h"
 
 namespace mednet::app {
 
@@ -32,8 +32,8 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--select", f.select, "first, correct, wrong or per-class (round robin over true classes)")
       ->check(CLI::IsMember({"first", "correct", "wrong", "per-class"}));
   cmd->add_option("--method", methods,
-                  "A method, a comma list or all (with several, each goes to OUT/<method>/ and a table "
-                  "compares them): " +
+                  "A method, a comma list or all (with several, each goes to OUT/<method>/ and "
+                  "leaderboard.md ranks them): " +
                       core::join(explain::cam_method_names(), ", "))
       ->capture_default_str();
   cmd->add_option("--target", f.target,
@@ -46,6 +46,26 @@ void add_cam(CLI::App& app) {
                   "What deleted positions become in the deletion check: black (default), blur or mean (all "
                   "three are printed)")
       ->check(CLI::IsMember({"black", "blur", "mean"}));
+  explain::AttributionOptions& a = f.attribution;
+  cmd->add_option("--batch", a.batch, "Inputs per forward pass of the many-pass methods")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--smoothgrad-samples", a.smoothgrad_samples, "SmoothGrad: noisy copies per sample")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--smoothgrad-noise", a.smoothgrad_noise,
+                  "SmoothGrad: noise standard deviation as a share of the sample's value range")
+      ->check(CLI::Range(0.0, 10.0))
+      ->capture_default_str();
+  cmd->add_option("--ig-steps", a.ig_steps, "Integrated Gradients: points on the path")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--occlusion-patch", a.occlusion_patch,
+                  "Occlusion: side of the patch in pixels or voxels (default: a quarter of the input's side)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--occlusion-stride", a.occlusion_stride,
+                  "Occlusion: step of the patch (default: half of it)")
+      ->check(CLI::Range(1, 4096));
   add_common_flags(*cmd, common, "the run's own");
   cmd->callback([] {
     MN_CHECK_USAGE(f.run.empty() != config.empty(), "give either --run DIR or --config GALLERY.json");
@@ -53,6 +73,8 @@ void add_cam(CLI::App& app) {
     f.root = common.root;
     f.device = common.device;
     f.check_md5 = !common.skip_md5;
+    f.attribution.seed = static_cast<uint64_t>(f.seed);
+    f.progress = true;
     const std::vector<std::string> chosen = explain::parse_cam_methods(methods);
     if (config.empty() && chosen.size() == 1) {
       f.method = chosen[0];

@@ -10,7 +10,7 @@
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
 #include "mednet/deploy/predict.h"
-#include "mednet/explain/cam.h"
+#include "mednet/explain/methods.h"
 
 namespace mednet::app {
 
@@ -34,7 +34,8 @@ void add_predict(CLI::App& app) {
          "--cam", po.cam,
          "Also write a map of what the model looked at for the predicted class: an overlay PNG per 2D "
          "input; for 3D a NIfTI map on the input's grid and a PNG of three planes; a method of mednet cam "
-         "--method (gradcam, gradcampp, xgradcam, hirescam, gradcamelementwise, layercam, eigencam)")
+         "--method: " +
+             core::join(explain::cam_method_names(), ", "))
       ->check(CLI::IsMember(explain::cam_method_names()));
   cmd->add_option("--cam-dir", cam_dir, "Folder for the maps (default: beside --out, <out>_cam)");
   cmd->add_option("--cam-layer", po.cam_layer, "Layer the map is taken at (default: the last stage)");

@@ -1,6 +1,6 @@
-// Every CAM method against an independent implementation: a short run of the plain CNN in 2D and 3D is
-// exported with mednet export's library, rebuilt in PyTorch (scripts/mednet_torch.py), and its maps are
-// computed from the papers' formulas (tests/scripts/cam_reference.py); mednet's maps must agree.
+// Every explanation method against an independent implementation: a short run of the plain CNN in 2D and
+// 3D is exported with mednet export's library, rebuilt in PyTorch (scripts/mednet_torch.py), and its maps
+// are computed from the papers' formulas (tests/scripts/cam_reference.py); mednet's maps must agree.
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -13,7 +13,7 @@
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
 #include "mednet/deploy/export.h"
-#include "mednet/explain/cam.h"
+#include "mednet/explain/methods.h"
 #include "mednet/run/open_run.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
@@ -32,7 +32,7 @@ std::string trained_run(const std::string& root, const std::string& flag) {
 
 TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {
   core::set_threads(2);
-  ASSERT_GE(explain::cam_methods().size(), 8u);
+  ASSERT_GE(explain::cam_methods().size(), 13u);
   for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
     const std::string root = mednet::testing::temp_dir("cam-reference-" + flag);
     const std::string dir = trained_run(root, flag);
@@ -51,10 +51,14 @@ TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {
     data::save_npy(root + "/target.npy", target);
     const auto [rc, out] = mednet::testing::run_command(
         "/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/cam_reference.py '" + root +
-        "/model.safetensors' '" + root + "/x.npy' '" + root + "/target.npy' '" + root + "/ref'");
+        "/model.safetensors' '" + root + "/x.npy' '" + root + "/target.npy' '" + root + "/ref' 14 7");
     ASSERT_EQ(rc, 0) << out;
+    explain::AttributionOptions ao;  // the defaults, but a larger occlusion patch (see the script's call)
+    ao.occlusion_patch = 14;
+    ao.occlusion_stride = 7;
     for (const auto& m : explain::cam_methods()) {
-      const at::Tensor got = m.make(*r.model, "")->compute(x, target).maps.to(torch::kDouble);
+      const at::Tensor got =
+          explain::make_cam(m.name, *r.model, "", ao)->compute(x, target).maps.to(torch::kDouble);
       const std::string file = root + "/ref." + m.name + ".npy";
       ASSERT_TRUE(std::filesystem::exists(file)) << m.name << " has no reference; " << out;
       const at::Tensor want = data::load_npy(file).to(torch::kDouble);

@@ -3,8 +3,10 @@
 
 #include "mednet/core/error.h"
 #include "mednet/data/catalog.h"
-#include "mednet/explain/cam.h"
+#include "mednet/data/dataset.h"
+#include "mednet/explain/attribution.h"
 #include "mednet/explain/faithfulness.h"
+#include "mednet/explain/methods.h"
 #include "mednet/models/cnn.h"
 #include "mednet/models/registry.h"
 
@@ -94,6 +96,7 @@ TEST(GradCamPlusPlus, MatchesTheHandWorkedReference) {
 struct CamShape {
   std::string model, flag;
   std::vector<int64_t> widths;
+  std::string layer;  ///< empty: the last stage (VGG16's block1 keeps Score-CAM to 64 channels)
 };
 
 class CamShapes : public ::testing::TestWithParam<CamShape> {};
@@ -105,21 +108,93 @@ TEST_P(CamShapes, MapsHaveTheInputSizeAndStayInRange) {
   spec.name = c.model;
   spec.widths = c.widths;
   models::Classifier net = models::make_model(spec, mednet::data::input_shape(info, 28));
-  std::vector<int64_t> shape{3, info.channels};
+  const int64_t n = c.model == "vgg16" ? 1 : 3;  // VGG16's many-pass methods take long on a CPU
+  std::vector<int64_t> shape{n, info.channels};
   for (int i = 0; i < info.spatial_dims(); ++i) shape.push_back(28);
   torch::manual_seed(1);
-  for (const char* method : {"gradcam", "gradcampp"}) {
-    auto cam = explain::make_cam(method, *net, "");
+  explain::AttributionOptions o;
+  o.smoothgrad_samples = 4;
+  o.ig_steps = 4;
+  o.occlusion_patch = 14;
+  o.occlusion_stride = 14;
+  for (const auto& m : explain::cam_methods()) {
+    const std::string method = m.name;
+    auto cam = explain::make_cam(method, *net, c.layer, o);
+    int64_t last = 0, total = 0;
+    cam->on_progress([&](int64_t done, int64_t all) {
+      EXPECT_GT(done, last) << method;
+      last = done;
+      total = all;
+    });
     for (const at::Tensor& x : {torch::randn(shape), torch::zeros(shape)}) {  // random and constant input
+      last = 0;
       const explain::CamResult r = cam->compute(x);
-      std::vector<int64_t> expect{3};
+      std::vector<int64_t> expect{n};
       for (int i = 0; i < info.spatial_dims(); ++i) expect.push_back(28);
       EXPECT_EQ(r.maps.sizes(), expect) << method;
       EXPECT_FALSE(torch::isnan(r.maps).any().item<bool>()) << method;
-      EXPECT_GE(r.maps.min().item<float>(), 0.0f);
-      EXPECT_LE(r.maps.max().item<float>(), 1.0f);
-      EXPECT_EQ(r.probs.sizes(), (std::vector<int64_t>{3, info.num_outputs()}));
+      EXPECT_GE(r.maps.min().item<float>(), 0.0f) << method;
+      EXPECT_LE(r.maps.max().item<float>(), 1.0f) << method;
+      EXPECT_EQ(r.probs.sizes(), (std::vector<int64_t>{n, info.num_outputs()})) << method;
+      EXPECT_EQ(last, total) << method << ": the progress count ends at its total";
     }
+    // A many-pass method reports its forward passes; the one-pass methods report none.
+    const bool many = method == "scorecam" || method == "ablationcam" || m.family != std::string("cam");
+    EXPECT_EQ(total > 0, many) << method;
+  }
+  // Every model resumes at each of its layers as it would have gone on.
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn(shape);
+  const at::Tensor logits = net->forward(x);
+  for (const auto& layer : net->feature_layers()) {
+    const at::Tensor resumed = net->forward_from(net->forward_at(x, layer).first, layer);
+    EXPECT_TRUE(torch::allclose(resumed, logits, 1e-5, 1e-5)) << layer;
+  }
+}
+
+TEST(Cam, OcclusionWindowsCoverEveryPositionAndBadPatchesAreFlagErrors) {
+  EXPECT_EQ(explain::window_starts(28, 7, 3), (std::vector<int64_t>{0, 3, 6, 9, 12, 15, 18, 21}));
+  EXPECT_EQ(explain::window_starts(28, 8, 8), (std::vector<int64_t>{0, 8, 16, 20}));
+  EXPECT_EQ(explain::window_starts(28, 28, 5), (std::vector<int64_t>{0}));
+  models::Cnn net(models::CnnOptions(2).widths({4, 8}));
+  explain::AttributionOptions o;
+  o.occlusion_patch = 29;
+  try {
+    explain::make_cam("occlusion", *net, "", o)->compute(torch::randn({1, 1, 28, 28}));
+    FAIL() << "a patch larger than the image was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("--occlusion-patch 29"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Cam, IntegratedGradientsAddUpToTheScoreDifference) {
+  // Completeness (Sundararajan et al.): the attributions sum to f(x) - f(x'), up to the path's
+  // discretisation.
+  torch::manual_seed(3);
+  models::Cnn net(models::CnnOptions(3).widths({4, 8}));
+  net->eval();
+  const at::Tensor x = torch::randn({2, 1, 28, 28});
+  explain::AttributionOptions o;
+  o.ig_steps = 256;
+  struct Probe : explain::IntegratedGradients {
+    using IntegratedGradients::IntegratedGradients;
+    using IntegratedGradients::sample_map;
+    using IntegratedGradients::set_options;
+  };
+  Probe probe(*net, explain::IntegratedGradients::Baseline::Black);
+  probe.set_options(o);
+  torch::NoGradGuard no_grad;
+  const at::Tensor base = data::unit_to_network_input(torch::zeros({1})).expand_as(x[0]).unsqueeze(0);
+  for (int64_t i = 0; i < 2; ++i) {
+    const at::Tensor attribution = [&] {
+      torch::AutoGradMode on(true);
+      return probe.sample_map(x[i], 1);
+    }();
+    const double want =
+        net->forward(x[i].unsqueeze(0))[0][1].item<double>() - net->forward(base)[0][1].item<double>();
+    EXPECT_NEAR(attribution.sum().item<double>(), want, 2e-3 * std::max(1.0, std::abs(want))) << i;
   }
 }
 
@@ -128,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CamShapes,
                                            CamShape{"cnn", "adrenalmnist3d", {4, 8, 8}},
                                            CamShape{"resnet18", "chestmnist", {4, 8, 8, 8}},
                                            CamShape{"resnet18", "nodulemnist3d", {4, 4, 8, 8}},
-                                           CamShape{"vgg16", "pneumoniamnist", {}}),
+                                           CamShape{"vgg16", "pneumoniamnist", {}, "block1"}),
                          [](const auto& i) { return i.param.model + "_" + i.param.flag; });
 
 TEST(Cam, UnknownLayerListsTheValidNames) {

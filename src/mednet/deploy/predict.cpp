@@ -14,7 +14,7 @@
 #include "mednet/data/user_input.h"
 #include "mednet/deploy/cam_maps.h"
 #include "mednet/engine/evaluate.h"
-#include "mednet/explain/cam.h"
+#include "mednet/explain/methods.h"
 #include "mednet/metrics/metrics.h"
 #include "mednet/trust/ood.h"
 #include "mednet/trust/temperature.h"
@@ -62,7 +62,7 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
   std::vector<data::InputFile> originals;  // with --cam: each pending input as read
-  std::unique_ptr<explain::Cam> cam;
+  std::unique_ptr<explain::Attribution> cam;
   std::map<std::string, int> stems;  // map file names already taken
   if (!options.cam.empty()) {
     cam = explain::make_cam(options.cam, *run.model, options.cam_layer);

@@ -22,6 +22,11 @@ Cam::Cam(models::ClassifierImpl& model, std::string layer) : model_(model), laye
   model_.layer_index(layer_);  // an unknown name fails here, listing the valid ones
 }
 
+at::Tensor upsample_to(const at::Tensor& t, at::IntArrayRef size) {
+  return t.dim() == 4 ? torch::upsample_bilinear2d(t, size, /*align_corners=*/false)
+                      : torch::upsample_trilinear3d(t, size, /*align_corners=*/false);
+}
+
 at::Tensor normalize_per_sample(const at::Tensor& maps) {
   const int64_t n = maps.size(0);
   const at::Tensor flat = maps.reshape({n, -1});
@@ -39,7 +44,7 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
            " dimensions");
   const bool was_training = model_.is_training();
   model_.eval();
-  torch::AutoGradMode grad_on(true);
+  torch::AutoGradMode grad_on(needs_gradient());
   auto [fmap, logits] = model_.forward_at(x, layer_);
   MN_CHECK(fmap.dim() == x.dim(), "CAM: layer ", layer_, " gives a ", fmap.dim(), "-dimensional map");
   CamResult r;
@@ -49,18 +54,17 @@ CamResult Cam::compute(const at::Tensor& x, const at::Tensor& target) {
   target_ = r.target;
   const at::Tensor score = logits.gather(1, r.target.view({-1, 1})).squeeze(1);
   // The samples are independent, so the gradient of the summed scores is each sample's own.
-  const at::Tensor grad = torch::autograd::grad({score.sum()}, {fmap}, {}, /*retain_graph=*/false)[0];
-  const at::Tensor a = fmap.detach(), g = grad.detach();
-  at::Tensor cam = torch::relu(weighted_map(a, g));  // [N, *s]
-  r.coarse = cam.cpu();
-  std::vector<int64_t> out_size(x.sizes().begin() + 2, x.sizes().end());
-  at::Tensor up = cam.unsqueeze(1);
-  if (dims == 2) {
-    up = torch::upsample_bilinear2d(up, out_size, /*align_corners=*/false);
-  } else {
-    up = torch::upsample_trilinear3d(up, out_size, /*align_corners=*/false);
+  at::Tensor g;
+  if (needs_gradient())
+    g = torch::autograd::grad({score.sum()}, {fmap}, {}, /*retain_graph=*/false)[0].detach();
+  const at::Tensor a = fmap.detach();
+  at::Tensor cam;
+  {
+    torch::NoGradGuard no_grad;
+    cam = torch::relu(weighted_map(a, g));  // [N, *s]
   }
-  r.maps = normalize_per_sample(up.squeeze(1)).cpu();
+  r.coarse = cam.cpu();
+  r.maps = normalize_per_sample(upsample_to(cam.unsqueeze(1), x.sizes().slice(2)).squeeze(1)).cpu();
   r.probs = torch::softmax(logits.detach(), 1).cpu();
   r.score = score.detach().cpu();
   r.target = r.target.cpu();
@@ -98,26 +102,51 @@ at::Tensor XGradCam::channel_weights(const at::Tensor& fmap, const at::Tensor& g
 }
 
 at::Tensor ScoreCam::channel_weights(const at::Tensor& fmap, const at::Tensor& /*grad*/) const {
-  torch::NoGradGuard no_grad;
   const at::Tensor& x = input();
   const int64_t n = fmap.size(0), c = fmap.size(1);
-  const std::vector<int64_t> size(x.sizes().begin() + 2, x.sizes().end());
-  const at::Tensor up = fmap.dim() == 4 ? torch::upsample_bilinear2d(fmap, size, /*align_corners=*/false)
-                                        : torch::upsample_trilinear3d(fmap, size, /*align_corners=*/false);
+  const at::Tensor up = upsample_to(fmap, x.sizes().slice(2));
   const at::Tensor flat = up.reshape({n, c, -1});
   const at::Tensor lo = std::get<0>(flat.min(2, true)), hi = std::get<0>(flat.max(2, true));
   const at::Tensor masks = ((flat - lo) / (hi - lo + 1e-8)).reshape(up.sizes());  // [N, C, *S]
-  constexpr int64_t kBatch = 64;
+  const int64_t step = std::max(1, options().batch);
   at::Tensor scores = torch::empty({n, c}, x.options());
   for (int64_t i = 0; i < n; ++i) {
     const int64_t k = target()[i].item<int64_t>();
-    for (int64_t start = 0; start < c; start += kBatch) {
-      const int64_t len = std::min(kBatch, c - start);
+    for (int64_t start = 0; start < c; start += step) {
+      const int64_t len = std::min(step, c - start);
       const at::Tensor batch = x[i].unsqueeze(0) * masks[i].narrow(0, start, len).unsqueeze(1);
       scores[i].narrow(0, start, len).copy_(model().forward(batch).select(1, k));
+      progress(i * c + start + len, n * c);
     }
   }
   return torch::softmax(scores, 1);
+}
+
+at::Tensor AblationCam::channel_weights(const at::Tensor& fmap, const at::Tensor& /*grad*/) const {
+  const int64_t n = fmap.size(0), c = fmap.size(1);
+  const int64_t step = std::max(1, options().batch);
+  at::Tensor w = torch::empty({n, c}, fmap.options());
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = target()[i].item<int64_t>();
+    const at::Tensor a = fmap[i].unsqueeze(0);
+    const at::Tensor y = model().forward_from(a, layer()).select(1, k);  // [1]
+    // A logit of exactly zero has no relative drop: each channel's absolute drop instead.
+    const at::Tensor denom = torch::where(y != 0, y, torch::ones_like(y));
+    std::vector<int64_t> shape(fmap.sizes().begin(), fmap.sizes().end());
+    for (size_t d = 2; d < shape.size(); ++d) shape[d] = 1;
+    for (int64_t start = 0; start < c; start += step) {
+      const int64_t len = std::min(step, c - start);
+      // Copy j of the batch has channel start + j set to zero.
+      at::Tensor keep = torch::ones({len, c}, fmap.options());
+      keep.scatter_(1, torch::arange(start, start + len, fmap.options().dtype(torch::kLong)).view({-1, 1}),
+                    0);
+      shape[0] = len;
+      const at::Tensor ablated = model().forward_from(a * keep.view(shape), layer()).select(1, k);
+      w[i].narrow(0, start, len).copy_((y - ablated) / denom);
+      progress(i * c + start + len, n * c);
+    }
+  }
+  return w;
 }
 
 at::Tensor HiResCam::weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const {
@@ -148,59 +177,6 @@ at::Tensor EigenCam::weighted_map(const at::Tensor& fmap, const at::Tensor& /*gr
   std::vector<int64_t> shape(fmap.sizes().begin() + 2, fmap.sizes().end());
   shape.insert(shape.begin(), n);
   return (proj * sign).reshape(shape).to(fmap.scalar_type());
-}
-
-namespace {
-template <class T>
-std::unique_ptr<Cam> make(models::ClassifierImpl& model, const std::string& layer) {
-  return std::make_unique<T>(model, layer);
-}
-}  // namespace
-
-const std::vector<CamMethod>& cam_methods() {
-  static const std::vector<CamMethod> k = {
-      {"gradcam", "Selvaraju et al., Grad-CAM, ICCV 2017", make<GradCam>},
-      {"gradcampp", "Chattopadhyay et al., Grad-CAM++, WACV 2018", make<GradCamPlusPlus>},
-      {"xgradcam", "Fu et al., Axiom-based Grad-CAM, BMVC 2020", make<XGradCam>},
-      {"scorecam", "Wang et al., Score-CAM, CVPR Workshops 2020", make<ScoreCam>},
-      {"hirescam", "Draelos and Carin, HiResCAM, arXiv 2011.08891, 2020", make<HiResCam>},
-      {"gradcamelementwise", "Grad-CAM with the product taken element-wise (pytorch-grad-cam)",
-       make<GradCamElementWise>},
-      {"layercam", "Jiang et al., LayerCAM, IEEE TIP 2021", make<LayerCam>},
-      {"eigencam", "Muhammad and Yeasin, Eigen-CAM, IJCNN 2020", make<EigenCam>},
-  };
-  return k;
-}
-
-std::vector<std::string> cam_method_names() {
-  std::vector<std::string> out;
-  for (const auto& m : cam_methods()) out.push_back(m.name);
-  return out;
-}
-
-std::vector<std::string> parse_cam_methods(const std::string& spec) {
-  if (spec == "all") return cam_method_names();
-  std::vector<std::string> out;
-  const std::vector<std::string> valid = cam_method_names();
-  size_t start = 0;
-  while (start <= spec.size()) {
-    const size_t end = std::min(spec.find(',', start), spec.size());
-    const std::string name = spec.substr(start, end - start);
-    MN_CHECK_USAGE(std::find(valid.begin(), valid.end(), name) != valid.end(),
-                   "--method: unknown CAM method '", name, "' (valid: all, ", core::join(valid, ", "), ")");
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-    start = end + 1;
-  }
-  return out;
-}
-
-std::unique_ptr<Cam> make_cam(const std::string& method, models::ClassifierImpl& model,
-                              const std::string& layer) {
-  for (const auto& m : cam_methods())
-    if (method == m.name) return m.make(model, layer);
-  MN_CHECK_USAGE(false, "--method: unknown CAM method '", method,
-                 "' (valid: ", core::join(cam_method_names(), ", "), ")");
-  return nullptr;
 }
 
 }  // namespace mednet::explain

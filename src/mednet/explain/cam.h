@@ -1,10 +1,13 @@
 #pragma once
-// Class activation maps for 2D and 3D models. The base class runs the common steps (forward to the
-// target layer and the logits, backward of the target class score to that layer, weighting of the
-// feature map, ReLU, upsampling to the input size, per-sample normalisation to [0, 1]); a method only
-// says how it weights the channels (or, for the element-wise methods, each position of each channel).
-// 4D ([N, C, H, W]) and 5D ([N, C, D, H, W]) feature maps alike. cam_methods() is the registry.
-#include <memory>
+// Explanation maps for 2D and 3D models. Attribution is what every method offers (maps for a batch at the
+// input's resolution, scaled to [0, 1] per sample). Cam is the class activation map base: it runs the
+// common steps (forward to the target layer and the logits, backward of the target class score to that
+// layer, weighting of the feature map, ReLU, upsampling to the input size, per-sample normalisation); a
+// method only says how it weights the channels (or, for the element-wise methods, each position of each
+// channel). 4D ([N, C, H, W]) and 5D ([N, C, D, H, W]) feature maps alike. The methods that attribute to
+// the input itself are in explain/attribution.h, the registry of all of them in explain/methods.h.
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,27 +19,68 @@ namespace mednet::explain {
 
 struct CamResult {
   at::Tensor maps;    ///< [N, *input spatial] in [0, 1], float, on CPU
-  at::Tensor coarse;  ///< [N, *feature-map spatial], after ReLU, before upsampling and normalising
+  at::Tensor coarse;  ///< [N, *map spatial], after ReLU, before upsampling and normalising
   at::Tensor target;  ///< [N] class explained
   at::Tensor probs;   ///< [N, K] softmax (sigmoid for multi-label is the caller's choice of target)
   at::Tensor score;   ///< [N] the target class logit
 };
 
-class Cam {
+/// The settings of the methods that take many forward passes.
+struct AttributionOptions {
+  int batch = 64;                  ///< inputs per forward pass (Score-CAM, AblationCAM, occlusion, ...)
+  int smoothgrad_samples = 25;     ///< noisy copies per sample
+  double smoothgrad_noise = 0.15;  ///< noise standard deviation as a share of each sample's value range
+  int ig_steps = 32;               ///< points on the integration path
+  int occlusion_patch = 0;         ///< side of the occluding patch; 0: a quarter of the input's side
+  int occlusion_stride = 0;        ///< 0: half the patch
+  uint64_t seed = 0;               ///< of SmoothGrad's noise
+};
+
+/// Called with (forward passes done, forward passes in all) as a many-pass method runs.
+using ProgressFn = std::function<void(int64_t, int64_t)>;
+
+class Attribution {
+ public:
+  virtual ~Attribution() = default;
+  /// Maps for a batch of network inputs. target: [N] class per sample; undefined = the predicted one.
+  virtual CamResult compute(const at::Tensor& x, const at::Tensor& target = at::Tensor()) = 0;
+  virtual std::string name() const = 0;
+  /// The feature map the method reads; "input" for the methods that attribute to the input.
+  virtual std::string layer() const = 0;
+
+  void set_options(const AttributionOptions& o) { options_ = o; }
+  void on_progress(ProgressFn f) { progress_ = std::move(f); }
+
+ protected:
+  const AttributionOptions& options() const { return options_; }
+  void progress(int64_t done, int64_t total) const {
+    if (progress_) progress_(done, total);
+  }
+
+ private:
+  AttributionOptions options_;
+  ProgressFn progress_;
+};
+
+/// Scales each sample of a batch to [0, 1] (a constant map becomes all zeros).
+at::Tensor normalize_per_sample(const at::Tensor& maps);
+/// [N, C, *s] resized to the spatial size (bilinear in 2D, trilinear in 3D, align_corners false).
+at::Tensor upsample_to(const at::Tensor& t, at::IntArrayRef size);
+
+class Cam : public Attribution {
  public:
   /// layer: a name from model.feature_layers(); empty = the last convolutional stage.
   Cam(models::ClassifierImpl& model, std::string layer);
-  virtual ~Cam() = default;
 
-  /// Maps for a batch of network inputs. target: [N] class per sample; undefined = the predicted one.
-  CamResult compute(const at::Tensor& x, const at::Tensor& target = at::Tensor());
-
-  virtual std::string name() const = 0;
-  const std::string& layer() const { return layer_; }
+  CamResult compute(const at::Tensor& x, const at::Tensor& target = at::Tensor()) final;
+  std::string layer() const override { return layer_; }
 
  protected:
-  /// The map before the ReLU, [N, *s], from the feature map A and the gradient dS/dA (both [N, C, *s]).
+  /// The map before the ReLU, [N, *s], from the feature map A and the gradient dS/dA (both [N, C, *s];
+  /// the gradient is undefined for a method that does not need it).
   virtual at::Tensor weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const = 0;
+  /// False for the methods that do not read dS/dA: the backward pass is skipped.
+  virtual bool needs_gradient() const { return true; }
   /// During compute(): the model (in eval mode), the batch and the class explained per sample.
   models::ClassifierImpl& model() const { return model_; }
   const at::Tensor& input() const { return input_; }
@@ -92,7 +136,7 @@ class XGradCam : public ChannelCam {
 
 /// Score-CAM (Wang et al., CVPR Workshops 2020): each channel, upsampled and scaled to [0, 1], masks the
 /// input; w = the softmax over channels of the target logit of the masked inputs (as pytorch-grad-cam).
-/// One forward pass per channel and sample, in batches of 64.
+/// One forward pass per channel and sample, in batches.
 class ScoreCam : public ChannelCam {
  public:
   using ChannelCam::ChannelCam;
@@ -100,6 +144,20 @@ class ScoreCam : public ChannelCam {
 
  protected:
   at::Tensor channel_weights(const at::Tensor& fmap, const at::Tensor& grad) const override;
+  bool needs_gradient() const override { return false; }
+};
+
+/// AblationCAM (Desai and Ramaswamy, WACV 2020): w_c = (y - y_c) / y, y the target logit and y_c the
+/// same with channel c of the layer set to zero (the rest of the network run from the layer on, in
+/// batches). Needs a model that can resume at the layer (forward_from).
+class AblationCam : public ChannelCam {
+ public:
+  using ChannelCam::ChannelCam;
+  std::string name() const override { return "ablationcam"; }
+
+ protected:
+  at::Tensor channel_weights(const at::Tensor& fmap, const at::Tensor& grad) const override;
+  bool needs_gradient() const override { return false; }
 };
 
 /// HiResCAM (Draelos and Carin, arXiv 2011.08891, 2020): sum_c g A, position by position.
@@ -143,25 +201,7 @@ class EigenCam : public Cam {
 
  protected:
   at::Tensor weighted_map(const at::Tensor& fmap, const at::Tensor& grad) const override;
+  bool needs_gradient() const override { return false; }
 };
-
-/// One row of the registry: the method's name, its paper in one line, and how it is made.
-struct CamMethod {
-  const char* name;
-  const char* paper;
-  std::unique_ptr<Cam> (*make)(models::ClassifierImpl& model, const std::string& layer);
-};
-const std::vector<CamMethod>& cam_methods();
-/// The registry's names, in order.
-std::vector<std::string> cam_method_names();
-/// "all" or a comma list of names; an unknown name is a usage error naming the valid ones.
-std::vector<std::string> parse_cam_methods(const std::string& spec);
-
-/// A method of the registry by name; anything else is a usage error naming the valid ones.
-std::unique_ptr<Cam> make_cam(const std::string& method, models::ClassifierImpl& model,
-                              const std::string& layer);
-
-/// Scales each sample of a batch to [0, 1] (a constant map becomes all zeros).
-at::Tensor normalize_per_sample(const at::Tensor& maps);
 
 }  // namespace mednet::explain

@@ -8,82 +8,165 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
-#include "mednet/explain/cam.h"
+#include "mednet/explain/methods.h"
+#include "mednet/metrics/bootstrap.h"
 
 namespace mednet::explain {
 
 using nlohmann::json;
 
+namespace {
+
+// The mean of per-sample values and its percentile bootstrap interval (the same resamples for every
+// method, so the intervals are comparable); non-finite values are left out.
+struct Mean {
+  double value = std::nan("");
+  metrics::Interval ci;
+};
+
+Mean bootstrap_mean(const std::vector<double>& values, const metrics::BootstrapOptions& o) {
+  Mean m;
+  auto mean_of = [&](const std::vector<int64_t>* rows) {
+    double sum = 0;
+    int64_t n = 0;
+    const size_t count = rows ? rows->size() : values.size();
+    for (size_t i = 0; i < count; ++i) {
+      const double v = values[rows ? static_cast<size_t>((*rows)[i]) : i];
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+    }
+    return n > 0 ? sum / static_cast<double>(n) : std::nan("");
+  };
+  m.value = mean_of(nullptr);
+  std::vector<double> means;
+  for (const auto& rows : metrics::resample_indices(static_cast<int64_t>(values.size()), o)) {
+    const double v = mean_of(&rows);
+    if (std::isfinite(v)) means.push_back(v);
+  }
+  m.ci.lo = metrics::quantile(means, (1 - o.level) / 2);
+  m.ci.hi = metrics::quantile(means, (1 + o.level) / 2);
+  return m;
+}
+
+json to_json(const Mean& m) {
+  return {{"mean", core::finite_or_null(m.value)},
+          {"ci_low", core::finite_or_null(m.ci.lo)},
+          {"ci_high", core::finite_or_null(m.ci.hi)}};
+}
+
+std::vector<double> per_sample(const json& samples, const char* key) {
+  std::vector<double> out;
+  for (const auto& s : samples) out.push_back(core::number_at(s, key));
+  return out;
+}
+
+}  // namespace
+
 std::string compare_cam_methods(const CamStudyOptions& options, const std::vector<std::string>& methods,
                                 const std::function<void(const std::string&)>& log) {
+  for (const auto& m : methods) find_cam_method(m);                      // every name checked before any work
   const core::FolderLock lock = core::FolderLock::acquire(options.out);  // one writer of the comparison
   struct Row {
-    std::string method, paper;
-    double ratio, by_map, random, randomisation, seconds;
+    std::string method, paper, family, layer;
+    Mean score, deletion, insertion, randomisation;
+    double deletion_ratio, seconds_per_sample;
   };
+  const metrics::BootstrapOptions boot{1000, static_cast<uint64_t>(options.seed), 0.95};
   std::vector<Row> rows;
-  json out = json::object();
+  int64_t samples = 0;
   for (const auto& m : methods) {
     CamStudyOptions o = options;
     o.method = m;
     o.out = options.out + "/" + m;
     const CamStudyResult r = run_cam_study(o);
     const json& s = r.summary;
+    const json& per = s.at("samples");
+    samples = static_cast<int64_t>(per.size());
+    const std::vector<double> del = per_sample(per, "deletion_area"), ins = per_sample(per, "insertion_area");
+    std::vector<double> score;
+    for (size_t i = 0; i < del.size(); ++i) score.push_back(ins[i] - del[i]);
+    const CamMethod& entry = find_cam_method(m);
     const json& d = s.at("deletion");
     Row row{m,
-            "",
-            0,
-            core::number_at(d, "area_by_map"),
-            core::number_at(d, "area_random"),
-            core::number_at(s, "randomisation_rank_correlation_mean"),
-            core::number_at(s, "seconds")};
-    row.ratio = row.by_map / row.random;
-    for (const auto& c : cam_methods())
-      if (m == c.name) row.paper = c.paper;
+            entry.paper,
+            entry.family,
+            s.at("layer").get<std::string>(),
+            bootstrap_mean(score, boot),
+            bootstrap_mean(del, boot),
+            bootstrap_mean(ins, boot),
+            bootstrap_mean(per_sample(per, "rank_correlation_vs_random_init"), boot),
+            core::number_at(d, "area_by_map") / core::number_at(d, "area_random"),
+            core::number_at(s, "seconds") / static_cast<double>(std::max<int64_t>(1, samples))};
     rows.push_back(row);
-    out[m] = {{"deletion_area_by_map", core::finite_or_null(row.by_map)},
-              {"deletion_area_random", core::finite_or_null(row.random)},
-              {"deletion_ratio", core::finite_or_null(row.ratio)},
-              {"randomisation_rank_correlation_mean", core::finite_or_null(row.randomisation)},
-              {"seconds", core::finite_or_null(row.seconds)},
-              {"paper", row.paper},
-              {"folder", m}};
     if (log)
-      log(m + ": deletion area " + core::format_fixed(row.by_map) + " against " +
-          core::format_fixed(row.random) + " for random positions, randomisation correlation " +
-          core::format_fixed(row.randomisation) + ", " + core::format_fixed(row.seconds, 2) + " s");
+      log(m + ": insertion - deletion " + core::format_fixed(row.score.value) + ", deletion area " +
+          core::format_fixed(row.deletion.value) + ", insertion area " +
+          core::format_fixed(row.insertion.value) + ", randomisation correlation " +
+          core::format_fixed(row.randomisation.value) + ", " + core::format_fixed(row.seconds_per_sample, 3) +
+          " s per sample");
   }
-  // The ordering rule: the deletion area relative to random deletion, lower first (the map finds the
-  // positions the prediction depends on); ties and undefined values after.
+  // The ordering rule: the insertion area minus the deletion area, per sample, averaged (higher first:
+  // restoring what the map highlights brings the prediction back sooner and blanking it takes the
+  // prediction away sooner); undefined values last.
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    const bool fa = std::isfinite(a.ratio), fb = std::isfinite(b.ratio);
-    return fa != fb ? fa : (fa && a.ratio < b.ratio);
+    const bool fa = std::isfinite(a.score.value), fb = std::isfinite(b.score.value);
+    return fa != fb ? fa : (fa && a.score.value > b.score.value);
   });
+  auto cell = [](const Mean& m) { return metrics::format_with_interval(m.value, m.ci); };
   std::ostringstream md;
-  md << "# CAM methods on " << options.run << "\n\n"
-     << options.samples << " " << options.split << " samples chosen " << options.select << ", fill "
-     << options.fill << ". Ordered by the deletion area divided by that of random deletion (lower first: "
-     << "blanking what the map highlights drops the target probability sooner than blanking at random). "
-     << "Randomisation: mean Spearman correlation with the maps of the same architecture re-initialised "
-        "(low: the map depends on what was learned).\n\n"
-     << "| rank | method | deletion area / random | deletion area | random | randomisation | seconds | "
-        "paper |\n|---|---|---|---|---|---|---|---|\n";
-  json order = json::array();
+  md << "# Explanation methods on " << options.run << "\n\n"
+     << samples << " " << options.split << " samples chosen " << options.select
+     << ", the same for every method; 95% percentile bootstrap intervals over the samples (" << boot.resamples
+     << " resamples, seed " << boot.seed << ").\n\n"
+     << "Ordered by the insertion area minus the deletion area (higher first). Deletion: the most "
+        "highlighted "
+        "positions blanked to "
+     << options.fill
+     << " first, the area under the target probability over 0 to 50% blanked (lower: the map finds what the "
+        "prediction depends on). Insertion: the same positions restored first on a blurred copy (higher is "
+        "better). Deletion / random: the deletion area over that of blanking random positions (below 1: "
+        "better than chance). Randomisation: the mean Spearman correlation with the maps of the same "
+        "architecture re-initialised (low: the map depends on what was learned; Adebayo et al. 2018).\n\n"
+     << "| rank | method | family | layer | insertion - deletion | deletion area | insertion area | "
+        "deletion / random | randomisation | s per sample | paper |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  json order = json::array(), table = json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     order.push_back(r.method);
-    md << "| " << i + 1 << " | " << r.method << " | " << core::format_fixed(r.ratio) << " | "
-       << core::format_fixed(r.by_map) << " | " << core::format_fixed(r.random) << " | "
-       << core::format_fixed(r.randomisation) << " | " << core::format_fixed(r.seconds, 2) << " | " << r.paper
-       << " |\n";
+    md << "| " << i + 1 << " | " << r.method << " | " << r.family << " | " << r.layer << " | "
+       << cell(r.score) << " | " << cell(r.deletion) << " | " << cell(r.insertion) << " | "
+       << core::format_fixed(r.deletion_ratio) << " | " << cell(r.randomisation) << " | "
+       << core::format_fixed(r.seconds_per_sample, 3) << " | " << r.paper << " |\n";
+    table.push_back({{"rank", i + 1},
+                     {"method", r.method},
+                     {"family", r.family},
+                     {"layer", r.layer},
+                     {"paper", r.paper},
+                     {"folder", r.method},
+                     {"insertion_minus_deletion", to_json(r.score)},
+                     {"deletion_area", to_json(r.deletion)},
+                     {"insertion_area", to_json(r.insertion)},
+                     {"deletion_ratio_to_random", core::finite_or_null(r.deletion_ratio)},
+                     {"randomisation_rank_correlation", to_json(r.randomisation)},
+                     {"seconds_per_sample", core::finite_or_null(r.seconds_per_sample)}});
   }
-  core::write_file_atomic(options.out + "/methods.md", md.str());
-  const json summary{{"run", options.run},
-                     {"order", order},
-                     {"rule", "deletion area / random deletion area, ascending"},
-                     {"methods", out}};
-  core::write_file_atomic(options.out + "/methods.json", summary.dump(2) + "\n");
-  return md.str() + "\nwrote " + options.out + "/methods.md and methods.json\n";
+  core::write_file_atomic(options.out + "/leaderboard.md", md.str());
+  const json summary{
+      {"run", options.run},
+      {"split", options.split},
+      {"samples", samples},
+      {"select", options.select},
+      {"deletion_fill", options.fill},
+      {"insertion_baseline", "blur"},
+      {"rule", "mean over samples of insertion area - deletion area, descending"},
+      {"bootstrap", {{"resamples", boot.resamples}, {"seed", boot.seed}, {"level", boot.level}}},
+      {"order", order},
+      {"methods", table}};
+  core::write_file_atomic(options.out + "/leaderboard.json", summary.dump(2) + "\n");
+  return md.str() + "\nwrote " + options.out + "/leaderboard.md and leaderboard.json\n";
 }
 
 }  // namespace mednet::explain

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -13,12 +14,13 @@
 #include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
+#include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/npy.h"
 #include "mednet/engine/evaluate.h"
-#include "mednet/explain/cam.h"
 #include "mednet/explain/faithfulness.h"
+#include "mednet/explain/methods.h"
 #include "mednet/models/registry.h"
 #include "mednet/report/heatmap.h"
 #include "mednet/report/image_grid.h"
@@ -103,7 +105,16 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   const auto& info = *opened.info;
   const data::SplitData& split = opened.data.split(data::parse_split(f.split));
   models::Classifier model = opened.model;
-  auto cam = explain::make_cam(f.method, *model, f.layer);
+  auto cam = explain::make_cam(f.method, *model, f.layer, f.attribution);
+  std::unique_ptr<core::ProgressBar> bar;
+  int64_t last_done = 0;
+  if (f.progress) {
+    cam->on_progress([&](int64_t done, int64_t total) {
+      if (!bar) bar = std::make_unique<core::ProgressBar>(std::cerr, f.method, total, core::is_terminal(2));
+      bar->step(done - last_done);
+      last_done = done;
+    });
+  }
 
   // Predictions on the whole split, to choose samples.
   const engine::Evaluation ev = engine::evaluate_model(*model, split, info.task, device, cfg.eval_batch_size);
@@ -135,6 +146,8 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const explain::CamResult r = cam->compute(x, target);
+  if (bar) bar->finish();
+  cam->on_progress({});
   const double cam_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   fs::create_directories(f.out);
@@ -211,7 +224,8 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   torch::manual_seed(static_cast<uint64_t>(f.seed) + 7919);
   models::Classifier fresh = models::make_model(cfg.model, data::input_shape(info, cfg.size));
   fresh->to(device);
-  auto fresh_cam = explain::make_cam(f.method, *fresh, cam->layer());
+  auto fresh_cam =
+      explain::make_cam(f.method, *fresh, cam->layer() == "input" ? "" : cam->layer(), f.attribution);
   const explain::CamResult rr = fresh_cam->compute(x, r.target);
   const std::vector<double> rho = explain::rank_correlation_per_sample(r.maps, rr.maps);
   std::vector<double> finite;
@@ -226,15 +240,19 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   // absence of signal in these images), a blurred copy (keeps the coarse shape), the image's mean.
   const std::vector<double> fractions{0, 0.05, 0.1, 0.2, 0.3, 0.5};
   const std::vector<std::string> fills{"black", "blur", "mean"};
-  std::map<std::string, explain::DeletionCurve> by_fill;
+  std::map<std::string, explain::PixelCurve> by_fill;
+  const at::Tensor blur = explain::blurred(x, explain::blur_width(x));
   for (const auto& fill : fills) {
     at::Tensor baseline;  // undefined: the image mean
     if (fill == "black") baseline = data::unit_to_network_input(torch::zeros({1}, x.options()));
-    if (fill == "blur") baseline = explain::blurred(x, x.size(2) >= 56 ? 9 : 5);
+    if (fill == "blur") baseline = blur;
     by_fill[fill] = explain::deletion_curve(*model, x, r.maps.to(device), r.target, fractions,
                                             static_cast<uint64_t>(f.seed), baseline);
   }
-  const explain::DeletionCurve& del = by_fill.at(f.fill);
+  const explain::PixelCurve& del = by_fill.at(f.fill);
+  // (c) insertion from a blurred copy, as Petsiuk et al.
+  const explain::PixelCurve ins = explain::insertion_curve(*model, x, r.maps.to(device), r.target, fractions,
+                                                           static_cast<uint64_t>(f.seed), blur);
   out << "\nfaithfulness\n"
       << "  model randomisation: Spearman correlation of the maps with those of a re-initialised "
       << cfg.model.name << ": mean " << (std::isfinite(rho_mean) ? fixed(rho_mean) : "n/a") << " over "
@@ -253,6 +271,11 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
       << (del.area_by_map < del.area_random ? "the highlighted pixels matter more than random ones"
                                             : "no faster than random")
       << ")\n";
+  out << "  insertion (restored on a blurred copy): area " << f.method << " " << fixed(ins.area_by_map, 4)
+      << ", random " << fixed(ins.area_random, 4) << " ("
+      << (ins.area_by_map > ins.area_random ? "the highlighted pixels restore the prediction sooner"
+                                            : "no sooner than random")
+      << ")\n";
   json deletion_by_fill = json::object();
   for (const auto& fill : fills) {
     const auto& d = by_fill.at(fill);
@@ -267,9 +290,21 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   if (report::plots_available()) {
     const report::Series a = report::line_series(f.method, fractions, del.by_map, 0xd62728, false);
     const report::Series b = report::line_series("random", fractions, del.random, 0x1f77b4, true);
-    report::save_png(
-        {report::Panel{"Deletion", "share of positions blanked", "target probability", {a, b}, NAN, ""}},
-        info.display_name + ": " + cfg.model.name + ", " + f.method, f.out + "/deletion.png");
+    const report::Series c = report::line_series(f.method, fractions, ins.by_map, 0xd62728, false);
+    const report::Series d = report::line_series("random", fractions, ins.random, 0x1f77b4, true);
+    report::save_png({report::Panel{"Deletion (" + f.fill + ")",
+                                    "share of positions blanked",
+                                    "target probability",
+                                    {a, b},
+                                    NAN,
+                                    ""},
+                      report::Panel{"Insertion (on a blurred copy)",
+                                    "share of positions restored",
+                                    "target probability",
+                                    {c, d},
+                                    NAN,
+                                    ""}},
+                     info.display_name + ": " + cfg.model.name + ", " + f.method, f.out + "/deletion.png");
     written.push_back("deletion.png");
   }
 
@@ -302,6 +337,10 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                        {"target", r.target[static_cast<int64_t>(k)].item<int64_t>()},
                        {"prob", ev.probs[i][r.target[static_cast<int64_t>(k)]].item<double>()},
                        {"central_share", core::finite_or_null(share[k])},
+                       {"deletion_area", del.sample_area_by_map[k]},
+                       {"deletion_area_random", del.sample_area_random[k]},
+                       {"insertion_area", ins.sample_area_by_map[k]},
+                       {"insertion_area_random", ins.sample_area_random[k]},
                        {"rank_correlation_vs_random_init", core::finite_or_null(rho[k])}});
   }
   json summary{{"run", f.run},
@@ -322,6 +361,13 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                  {"random", del.random},
                  {"area_by_map", del.area_by_map},
                  {"area_random", del.area_random}}},
+               {"insertion",
+                {{"baseline", "blur"},
+                 {"fractions", fractions},
+                 {"by_map", ins.by_map},
+                 {"random", ins.random},
+                 {"area_by_map", ins.area_by_map},
+                 {"area_random", ins.area_random}}},
                {"per_class", per_class},
                {"samples", samples}};
   core::write_file_atomic(f.out + "/cam.json", summary.dump(2) + "\n");

@@ -1,13 +1,16 @@
 #pragma once
 // A CAM study of a trained run: the samples chosen (first, correct, wrong or round robin over the true
-// classes), their maps (any method of explain/cam.h) as pictures and raw arrays, and how faithful the maps
-// are (model randomisation, deletion with three fills, where the maps put their mass per class).
-// Writes heatmaps.npy, indices.npy, the pictures, deletion.png and cam.json into `out`.
+// classes), their maps (any method of explain/methods.h) as pictures and raw arrays, and how faithful the
+// maps are (model randomisation, deletion with three fills, insertion on a blurred copy, where the maps put
+// their mass per class). Writes heatmaps.npy, indices.npy, the pictures, deletion.png and cam.json into
+// `out`.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "mednet/explain/cam.h"
 
 namespace mednet::explain {
 
@@ -26,6 +29,8 @@ struct CamStudyOptions {
   std::string root;   ///< empty: the run's own
   std::string device = "auto";
   bool check_md5 = true;
+  AttributionOptions attribution;  ///< the many-pass methods' settings
+  bool progress = false;           ///< a progress bar on stderr while a many-pass method runs
 };
 
 struct CamStudyResult {

@@ -46,12 +46,14 @@ std::vector<double> rank_correlation_per_sample(const at::Tensor& a, const at::T
   return out;
 }
 
-DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
-                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
-                             const at::Tensor& baseline) {
-  MN_CHECK(maps.dim() == x.dim() - 1 && maps.size(0) == x.size(0),
-           "deletion: maps must be [N, *spatial] of x");
-  MN_CHECK(!fractions.empty(), "deletion: no fractions");
+namespace {
+
+PixelCurve pixel_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                       const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                       const at::Tensor& baseline, bool insert) {
+  const char* what = insert ? "insertion" : "deletion";
+  MN_CHECK(maps.dim() == x.dim() - 1 && maps.size(0) == x.size(0), what, ": maps must be [N, *spatial] of x");
+  MN_CHECK(!fractions.empty(), what, ": no fractions");
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -61,36 +63,60 @@ DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x,
   for (int64_t k = 1; k < x.dim(); ++k) reduce.push_back(k);
   const at::Tensor fill = baseline.defined() ? baseline.to(x.device()).expand_as(x)
                                              : x.mean(reduce, /*keepdim=*/true).expand_as(x);
-  // Positions in deletion order per sample: by the map (highest first) and at random.
+  // Positions in order per sample: by the map (highest first) and at random.
   const at::Tensor by_map = maps.reshape({n, -1}).argsort(1, /*descending=*/true).to(x.device());
   at::Generator gen = at::detail::createCPUGenerator(seed);
   const at::Tensor random = torch::rand({n, positions}, gen).argsort(1, /*descending=*/false).to(x.device());
   const at::Tensor tgt = target.to(torch::kLong).to(x.device()).view({-1, 1});
 
+  // Each sample's target probability with the first k positions of `order` blanked (or restored).
   auto score = [&](const at::Tensor& order, int64_t k) {
-    at::Tensor keep = torch::ones({n, positions}, x.options());
-    if (k > 0) keep.scatter_(1, order.narrow(1, 0, k), 0);
+    at::Tensor keep = torch::full({n, positions}, insert ? 0.0 : 1.0, x.options());
+    if (k > 0) keep.scatter_(1, order.narrow(1, 0, k), insert ? 1.0 : 0.0);
     std::vector<int64_t> shape(maps.sizes().begin(), maps.sizes().end());
     shape.insert(shape.begin() + 1, 1);  // broadcast over channels
     const at::Tensor m = keep.view(shape);
     const at::Tensor masked = x * m + fill * (1 - m);
-    return torch::softmax(model.forward(masked), 1).gather(1, tgt).mean().item<double>();
+    return torch::softmax(model.forward(masked), 1).gather(1, tgt).squeeze(1).to(torch::kDouble).cpu();
   };
-  DeletionCurve c;
+  PixelCurve c;
+  std::vector<at::Tensor> per_map, per_random;  // [N] per fraction
   for (double f : fractions) {
-    MN_CHECK(f >= 0 && f <= 1, "deletion: fractions must be in [0, 1], got ", f);
+    MN_CHECK(f >= 0 && f <= 1, what, ": fractions must be in [0, 1], got ", f);
     const int64_t k = static_cast<int64_t>(std::llround(f * static_cast<double>(positions)));
     c.fractions.push_back(f);
-    c.by_map.push_back(score(by_map, k));
-    c.random.push_back(score(random, k));
+    per_map.push_back(score(by_map, k));
+    per_random.push_back(score(random, k));
+    c.by_map.push_back(per_map.back().mean().item<double>());
+    c.random.push_back(per_random.back().mean().item<double>());
   }
+  at::Tensor a_map = torch::zeros({n}, torch::kDouble), a_random = torch::zeros({n}, torch::kDouble);
   for (size_t i = 1; i < c.fractions.size(); ++i) {
     const double w = c.fractions[i] - c.fractions[i - 1];
-    c.area_by_map += w * (c.by_map[i] + c.by_map[i - 1]) / 2;
-    c.area_random += w * (c.random[i] + c.random[i - 1]) / 2;
+    a_map += w * (per_map[i] + per_map[i - 1]) / 2;
+    a_random += w * (per_random[i] + per_random[i - 1]) / 2;
   }
+  c.area_by_map = a_map.mean().item<double>();
+  c.area_random = a_random.mean().item<double>();
+  c.sample_area_by_map.assign(a_map.data_ptr<double>(), a_map.data_ptr<double>() + n);
+  c.sample_area_random.assign(a_random.data_ptr<double>(), a_random.data_ptr<double>() + n);
   model.train(was_training);
   return c;
+}
+
+}  // namespace
+
+PixelCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                          const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                          const at::Tensor& baseline) {
+  return pixel_curve(model, x, maps, target, fractions, seed, baseline, /*insert=*/false);
+}
+
+PixelCurve insertion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                           const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                           const at::Tensor& baseline) {
+  MN_CHECK(baseline.defined(), "insertion: a baseline is needed");
+  return pixel_curve(model, x, maps, target, fractions, seed, baseline, /*insert=*/true);
 }
 
 at::Tensor blurred(const at::Tensor& x, int64_t width) {
@@ -108,6 +134,10 @@ at::Tensor blurred(const at::Tensor& x, int64_t width) {
     }
   }
   return h;
+}
+
+int64_t blur_width(const at::Tensor& x) {
+  return x.size(2) >= 56 ? 9 : 5;
 }
 
 }  // namespace mednet::explain

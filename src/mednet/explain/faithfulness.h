@@ -1,8 +1,9 @@
 #pragma once
-// Is a heatmap about the model? Two checks. (a) Model randomisation (Adebayo et al. 2018): maps of the
-// trained model against maps of the same architecture with fresh weights; a faithful method gives
-// different maps (low rank correlation). (b) Deletion: blank the most highlighted k% of pixels or
-// voxels and watch the target class probability; it must fall faster than when blanking random ones.
+// Is a heatmap about the model? (a) Model randomisation (Adebayo et al. 2018): maps of the trained model
+// against maps of the same architecture with fresh weights; a faithful method gives different maps (low
+// rank correlation). (b) Deletion and insertion (Petsiuk et al. 2018): blank the most highlighted k% of
+// pixels or voxels and watch the target class probability fall, or restore them first on a baseline and
+// watch it rise; both must move sooner than with random positions.
 #include <cstdint>
 #include <vector>
 
@@ -19,22 +20,33 @@ double spearman(const at::Tensor& a, const at::Tensor& b);
 /// Spearman correlation per sample of two [N, ...] batches of maps.
 std::vector<double> rank_correlation_per_sample(const at::Tensor& a, const at::Tensor& b);
 
-struct DeletionCurve {
-  std::vector<double> fractions;            ///< share of positions blanked
+struct PixelCurve {
+  std::vector<double> fractions;            ///< share of positions blanked (deletion) or restored (insertion)
   std::vector<double> by_map;               ///< mean target probability, most highlighted first
   std::vector<double> random;               ///< the same, random positions
   double area_by_map = 0, area_random = 0;  ///< trapezoid area under each curve over [0, max fraction]
+  std::vector<double> sample_area_by_map;   ///< each sample's own area, [N]
+  std::vector<double> sample_area_random;
 };
 
 /// Deletion curves for network inputs x [N, C, *s], maps [N, *s] and targets [N]. Blanked positions take
 /// the baseline's value there (a tensor broadcastable to x); without one, each image's mean value (all
 /// channels). Random positions come from seed.
-DeletionCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
-                             const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
-                             const at::Tensor& baseline = at::Tensor());
+PixelCurve deletion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                          const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                          const at::Tensor& baseline = at::Tensor());
+
+/// Insertion curves: the same with the roles swapped; at fraction f the f most highlighted (or random)
+/// positions hold x and the rest the baseline (Petsiuk et al. start from a blurred copy). Larger areas
+/// mean the map finds what the prediction needs.
+PixelCurve insertion_curve(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                           const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
+                           const at::Tensor& baseline);
 
 /// A blurred copy of x [N, C, *s] (2D or 3D): three box filters of the given odd width, which
 /// approximate a Gaussian; borders average only the positions inside the image.
 at::Tensor blurred(const at::Tensor& x, int64_t width);
+/// The blur width used for baselines of x [N, C, *s]: 9 from 56 positions a side, 5 below.
+int64_t blur_width(const at::Tensor& x);
 
 }  // namespace mednet::explain

@@ -17,6 +17,10 @@ class ClassifierImpl : public torch::nn::Module {
   virtual std::vector<std::string> feature_layers() const = 0;
   /// (feature map of the named layer, logits). An unknown name is a usage error listing the valid ones.
   virtual std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) = 0;
+  /// Logits from the named layer's feature map on: the rest of forward_at's path, for methods that edit the
+  /// map (AblationCAM); forward_from(forward_at(x, l).first, l) equals forward(x). A model that cannot
+  /// resume at a layer says so (a usage error).
+  virtual at::Tensor forward_from(const at::Tensor& fmap, const std::string& layer);
   /// (the last convolutional stage's feature map, logits).
   std::pair<at::Tensor, at::Tensor> forward_features(const at::Tensor& x) {
     return forward_at(x, feature_layers().back());

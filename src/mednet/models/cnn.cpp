@@ -24,6 +24,11 @@ at::Tensor ClassifierImpl::embed(const at::Tensor&) {
   return {};
 }
 
+at::Tensor ClassifierImpl::forward_from(const at::Tensor&, const std::string& layer) {
+  MN_CHECK_USAGE(false, "a ", kind(), " cannot resume its forward pass at layer '", layer, "'");
+  return {};
+}
+
 at::Tensor ClassifierImpl::classify(const at::Tensor&) {
   MN_CHECK(false, kind(), " cannot split its forward pass into backbone features and head");
   return {};
@@ -102,6 +107,16 @@ std::pair<at::Tensor, at::Tensor> CnnImpl::forward_at(const at::Tensor& x, const
     h = it->forward(h);
   }
   return {fmap, head_->forward(h)};
+}
+
+at::Tensor CnnImpl::forward_from(const at::Tensor& fmap, const std::string& layer) {
+  const size_t per_stage = 3 * static_cast<size_t>(options_.convs_per_stage()) + 1;
+  const size_t pool_at = (layer_index(layer) + 1) * per_stage - 1;
+  at::Tensor h = fmap;
+  size_t i = 0;
+  for (auto it = features_->begin(); it != features_->end(); ++it, ++i)
+    if (i >= pool_at) h = it->forward(h);
+  return head_->forward(h);
 }
 
 }  // namespace mednet::models

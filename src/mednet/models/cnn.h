@@ -32,6 +32,7 @@ class CnnImpl : public ClassifierImpl {
   /// stage1 .. stageK: each stage's output before its max-pool.
   std::vector<std::string> feature_layers() const override;
   std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
+  at::Tensor forward_from(const at::Tensor& fmap, const std::string& layer) override;
   std::string kind() const override { return "cnn"; }
   /// Blocks are the stages.
   std::string head_prefix() const override { return "head."; }

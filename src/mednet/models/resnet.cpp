@@ -127,6 +127,12 @@ std::pair<at::Tensor, at::Tensor> ResNetImpl::forward_at(const at::Tensor& x, co
   return {fmap, head(h)};
 }
 
+at::Tensor ResNetImpl::forward_from(const at::Tensor& fmap, const std::string& layer) {
+  at::Tensor h = fmap;
+  for (size_t s = layer_index(layer); s < stages_.size(); ++s) h = stages_[s]->forward(h);
+  return head(h);
+}
+
 int ResNetImpl::block_of(const std::string& param) const {
   if (param.rfind("layer", 0) == 0) return std::stoi(param.substr(5)) + 1;
   if (param.rfind("fc.", 0) == 0) return 0;

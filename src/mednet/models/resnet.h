@@ -52,6 +52,7 @@ class ResNetImpl : public ClassifierImpl {
   /// stem, layer1 .. layer4 (each stage's output).
   std::vector<std::string> feature_layers() const override;
   std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
+  at::Tensor forward_from(const at::Tensor& fmap, const std::string& layer) override;
   std::string kind() const override { return options_.skip() ? "resnet" : "plain"; }
   /// Blocks: 1 is the stem (conv1, bn1), 2.. are layer1 ...
   std::string head_prefix() const override { return "fc."; }

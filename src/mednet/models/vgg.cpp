@@ -105,4 +105,13 @@ std::pair<at::Tensor, at::Tensor> VggImpl::forward_at(const at::Tensor& x, const
   return {fmap, classify(h.mean({2, 3}))};
 }
 
+at::Tensor VggImpl::forward_from(const at::Tensor& fmap, const std::string& layer) {
+  const size_t pool = pool_at_[layer_index(layer)];
+  at::Tensor h = fmap;
+  size_t i = 0;
+  for (auto it = features_->begin(); it != features_->end(); ++it, ++i)
+    if (i >= pool) h = it->forward(h);
+  return classify(h.mean({2, 3}));
+}
+
 }  // namespace mednet::models

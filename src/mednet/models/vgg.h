@@ -30,6 +30,7 @@ class VggImpl : public ClassifierImpl {
   /// block1 .. block5: the last ReLU of each block, before its max-pool.
   std::vector<std::string> feature_layers() const override;
   std::pair<at::Tensor, at::Tensor> forward_at(const at::Tensor& x, const std::string& layer) override;
+  at::Tensor forward_from(const at::Tensor& fmap, const std::string& layer) override;
   std::string kind() const override { return "vgg16"; }
   std::string head_prefix() const override { return "head."; }
   int block_count() const override { return 5; }
