@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
@@ -28,7 +29,7 @@ struct ArmPoint {
   double auc = std::nan("");
   metrics::Interval ci{std::nan(""), std::nan("")};  ///< of the seed mean
   size_t seeds = 0;
-  const report::BenchmarkRow* best = nullptr;
+  std::optional<report::BenchmarkRow> best;
 };
 
 json read_if_there(const std::string& path) {
@@ -37,16 +38,6 @@ json read_if_there(const std::string& path) {
   } catch (const std::exception&) {
   }
   return json();
-}
-
-// The best published AUC of a dataset (the rows live as long as the process).
-const report::BenchmarkRow* best_published(const std::string& flag) {
-  static std::map<std::string, std::vector<report::BenchmarkRow>> rows;
-  if (!rows.count(flag)) rows[flag] = report::medmnist_v2_rows(flag);
-  const report::BenchmarkRow* best = nullptr;
-  for (const auto& r : rows[flag])
-    if (!best || r.auc > best->auc) best = &r;
-  return best;
 }
 
 std::string display(const std::string& flag) {
@@ -87,7 +78,7 @@ void report_study_summary(ReportDoc& doc, const StudySpec& study, const std::str
       p.auc = core::number_at(a, "test_auc_mean");
       p.seeds = a.value("seeds_finished", size_t{0});
       p.ci = run::interval_at(a, "test_auc_ci95");
-      p.best = best_published(p.dataset);
+      p.best = report::best_medmnist_v2_row(p.dataset);
       if (p.seeds == 0 || !std::isfinite(p.auc)) continue;
       arms.push_back(p);
     }

@@ -11,6 +11,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/experiments/experiment_report.h"
 #include "mednet/experiments/stage_sections.h"
+#include "mednet/metrics/bootstrap.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/run/config.h"
 #include "mednet/run/grad_norms.h"
@@ -107,9 +108,8 @@ void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std:
     for (const auto& r : a.runs) {
       if (!r.finished) continue;
       const json& test = r.metrics.at("test");
-      const auto rows = report::medmnist_v2_rows(r.metrics.value("dataset", ""));
-      double best = NAN;
-      for (const auto& row : rows) best = std::isnan(best) ? row.auc : std::max(best, row.auc);
+      const auto top = report::best_medmnist_v2_row(r.metrics.value("dataset", ""));
+      const double best = top ? top->auc : NAN;
       runs.push_back({a.arm->label + (a.runs.size() > 1 ? ", seed " + std::to_string(r.seed) : ""),
                       core::number_at(test, "auc"),
                       run::interval_at(test.value("ci95", json::object()), "auc"), best});
@@ -121,8 +121,7 @@ void scores(ReportDoc& doc, const std::vector<ArmResult>& arms, std::vector<std:
   for (const auto& flag : flags) {
     const auto rows = report::medmnist_v2_rows(flag);
     if (rows.empty()) continue;
-    const auto best =
-        *std::max_element(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.auc < y.auc; });
+    const report::BenchmarkRow best = *report::best_medmnist_v2_row(flag);
     const std::string name = data::find_dataset(flag).display_name;
     Table p{{"MedMNIST v2 (published), " + name, "test AUC", "test ACC"}, {}, {}};
     for (const auto& row : rows)
@@ -238,16 +237,13 @@ void conclusions(ReportDoc& doc, const std::vector<ArmResult>& arms, const json&
     if (!r) continue;
     const json& t = r->metrics.at("test");
     if (!t.contains("ci95")) continue;
-    const double lo =
-        t.at("ci95").at("auc").at(0).is_number() ? t.at("ci95").at("auc").at(0).get<double>() : NAN;
-    const double hi =
-        t.at("ci95").at("auc").at(1).is_number() ? t.at("ci95").at("auc").at(1).get<double>() : NAN;
+    const metrics::Interval ci = run::interval_at(t.at("ci95"), "auc");
+    const double lo = ci.lo, hi = ci.hi;
     const std::string flag = r->metrics.value("dataset", "");
     if (std::find(flags.begin(), flags.end(), flag) == flags.end()) continue;
-    const auto rows = report::medmnist_v2_rows(flag);
-    if (rows.empty()) continue;
-    const auto best =
-        *std::max_element(rows.begin(), rows.end(), [](auto& x, auto& y) { return x.auc < y.auc; });
+    const auto top = report::best_medmnist_v2_row(flag);
+    if (!top) continue;
+    const report::BenchmarkRow& best = *top;
     const std::string where = best.auc < lo ? "below the interval: this run ranks the test set better"
                               : best.auc > hi
                                   ? "above the interval: the published model ranks it better"
@@ -263,13 +259,8 @@ void conclusions(ReportDoc& doc, const std::vector<ArmResult>& arms, const json&
 }  // namespace
 
 std::string value_with_interval(const json& split, const char* key) {
-  const std::string v = core::format_fixed(core::number_at(split, key));
-  if (!split.contains("ci95")) return v;
-  const json& ci = split.at("ci95").at(key);
-  auto end = [](const json& x) {
-    return x.is_number() ? core::format_fixed(x.get<double>()) : std::string("n/a");
-  };
-  return v + " (" + end(ci.at(0)) + " to " + end(ci.at(1)) + ")";
+  return metrics::format_with_interval(core::number_at(split, key),
+                                       run::interval_at(split.value("ci95", json::object()), key));
 }
 
 void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {

@@ -48,6 +48,13 @@ std::vector<BenchmarkRow> medmnist_v2_rows(const std::string& flag) {
   return it == kTable.end() ? std::vector<BenchmarkRow>{} : it->second;
 }
 
+std::optional<BenchmarkRow> best_medmnist_v2_row(const std::string& flag) {
+  std::optional<BenchmarkRow> best;
+  for (const auto& r : medmnist_v2_rows(flag))
+    if (!best || r.auc > best->auc) best = r;
+  return best;
+}
+
 std::string comparison_table(const std::string& flag, const std::string& run_label, double auc, double acc) {
   const auto rows = medmnist_v2_rows(flag);
   std::string out;
