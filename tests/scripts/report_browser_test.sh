@@ -42,6 +42,11 @@ echo "charts $charts, drawn $drawn, ready in $ready ms, page $size bytes, errors
 if grep -E "CONSOLE.*(Uncaught|Error)|:ERROR:CONSOLE" "$dir/console.log"; then fail "console errors"; fi
 [ -n "$ready" ] && [ "$ready" -lt 2000 ] || fail "the page took $ready ms to draw (limit 2000)"
 grep -q "Grad-CAM\|gradcam" <<<"$dom" || fail "no Grad-CAM section"
+# Experiment 2C's leaderboard: its table of the three methods, its picture and its conclusion.
+grep -q "Leaderboard: plain" <<<"$dom" || fail "no leaderboard section"
+for m in gradcam ig-black occlusion; do grep -q "<td>$m</td>" <<<"$dom" || fail "the leaderboard has no row for $m"; done
+grep -q "ranks first by insertion minus deletion" <<<"$dom" || fail "no conclusion from the leaderboard"
+grep -q "every method on the same samples" <<<"$dom" || fail "no picture of the methods side by side"
 grep -q 'data:image/png;base64' <<<"$dom" || fail "no embedded images"
 # The page opens with the summary, and every link of its conclusions leads to an anchor of the page.
 grep -q '<h2 id="summary">' <<<"$dom" || fail "no summary section"

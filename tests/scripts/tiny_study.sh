@@ -28,7 +28,8 @@ cat > "$dir/train.json" <<JSON
 JSON
 cat > "$dir/cam.json" <<JSON
 {"name": "tiny-cam", "description": "Grad-CAM of the plain arm.", "methods": ["gradcam"],
- "entries": [{"name": "plain", "run": "runs/t/plain/seed0", "samples": 5, "select": "per-class"}]}
+ "entries": [{"name": "plain", "run": "runs/t/plain/seed0", "samples": 5, "select": "per-class"}],
+ "leaderboard": {"entries": ["plain"], "methods": "gradcam,ig-black,occlusion"}}
 JSON
 cat > "$dir/quant.json" <<JSON
 {"name": "tiny-quant", "description": "int8 of the plain arm.", "calib": 32, "latency": {"enabled": false},

@@ -1,5 +1,6 @@
 #include "mednet/experiments/cam_gallery.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "mednet/core/error.h"
@@ -7,6 +8,8 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
+#include "mednet/explain/cam_compare.h"
+#include "mednet/explain/methods.h"
 
 namespace mednet::experiments {
 
@@ -27,6 +30,14 @@ std::string run_cam_gallery(const std::string& config, const explain::CamStudyOp
   MN_CHECK_USAGE(g.contains("entries") && g.at("entries").is_array() && !g.at("entries").empty(), config,
                  " needs a non-empty \"entries\" list of {\"name\", \"run\"}");
   const auto methods = g.value("methods", std::vector<std::string>{base.method});
+  for (const auto& m : methods) explain::find_cam_method(m);
+  const json board = g.value("leaderboard", json::object());
+  MN_CHECK_USAGE(board.is_object(), config,
+                 ": \"leaderboard\" must be {\"entries\": [...], \"methods\": ...}");
+  const auto board_entries = board.value("entries", std::vector<std::string>{});
+  const std::vector<std::string> board_methods =
+      explain::parse_cam_methods(board.value("methods", std::string("all")));
+  std::vector<std::pair<std::string, std::string>> boards;            // entry, leaderboard.md
   const core::FolderLock lock = core::FolderLock::acquire(base.out);  // one writer of the gallery
   std::ostringstream md;
   md << "# " << g.value("name", std::string("gallery")) << "\n\n"
@@ -41,25 +52,40 @@ std::string run_cam_gallery(const std::string& config, const explain::CamStudyOp
         "central share per class |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& e : g.at("entries")) {
     MN_CHECK_USAGE(e.contains("name") && e.contains("run"), "each gallery entry needs \"name\" and \"run\"");
+    const std::string name = e.at("name").get<std::string>();
+    explain::CamStudyOptions f = base;
+    f.run = e.at("run").get<std::string>();
+    f.samples = e.value("samples", base.samples);
+    f.select = e.value("select", base.select);
+    f.fill = e.value("fill", base.fill);
+    f.layer = e.value("layer", base.layer);
+    std::vector<std::string> compared;
+    if (std::find(board_entries.begin(), board_entries.end(), name) != board_entries.end()) {
+      // Every method on the same samples, ranked; the gallery's own rows read their studies from there.
+      f.out = base.out + "/" + name;
+      log("\n=== " + name + ", " + std::to_string(board_methods.size()) + " methods -> " + f.out +
+          "/leaderboard.md");
+      boards.emplace_back(name, explain::compare_cam_methods(f, board_methods, log));
+      compared = board_methods;
+    }
     for (const auto& method : methods) {
-      explain::CamStudyOptions f = base;
-      f.run = e.at("run").get<std::string>();
-      f.samples = e.value("samples", base.samples);
-      f.select = e.value("select", base.select);
-      f.fill = e.value("fill", base.fill);
-      f.layer = e.value("layer", base.layer);
       f.method = method;
-      f.out = base.out + "/" + e.at("name").get<std::string>() + "/" + method;
-      log("\n=== " + e.at("name").get<std::string>() + ", " + method + " -> " + f.out);
-      const explain::CamStudyResult study = explain::run_cam_study(f);
-      log(study.text);
-      const json& s = study.summary;
+      f.out = base.out + "/" + name + "/" + method;
+      json s;
+      if (std::find(compared.begin(), compared.end(), method) != compared.end()) {
+        s = core::read_json_file(f.out + "/cam.json", "cam.json");
+      } else {
+        log("\n=== " + name + ", " + method + " -> " + f.out);
+        const explain::CamStudyResult study = explain::run_cam_study(f);
+        log(study.text);
+        s = study.summary;
+      }
       std::string shares;
       for (const auto& c : s.at("per_class"))
         shares += (shares.empty() ? "" : ", ") + c.at("label").get<std::string>() + " " +
                   fixed(c.at("central_share").get<double>(), 2);
       const auto& d = s.at("deletion");
-      md << "| " << e.at("name").get<std::string>() << " | " << s.at("model").get<std::string>() << " | "
+      md << "| " << name << " | " << s.at("model").get<std::string>() << " | "
          << s.at("dataset").get<std::string>() << " | " << method << " | " << s.at("layer").get<std::string>()
          << " | " << s.at("samples").size() << " | "
          << (s.at("randomisation_rank_correlation_mean").is_number()
@@ -74,6 +100,15 @@ std::string run_cam_gallery(const std::string& config, const explain::CamStudyOp
       }
       md << " | " << shares << " |\n";
     }
+  }
+  for (const auto& [entry, board_md] : boards) {
+    // The leaderboard's own title line gives way to the entry's; its picture lives in the entry's folder.
+    std::string body = board_md.substr(board_md.find('\n') + 1);
+    body = body.substr(0, body.rfind("\nwrote "));
+    const std::string picture = "](methods_grid.png)";
+    if (const size_t at = body.find(picture); at != std::string::npos)
+      body.replace(at, picture.size(), "](" + entry + "/methods_grid.png)");
+    md << "\n## Leaderboard: " << entry << "\n" << body;
   }
   core::write_file_atomic(base.out + "/gallery.md", md.str());
   return md.str();

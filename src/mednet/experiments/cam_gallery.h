@@ -1,7 +1,9 @@
 #pragma once
 // Experiment 2C as data: a gallery file {"name", "description", "methods": [...], "entries": [{"name",
-// "run", "samples", "select", "layer", "fill"}]}. Each entry and method is a CAM study in
-// OUT/<entry>/<method>/; gallery.md puts the numbers side by side.
+// "run", "samples", "select", "layer", "fill"}], "leaderboard": {"entries": [...], "methods": "all"}}.
+// Each entry and method is a CAM study in OUT/<entry>/<method>/; the leaderboard's entries get every
+// listed method and OUT/<entry>/leaderboard.md (explain/cam_compare.h); gallery.md puts the numbers side
+// by side.
 #include <functional>
 #include <string>
 

@@ -11,6 +11,9 @@ namespace mednet::experiments {
 
 void report_train_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+/// Experiment 2C's leaderboards (cam_leaderboard_report.cpp), for the entries the gallery file ranks.
+void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::string& out,
+                             const nlohmann::json& gallery);
 void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 void report_trust_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 

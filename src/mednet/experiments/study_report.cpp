@@ -98,6 +98,7 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
   if (pictures.empty()) doc.gap(s.name + ": no gallery images (built without cairo, or nothing ran)");
   doc.heading(3, "Conclusion");
   for (const auto& f : findings) doc.conclusion(f);
+  report_cam_leaderboards(doc, s, out, g);
 }
 
 void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out) {

@@ -10,6 +10,9 @@
 #include "mednet/core/strings.h"
 #include "mednet/explain/methods.h"
 #include "mednet/metrics/bootstrap.h"
+#include "mednet/report/heatmap.h"
+#include "mednet/report/image_grid.h"
+#include "mednet/report/plot.h"
 
 namespace mednet::explain {
 
@@ -62,6 +65,44 @@ std::vector<double> per_sample(const json& samples, const char* key) {
   return out;
 }
 
+// Every method on the same samples, side by side: a row per sample (up to 4), the image then each
+// method's overlay; in 3D the axial plane through each map's own peak (the image column: the middle plane).
+void save_methods_grid(const std::vector<std::pair<std::string, CamStudyResult>>& studies,
+                       const std::string& path) {
+  const CamStudyResult& first = studies.front().second;
+  const at::Tensor& images = first.images;
+  const int64_t rows = std::min<int64_t>(4, images.size(0)), size = images.size(2);
+  const int64_t scale = std::max<int64_t>(1, 112 / size), shown = size * scale;
+  const bool volume = images.dim() == 5;
+  std::vector<report::Tile> tiles;
+  for (int64_t k = 0; k < rows; ++k) {
+    const at::Tensor img = volume ? images[k].select(1, size / 2) : images[k];
+    tiles.push_back(
+        {report::enlarge_nearest(img, scale),
+         "#" +
+             std::to_string(first.summary.at("samples")[static_cast<size_t>(k)].at("index").get<int64_t>()) +
+             (volume ? " z " + std::to_string(size / 2) : "")});
+    for (const auto& [method, study] : studies) {
+      const at::Tensor map = study.maps[k];
+      if (!volume) {
+        tiles.push_back({report::blend(report::enlarge_nearest(img, scale),
+                                       report::colorize(report::enlarge_smooth(map, shown))),
+                         method});
+        continue;
+      }
+      const int64_t z = report::peak_voxel(map)[0];
+      const at::Tensor plane = report::enlarge_nearest(images[k].select(1, z), scale);
+      const at::Tensor heat = report::colorize(
+          report::enlarge_smooth(map, shown).select(0, std::min(shown - 1, z * scale + scale / 2)));
+      tiles.push_back({report::blend(plane, heat), method + " z " + std::to_string(z)});
+    }
+  }
+  report::save_image_grid(tiles, static_cast<int>(studies.size()) + 1, 1,
+                          first.display_name + ": every method on the same samples" +
+                              (volume ? " (axial planes through each map's peak)" : ""),
+                          path);
+}
+
 }  // namespace
 
 std::string compare_cam_methods(const CamStudyOptions& options, const std::vector<std::string>& methods,
@@ -75,6 +116,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
   };
   const metrics::BootstrapOptions boot{1000, static_cast<uint64_t>(options.seed), 0.95};
   std::vector<Row> rows;
+  std::vector<std::pair<std::string, CamStudyResult>> studies;
   int64_t samples = 0;
   for (const auto& m : methods) {
     CamStudyOptions o = options;
@@ -100,6 +142,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
             core::number_at(d, "area_by_map") / core::number_at(d, "area_random"),
             core::number_at(s, "seconds") / static_cast<double>(std::max<int64_t>(1, samples))};
     rows.push_back(row);
+    studies.emplace_back(m, r);
     if (log)
       log(m + ": insertion - deletion " + core::format_fixed(row.score.value) + ", deletion area " +
           core::format_fixed(row.deletion.value) + ", insertion area " +
@@ -152,6 +195,10 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
                      {"deletion_ratio_to_random", core::finite_or_null(r.deletion_ratio)},
                      {"randomisation_rank_correlation", to_json(r.randomisation)},
                      {"seconds_per_sample", core::finite_or_null(r.seconds_per_sample)}});
+  }
+  if (report::plots_available() && !studies.empty()) {
+    save_methods_grid(studies, options.out + "/methods_grid.png");
+    md << "\n![every method on the same samples](methods_grid.png)\n";
   }
   core::write_file_atomic(options.out + "/leaderboard.md", md.str());
   const json summary{

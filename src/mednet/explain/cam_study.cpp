@@ -374,6 +374,9 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   written.push_back("cam.json");
   out << "\noutputs in " << f.out << ":";
   for (const auto& w : written) out << " " << w;
+  result.images = images;
+  result.maps = r.maps;
+  result.display_name = info.display_name;
   result.summary = std::move(summary);
   result.text = out.str();
   result.written = std::move(written);

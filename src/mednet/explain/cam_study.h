@@ -37,6 +37,9 @@ struct CamStudyResult {
   nlohmann::json summary;            ///< cam.json
   std::string text;                  ///< the report for a console
   std::vector<std::string> written;  ///< file names in out
+  at::Tensor images;                 ///< the chosen samples as stored, uint8 [N, C, *s]
+  at::Tensor maps;                   ///< their maps, [N, *s] in [0, 1]
+  std::string display_name;          ///< the dataset's
 };
 
 CamStudyResult run_cam_study(const CamStudyOptions& options);
