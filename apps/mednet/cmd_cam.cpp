@@ -29,6 +29,9 @@ void add_cam(CLI::App& app) {
                   "A gallery file (experiments/exp2c_gradcam.json): several runs and methods");
   cmd->add_option("--out", f.out, "Folder for the pictures, heatmaps.npy and cam.json")->required();
   cmd->add_option("--samples", f.samples, "How many images or volumes")->check(CLI::Range(1, 4096));
+  cmd->add_option("--indices", f.indices,
+                  "The samples by index in the split, comma separated (instead of --select)")
+      ->delimiter(',');
   cmd->add_option("--select", f.select, "first, correct, wrong or per-class (round robin over true classes)")
       ->check(CLI::IsMember({"first", "correct", "wrong", "per-class"}));
   cmd->add_option("--method", methods,

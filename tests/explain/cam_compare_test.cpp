@@ -47,8 +47,9 @@ TEST(CamCompare, LeaderboardRanksByInsertionMinusDeletionWithIntervals) {
         nlohmann::json::parse(mednet::testing::read_file(o.out + "/" + m + "/cam.json"));
     const auto& samples = cam.at("samples");
     ASSERT_EQ(samples.size(), 6u) << m;
-    double del = 0, ins = 0;
+    double del = 0, ins = 0, road = 0;
     for (const auto& s : samples) {
+      road += s.at("road").get<double>() / 6;
       del += s.at("deletion_area").get<double>() / 6;
       ins += s.at("insertion_area").get<double>() / 6;
       EXPECT_GE(s.at("deletion_area").get<double>(), 0.0);
@@ -58,9 +59,11 @@ TEST(CamCompare, LeaderboardRanksByInsertionMinusDeletionWithIntervals) {
     EXPECT_NEAR(cam.at("insertion").at("area_by_map").get<double>(), ins, 1e-9) << m;
     const auto& score = row.at("insertion_minus_deletion");
     EXPECT_NEAR(score.at("mean").get<double>(), ins - del, 1e-9) << m;
+    EXPECT_NEAR(row.at("road_combined").at("mean").get<double>(), road, 1e-9) << m;
+    EXPECT_NEAR(cam.at("road").at("combined").get<double>(), road, 1e-9) << m;
     EXPECT_LE(score.at("mean").get<double>(), previous) << m << " is out of order";
     previous = score.at("mean").get<double>();
-    for (const char* key : {"insertion_minus_deletion", "deletion_area", "insertion_area"}) {
+    for (const char* key : {"insertion_minus_deletion", "deletion_area", "insertion_area", "road_combined"}) {
       const auto& v = row.at(key);
       EXPECT_LE(v.at("ci_low").get<double>(), v.at("mean").get<double>() + 1e-12) << m << " " << key;
       EXPECT_GE(v.at("ci_high").get<double>(), v.at("mean").get<double>() - 1e-12) << m << " " << key;

@@ -13,6 +13,7 @@
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
 #include "mednet/deploy/export.h"
+#include "mednet/explain/faithfulness.h"
 #include "mednet/explain/methods.h"
 #include "mednet/run/open_run.h"
 #include "mednet/train/trainer.h"
@@ -88,6 +89,58 @@ TEST(CamReference, MethodNamesAllAndCommaListsAndTheirErrors) {
     EXPECT_NE(std::string(e.what()).find("eigencam"), std::string::npos) << e.what();
   }
   EXPECT_THROW(explain::parse_cam_methods(""), Error);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RoadReference, ImputationAndRoadScoresMatchScipyIn2DAnd3D) {
+  core::set_threads(2);
+  for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
+    const std::string root = mednet::testing::temp_dir("road-reference-" + flag);
+    const std::string dir = trained_run(root, flag);
+    deploy::export_run(dir, deploy::ExportFormat::Safetensors, root + "/model.safetensors");
+    run::OpenRunOptions o;
+    o.root = root;
+    o.check_md5 = false;
+    run::OpenRun r = run::open_run(dir, o);
+    const at::Tensor x = data::to_network_input(r.data.test.images.narrow(0, 0, 3)).contiguous();
+    r.model->eval();
+    const auto cam = explain::make_cam("gradcam", *r.model, "")->compute(x);
+    data::save_npy(root + "/x.npy", x);
+    data::save_npy(root + "/maps.npy", cam.maps);
+    data::save_npy(root + "/target.npy", cam.target);
+    const auto [rc, out] = mednet::testing::run_command(
+        "/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/road_reference.py '" + root +
+        "/model.safetensors' '" + root + "/x.npy' '" + root + "/maps.npy' '" + root + "/target.npy' '" +
+        root + "/ref'");
+    ASSERT_EQ(rc, 0) << out;
+    // The 40% most relevant positions imputed, as the script does.
+    const int64_t positions = cam.maps[0].numel();
+    const at::Tensor order =
+        std::get<1>(torch::sort(cam.maps.reshape({3, -1}).to(torch::kDouble), /*stable=*/true, 1, true));
+    at::Tensor removed = torch::zeros({3, positions}, torch::kBool);
+    removed.scatter_(1, order.narrow(1, 0, std::llround(0.4 * static_cast<double>(positions))), true);
+    const at::Tensor imputed = explain::noisy_linear_imputation(x, removed.view(cam.maps.sizes()), 0.0, 0);
+    const at::Tensor want = data::load_npy(root + "/ref.imputed.npy").to(torch::kDouble);
+    const double diff = (imputed.to(torch::kDouble) - want).abs().max().item<double>();
+    std::cout << flag << " imputation: max |difference| " << diff << "\n";
+    EXPECT_LE(diff, 1e-4) << flag;
+    EXPECT_TRUE(torch::equal(imputed.masked_select(~removed.view(cam.maps.sizes()).unsqueeze(1).expand_as(x)),
+                             x.masked_select(~removed.view(cam.maps.sizes()).unsqueeze(1).expand_as(x))))
+        << flag << ": the kept positions changed";
+    const explain::RoadScores s =
+        explain::road(*r.model, x, cam.maps, cam.target, {0.2, 0.4, 0.6, 0.8}, 0.0, 0);
+    const at::Tensor road_want = data::load_npy(root + "/ref.road.npy").to(torch::kDouble);
+    ASSERT_EQ(s.sample_combined.size(), 3u);
+    for (int64_t i = 0; i < 3; ++i) {
+      std::cout << flag << " ROAD sample " << i << ": " << s.sample_combined[static_cast<size_t>(i)]
+                << " against " << road_want[i].item<double>() << "\n";
+      EXPECT_NEAR(s.sample_combined[static_cast<size_t>(i)], road_want[i].item<double>(), 1e-4)
+          << flag << " " << i;
+    }
+  }
 }
 
 }  // namespace

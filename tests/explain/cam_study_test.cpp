@@ -70,6 +70,30 @@ TEST(CamStudy, WritesMapsAndFaithfulnessForChosenSamples) {
   EXPECT_NE(r.text.find("model randomisation"), std::string::npos) << r.text;
 }
 
+TEST(CamStudy, ChosenIndicesAreExplainedAndOneOutOfRangeNamesTheFlag) {
+  core::set_threads(2);
+  explain::CamStudyOptions o;
+  o.run = make_run();
+  o.out = mednet::testing::temp_dir("cam_study_indices");
+  o.check_md5 = false;
+  o.device = "cpu";
+  o.indices = {4, 0, 7};
+  const explain::CamStudyResult r = explain::run_cam_study(o);
+  ASSERT_EQ(r.summary.at("samples").size(), 3u);
+  EXPECT_EQ(r.summary.at("samples")[0].at("index").get<int64_t>(), 4);
+  EXPECT_EQ(r.summary.at("samples")[2].at("index").get<int64_t>(), 7);
+  o.indices = {0, 30};  // the generated test split has 30 samples
+  try {
+    explain::run_cam_study(o);
+    FAIL() << "an index out of range was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("--indices: sample 30 is out of range"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("has 30 samples"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CamStudy, BadTargetAndMissingRunAreUsageErrors) {
   explain::CamStudyOptions o;
   o.run = make_run();

@@ -6,6 +6,7 @@
 
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
+#include "mednet/data/catalog.h"
 #include "mednet/experiments/stage_sections.h"
 #include "mednet/metrics/bootstrap.h"
 
@@ -63,8 +64,16 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
       // The entry's model and dataset from the first method's study.
       const std::string first = rows.at(0).value("folder", "");
       const json cam = core::read_json_file(dir + "/" + entry + "/" + first + "/cam.json", "cam.json", true);
-      const std::string model = cam.value("model", "?"), dataset = cam.value("dataset", "?");
-      const int dims = dataset.size() > 2 && dataset.substr(dataset.size() - 2) == "3d" ? 3 : 2;
+      const std::string model = cam.value("model", "?"), flag = cam.value("dataset", "?");
+      std::string dataset = flag;
+      int dims = 2;
+      try {
+        const data::DatasetInfo& info = data::find_dataset(flag);
+        dataset = info.display_name;
+        dims = info.spatial_dims();
+      } catch (const std::exception&) {
+        // a dataset the catalog does not know: its flag, as written
+      }
       doc.text(model + " on " + dataset + ": " + std::to_string(b.value("samples", 0)) + " " +
                b.value("split", std::string("test")) +
                " samples, the same for every method. Ranked by the "

@@ -54,8 +54,12 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
     std::string path, relative, caption;
   };
   std::vector<Picture> pictures;
+  // An entry with a leaderboard shows its samples under every method there; its own pictures would
+  // repeat them (and weigh on the page), so they stay in its folder.
+  const auto ranked = g.value("leaderboard", json::object()).value("entries", std::vector<std::string>{});
   for (const auto& e : g.value("entries", json::array())) {
     const std::string entry = e.value("name", "?");
+    const bool in_leaderboard = std::find(ranked.begin(), ranked.end(), entry) != ranked.end();
     for (const auto& method : g.value("methods", std::vector<std::string>{"gradcam"})) {
       const std::string sub = entry + "/" + method;
       const std::string cam = dir + "/" + sub + "/cam.json";
@@ -82,7 +86,7 @@ void report_cam_stage(ReportDoc& doc, const StageSpec& s, const std::string& out
                            std::to_string(c.at("samples").size()) + " images, no interval computed): " +
                            (by_map < random ? "faster than random" : "no faster than random") + ".");
         for (const char* png : {"cam_grid.png", "cam_planes.png"}) {
-          if (fs::exists(dir + "/" + sub + "/" + png))
+          if (!in_leaderboard && fs::exists(dir + "/" + sub + "/" + png))
             pictures.push_back({dir + "/" + sub + "/" + png, s.name + "/" + sub + "/" + png,
                                 entry + ", " + method + " (" + c.value("layer", "") + ")"});
         }

@@ -72,7 +72,7 @@ void save_methods_grid(const std::vector<std::pair<std::string, CamStudyResult>>
   const CamStudyResult& first = studies.front().second;
   const at::Tensor& images = first.images;
   const int64_t rows = std::min<int64_t>(4, images.size(0)), size = images.size(2);
-  const int64_t scale = std::max<int64_t>(1, 112 / size), shown = size * scale;
+  const int64_t scale = std::max<int64_t>(1, 84 / size), shown = size * scale;
   const bool volume = images.dim() == 5;
   std::vector<report::Tile> tiles;
   for (int64_t k = 0; k < rows; ++k) {
@@ -111,7 +111,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
   const core::FolderLock lock = core::FolderLock::acquire(options.out);  // one writer of the comparison
   struct Row {
     std::string method, paper, family, layer;
-    Mean score, deletion, insertion, randomisation;
+    Mean score, deletion, insertion, road, randomisation;
     double deletion_ratio, seconds_per_sample;
   };
   const metrics::BootstrapOptions boot{1000, static_cast<uint64_t>(options.seed), 0.95};
@@ -138,6 +138,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
             bootstrap_mean(score, boot),
             bootstrap_mean(del, boot),
             bootstrap_mean(ins, boot),
+            bootstrap_mean(per_sample(per, "road"), boot),
             bootstrap_mean(per_sample(per, "rank_correlation_vs_random_init"), boot),
             core::number_at(d, "area_by_map") / core::number_at(d, "area_random"),
             core::number_at(s, "seconds") / static_cast<double>(std::max<int64_t>(1, samples))};
@@ -146,9 +147,9 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
     if (log)
       log(m + ": insertion - deletion " + core::format_fixed(row.score.value) + ", deletion area " +
           core::format_fixed(row.deletion.value) + ", insertion area " +
-          core::format_fixed(row.insertion.value) + ", randomisation correlation " +
-          core::format_fixed(row.randomisation.value) + ", " + core::format_fixed(row.seconds_per_sample, 3) +
-          " s per sample");
+          core::format_fixed(row.insertion.value) + ", ROAD " + core::format_fixed(row.road.value, 4) +
+          ", randomisation correlation " + core::format_fixed(row.randomisation.value) + ", " +
+          core::format_fixed(row.seconds_per_sample, 3) + " s per sample");
   }
   // The ordering rule: the insertion area minus the deletion area, per sample, averaged (higher first:
   // restoring what the map highlights brings the prediction back sooner and blanking it takes the
@@ -158,6 +159,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
     return fa != fb ? fa : (fa && a.score.value > b.score.value);
   });
   auto cell = [](const Mean& m) { return metrics::format_with_interval(m.value, m.ci); };
+  auto cell4 = [](const Mean& m) { return metrics::format_with_interval(m.value, m.ci, 4); };
   std::ostringstream md;
   md << "# Explanation methods on " << options.run << "\n\n"
      << samples << " " << options.split << " samples chosen " << options.select
@@ -170,19 +172,24 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
      << " first, the area under the target probability over 0 to 50% blanked (lower: the map finds what the "
         "prediction depends on). Insertion: the same positions restored first on a blurred copy (higher is "
         "better). Deletion / random: the deletion area over that of blanking random positions (below 1: "
-        "better than chance). Randomisation: the mean Spearman correlation with the maps of the same "
+        "better than chance). ROAD (Rong et al. 2022): the 20/40/60/80% least relevant positions imputed "
+        "from their "
+        "neighbours minus the most relevant ones, the target probability's change halved and averaged "
+        "(higher: "
+        "better; imputation avoids the blanked patterns a model may react to). Randomisation: the mean "
+        "Spearman correlation with the maps of the same "
         "architecture re-initialised (low: the map depends on what was learned; Adebayo et al. 2018).\n\n"
      << "| rank | method | family | layer | insertion - deletion | deletion area | insertion area | "
-        "deletion / random | randomisation | s per sample | paper |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "deletion / random | ROAD | randomisation | s per sample | paper |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   json order = json::array(), table = json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     order.push_back(r.method);
     md << "| " << i + 1 << " | " << r.method << " | " << r.family << " | " << r.layer << " | "
        << cell(r.score) << " | " << cell(r.deletion) << " | " << cell(r.insertion) << " | "
-       << core::format_fixed(r.deletion_ratio) << " | " << cell(r.randomisation) << " | "
-       << core::format_fixed(r.seconds_per_sample, 3) << " | " << r.paper << " |\n";
+       << core::format_fixed(r.deletion_ratio) << " | " << cell4(r.road) << " | " << cell(r.randomisation)
+       << " | " << core::format_fixed(r.seconds_per_sample, 3) << " | " << r.paper << " |\n";
     table.push_back({{"rank", i + 1},
                      {"method", r.method},
                      {"family", r.family},
@@ -193,6 +200,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
                      {"deletion_area", to_json(r.deletion)},
                      {"insertion_area", to_json(r.insertion)},
                      {"deletion_ratio_to_random", core::finite_or_null(r.deletion_ratio)},
+                     {"road_combined", to_json(r.road)},
                      {"randomisation_rank_correlation", to_json(r.randomisation)},
                      {"seconds_per_sample", core::finite_or_null(r.seconds_per_sample)}});
   }

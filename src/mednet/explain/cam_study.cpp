@@ -48,6 +48,14 @@ std::vector<int64_t> choose(const CamStudyOptions& f, const at::Tensor& truth, c
                             int classes) {
   const int64_t n = truth.size(0);
   std::vector<int64_t> picked;
+  if (!f.indices.empty()) {
+    for (int64_t i : f.indices) {
+      MN_CHECK_USAGE(i >= 0 && i < n, "--indices: sample ", i, " is out of range: the ", f.split,
+                     " split has ", n, " samples (0..", n - 1, ")");
+      picked.push_back(i);
+    }
+    return picked;
+  }
   if (f.select == "per-class") {
     // Round robin over the true classes, so that rare classes are shown too.
     std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
@@ -253,6 +261,10 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
   // (c) insertion from a blurred copy, as Petsiuk et al.
   const explain::PixelCurve ins = explain::insertion_curve(*model, x, r.maps.to(device), r.target, fractions,
                                                            static_cast<uint64_t>(f.seed), blur);
+  // (d) ROAD: the most and least relevant positions imputed from their neighbours, not blanked.
+  const std::vector<double> road_shares{0.2, 0.4, 0.6, 0.8};
+  const explain::RoadScores road =
+      explain::road(*model, x, r.maps.to(device), r.target, road_shares, 0.01, static_cast<uint64_t>(f.seed));
   out << "\nfaithfulness\n"
       << "  model randomisation: Spearman correlation of the maps with those of a re-initialised "
       << cfg.model.name << ": mean " << (std::isfinite(rho_mean) ? fixed(rho_mean) : "n/a") << " over "
@@ -276,6 +288,9 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
       << (ins.area_by_map > ins.area_random ? "the highlighted pixels restore the prediction sooner"
                                             : "no sooner than random")
       << ")\n";
+  out << "  ROAD (noisy linear imputation, 20/40/60/80%): least relevant first minus most relevant first, "
+         "halved: "
+      << fixed(road.combined, 4) << " (above 0: imputing what the map marks matters more)\n";
   json deletion_by_fill = json::object();
   for (const auto& fill : fills) {
     const auto& d = by_fill.at(fill);
@@ -341,6 +356,7 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                        {"deletion_area_random", del.sample_area_random[k]},
                        {"insertion_area", ins.sample_area_by_map[k]},
                        {"insertion_area_random", ins.sample_area_random[k]},
+                       {"road", road.sample_combined[k]},
                        {"rank_correlation_vs_random_init", core::finite_or_null(rho[k])}});
   }
   json summary{{"run", f.run},
@@ -368,6 +384,12 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                  {"random", ins.random},
                  {"area_by_map", ins.area_by_map},
                  {"area_random", ins.area_random}}},
+               {"road",
+                {{"percents", road.percents},
+                 {"morf", road.morf},
+                 {"lerf", road.lerf},
+                 {"combined", road.combined},
+                 {"imputation", "noisy linear, noise 0.01"}}},
                {"per_class", per_class},
                {"samples", samples}};
   core::write_file_atomic(f.out + "/cam.json", summary.dump(2) + "\n");

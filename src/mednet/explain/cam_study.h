@@ -24,9 +24,10 @@ struct CamStudyOptions {
   std::string split = "test";
   std::string fill = "black";  ///< the deletion fill shown in full: black | blur | mean
   int samples = 16;
-  int display = 224;  ///< pixels per picture
-  int64_t seed = 0;   ///< of the re-initialised model and the random deletion order
-  std::string root;   ///< empty: the run's own
+  std::vector<int64_t> indices;  ///< the samples by index in the split (then select and samples are unused)
+  int display = 224;             ///< pixels per picture
+  int64_t seed = 0;              ///< of the re-initialised model and the random deletion order
+  std::string root;              ///< empty: the run's own
   std::string device = "auto";
   bool check_md5 = true;
   AttributionOptions attribution;  ///< the many-pass methods' settings

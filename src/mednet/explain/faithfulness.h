@@ -43,6 +43,27 @@ PixelCurve insertion_curve(models::ClassifierImpl& model, const at::Tensor& x, c
                            const at::Tensor& target, const std::vector<double>& fractions, uint64_t seed,
                            const at::Tensor& baseline);
 
+/// Noisy linear imputation (Rong et al., ICML 2022): the positions where `removed` [N, *s] is true take the
+/// values that make each the weighted mean of its neighbours inside the image (2D: the 8-neighbourhood,
+/// 1/6 sideways and 1/12 diagonally, as the ROAD code; 3D: the 6-neighbourhood, equal weights), every
+/// channel alike, plus Gaussian noise of standard deviation `noise` (seeded). The sparse symmetric system is
+/// solved by conjugate gradients in double precision. x: [N, C, *s].
+at::Tensor noisy_linear_imputation(const at::Tensor& x, const at::Tensor& removed, double noise,
+                                   uint64_t seed);
+
+struct RoadScores {
+  std::vector<double> percents;    ///< shares of positions imputed
+  std::vector<double> morf, lerf;  ///< mean change of the target probability, most / least relevant first
+  double combined = 0;             ///< mean over shares of (lerf - morf) / 2: higher is more faithful
+  std::vector<double> sample_combined;  ///< each sample's own, [N]
+};
+
+/// ROAD (Rong et al. 2022; pytorch-grad-cam's ROADCombined): for each share p, the p most relevant (MoRF)
+/// or least relevant (LeRF) positions by the map are imputed with noisy linear imputation, and the target
+/// probability's change from the clean input is recorded. Ties in the map keep the positions' order.
+RoadScores road(models::ClassifierImpl& model, const at::Tensor& x, const at::Tensor& maps,
+                const at::Tensor& target, const std::vector<double>& percents, double noise, uint64_t seed);
+
 /// A blurred copy of x [N, C, *s] (2D or 3D): three box filters of the given odd width, which
 /// approximate a Gaussian; borders average only the positions inside the image.
 at::Tensor blurred(const at::Tensor& x, int64_t width);
