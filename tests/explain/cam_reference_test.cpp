@@ -31,19 +31,26 @@ std::string trained_run(const std::string& root, const std::string& flag) {
   });
 }
 
+// A short run in ROOT, exported to ROOT/model.safetensors, opened in eval mode; x: its first n test inputs.
+run::OpenRun exported_run(const std::string& root, const std::string& flag, int64_t n, at::Tensor& x) {
+  const std::string dir = trained_run(root, flag);
+  deploy::export_run(dir, deploy::ExportFormat::Safetensors, root + "/model.safetensors");
+  run::OpenRunOptions o;
+  o.root = root;
+  o.check_md5 = false;
+  run::OpenRun r = run::open_run(dir, o);
+  x = data::to_network_input(r.data.test.images.narrow(0, 0, n)).contiguous();
+  r.model->eval();
+  return r;
+}
+
 TEST(CamReference, EveryMethodMatchesThePyTorchReferenceIn2DAnd3D) {
   core::set_threads(2);
   ASSERT_GE(explain::cam_methods().size(), 13u);
   for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
     const std::string root = mednet::testing::temp_dir("cam-reference-" + flag);
-    const std::string dir = trained_run(root, flag);
-    deploy::export_run(dir, deploy::ExportFormat::Safetensors, root + "/model.safetensors");
-    run::OpenRunOptions o;
-    o.root = root;
-    o.check_md5 = false;
-    run::OpenRun r = run::open_run(dir, o);
-    const at::Tensor x = data::to_network_input(r.data.test.images.narrow(0, 0, 6)).contiguous();
-    r.model->eval();
+    at::Tensor x;
+    run::OpenRun r = exported_run(root, flag, 6, x);
     const at::Tensor target = [&] {
       torch::NoGradGuard ng;
       return r.model->forward(x).argmax(1).to(torch::kLong).contiguous();
@@ -99,14 +106,8 @@ TEST(RoadReference, ImputationAndRoadScoresMatchScipyIn2DAnd3D) {
   core::set_threads(2);
   for (const std::string flag : {"retinamnist", "adrenalmnist3d"}) {
     const std::string root = mednet::testing::temp_dir("road-reference-" + flag);
-    const std::string dir = trained_run(root, flag);
-    deploy::export_run(dir, deploy::ExportFormat::Safetensors, root + "/model.safetensors");
-    run::OpenRunOptions o;
-    o.root = root;
-    o.check_md5 = false;
-    run::OpenRun r = run::open_run(dir, o);
-    const at::Tensor x = data::to_network_input(r.data.test.images.narrow(0, 0, 3)).contiguous();
-    r.model->eval();
+    at::Tensor x;
+    run::OpenRun r = exported_run(root, flag, 3, x);
     const auto cam = explain::make_cam("gradcam", *r.model, "")->compute(x);
     data::save_npy(root + "/x.npy", x);
     data::save_npy(root + "/maps.npy", cam.maps);

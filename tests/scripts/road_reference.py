@@ -35,35 +35,38 @@ def neighbours(dims):
 
 
 def impute(img, removed):
-    """img [C, *s] float64, removed [*s] bool: each removed position the weighted mean of its neighbours."""
-    shape = removed.shape
-    idx = -np.ones(shape, dtype=np.int64)
+    """img [C, *s] float64, removed [*s] bool: each removed position the weighted mean of its neighbours
+    inside the image: W_i x_i - sum_(j removed) w_ij x_j = sum_(k kept) w_ik x_k, solved by spsolve."""
+    shape = np.array(removed.shape)
     unknown = np.argwhere(removed)
+    out = img.copy()
+    if not len(unknown):
+        return out
+    idx = -np.ones(removed.shape, dtype=np.int64)
     idx[tuple(unknown.T)] = np.arange(len(unknown))
     rows, cols, vals = [], [], []
+    total = np.zeros(len(unknown))
     rhs = np.zeros((len(unknown), img.shape[0]))
-    for i, pos in enumerate(unknown):
-        total = 0.0
-        for off, w in neighbours(len(shape)):
-            q = pos + np.array(off)
-            if np.any(q < 0) or np.any(q >= np.array(shape)):
-                continue
-            total += w
-            j = idx[tuple(q)]
-            if j >= 0:
-                rows.append(i)
-                cols.append(j)
-                vals.append(-w)
-            else:
-                rhs[i] += w * img[(slice(None),) + tuple(q)]
-        rows.append(i)
-        cols.append(i)
-        vals.append(total)
-    out = img.copy()
-    if len(unknown):
-        a = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(unknown), len(unknown)))
-        for ch in range(img.shape[0]):
-            out[(ch,) + tuple(unknown.T)] = scipy.sparse.linalg.spsolve(a, rhs[:, ch])
+    for off, w in neighbours(len(shape)):
+        q = unknown + np.array(off)
+        inside = np.all((q >= 0) & (q < shape), axis=1)
+        i = np.nonzero(inside)[0]
+        q = q[inside]
+        total[i] += w
+        j = idx[tuple(q.T)]
+        free = j >= 0
+        rows.append(i[free])
+        cols.append(j[free])
+        vals.append(np.full(free.sum(), -w))
+        known = ~free
+        rhs[i[known]] += w * img[(slice(None),) + tuple(q[known].T)].T
+    n = len(unknown)
+    rows.append(np.arange(n))
+    cols.append(np.arange(n))
+    vals.append(total)
+    a = scipy.sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    for ch in range(img.shape[0]):
+        out[(ch,) + tuple(unknown.T)] = scipy.sparse.linalg.spsolve(a, rhs[:, ch])
     return out
 
 
