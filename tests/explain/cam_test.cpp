@@ -153,6 +153,18 @@ TEST_P(CamShapes, MapsHaveTheInputSizeAndStayInRange) {
   }
 }
 
+TEST(Cam, EigenCamOnALayerWithOneChannelIsAUsageError) {
+  models::Cnn net(models::CnnOptions(2).widths({4, 1}));
+  try {
+    explain::make_cam("eigencam", *net, "")->compute(torch::randn({2, 1, 28, 28}));
+    FAIL() << "EigenCAM ran on one channel";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("--method eigencam: layer stage2 has 1 channel"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Cam, OcclusionWindowsCoverEveryPositionAndBadPatchesAreFlagErrors) {
   EXPECT_EQ(explain::window_starts(28, 7, 3), (std::vector<int64_t>{0, 3, 6, 9, 12, 15, 18, 21}));
   EXPECT_EQ(explain::window_starts(28, 8, 8), (std::vector<int64_t>{0, 8, 16, 20}));
@@ -202,6 +214,7 @@ INSTANTIATE_TEST_SUITE_P(Models, CamShapes,
                          ::testing::Values(CamShape{"cnn", "retinamnist", {8, 16, 32}},
                                            CamShape{"cnn", "adrenalmnist3d", {4, 8, 8}},
                                            CamShape{"resnet18", "chestmnist", {4, 8, 8, 8}},
+                                           CamShape{"plain18", "bloodmnist", {4, 8, 8, 8}},
                                            CamShape{"resnet18", "nodulemnist3d", {4, 4, 8, 8}},
                                            CamShape{"vgg16", "pneumoniamnist", {}, "block1"}),
                          [](const auto& i) { return i.param.model + "_" + i.param.flag; });
