@@ -46,6 +46,7 @@ grep -q "Grad-CAM\|gradcam" <<<"$dom" || fail "no Grad-CAM section"
 grep -q "Leaderboard: plain" <<<"$dom" || fail "no leaderboard section"
 for m in gradcam ig-black occlusion; do grep -q "<td>$m</td>" <<<"$dom" || fail "the leaderboard has no row for $m"; done
 grep -q "ranks first by insertion minus deletion" <<<"$dom" || fail "no conclusion from the leaderboard"
+grep -q ">ROAD<" <<<"$dom" || fail "the leaderboard has no ROAD column"
 grep -q "every method on the same samples" <<<"$dom" || fail "no picture of the methods side by side"
 grep -q 'data:image/png;base64' <<<"$dom" || fail "no embedded images"
 # The page opens with the summary, and every link of its conclusions leads to an anchor of the page.

@@ -29,10 +29,10 @@ Ranked ranked(const json& row) {
           metrics::Interval{core::number_at(v, "ci_low"), core::number_at(v, "ci_high")}};
 }
 
-std::string with_interval(const json& v) {
+std::string with_interval(const json& v, int digits = 3) {
   return metrics::format_with_interval(
       core::number_at(v, "mean"),
-      metrics::Interval{core::number_at(v, "ci_low"), core::number_at(v, "ci_high")});
+      metrics::Interval{core::number_at(v, "ci_low"), core::number_at(v, "ci_high")}, digits);
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
                b.value("deletion_fill", std::string("black")) +
                "), each over 0 to 50% of the positions, with 95% bootstrap intervals over the samples.");
       Table t{{"rank", "method", "family", "layer", "insertion - deletion", "deletion area", "insertion area",
-               "deletion / random", "randomisation (rank corr.)", "s per sample"},
+               "deletion / random", "ROAD", "randomisation (rank corr.)", "s per sample"},
               {},
               {}};
       std::vector<ForestRow> forest;
@@ -90,6 +90,7 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
                r.value("layer", ""), with_interval(r.at("insertion_minus_deletion")),
                with_interval(r.at("deletion_area")), with_interval(r.at("insertion_area")),
                core::format_fixed(core::number_at(r, "deletion_ratio_to_random")),
+               r.contains("road_combined") ? with_interval(r.at("road_combined"), 4) : std::string("n/a"),
                with_interval(r.at("randomisation_rank_correlation")),
                core::format_fixed(core::number_at(r, "seconds_per_sample"), 3)});
         const Ranked k = ranked(r);
@@ -135,9 +136,9 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
   for (const auto& x : tops)
     for (const auto& y : tops)
       if (x.dims == 3 && y.dims == 2)
-        doc.conclusion("The most faithful method by this rule is " + x.method + " for the 3D " + x.model +
-                       " (" + x.entry + ") and " + y.method + " for the 2D " + y.model + " (" + y.entry +
-                       "): " +
+        doc.conclusion("The most faithful method by this rule (the point estimates) is " + x.method +
+                       " for the 3D model (" + x.model + ", " + x.entry + ") and " + y.method +
+                       " for the 2D model (" + y.model + ", " + y.entry + "): " +
                        (x.method == y.method ? "the same method in 2D and 3D."
                                              : "the ranking differs between 2D and 3D, so a method chosen "
                                                "on 2D pictures should not be assumed faithful for volumes."));
