@@ -94,7 +94,7 @@ void save_methods_grid(const std::vector<std::pair<std::string, CamStudyResult>>
       const at::Tensor plane = report::enlarge_nearest(images[k].select(1, z), scale);
       const at::Tensor heat = report::colorize(
           report::enlarge_smooth(map, shown).select(0, std::min(shown - 1, z * scale + scale / 2)));
-      tiles.push_back({report::blend(plane, heat), method + " z " + std::to_string(z)});
+      tiles.push_back({report::blend(plane, heat), method + " | z " + std::to_string(z)});
     }
   }
   report::save_image_grid(tiles, static_cast<int>(studies.size()) + 1, 1,

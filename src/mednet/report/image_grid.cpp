@@ -100,12 +100,19 @@ void save_image_grid(const std::vector<Tile>& tiles, int cols, int scale, const 
       second = cap.substr(bar + 3);
       cap = cap.substr(0, bar);
     }
-    cairo_move_to(cr, x0, y0 + static_cast<double>(tile_h) + 13);
-    cairo_show_text(cr, cap.c_str());
-    if (!second.empty()) {
-      cairo_move_to(cr, x0, y0 + static_cast<double>(tile_h) + 26);
-      cairo_show_text(cr, second.c_str());
-    }
+    // A line wider than its tile is set smaller (down to 8 pt) rather than running into the next caption.
+    auto show_fitted = [&](const std::string& text, double y) {
+      cairo_text_extents_t te;
+      cairo_text_extents(cr, text.c_str(), &te);
+      const double room = static_cast<double>(tile_w) + pad - 2;
+      const bool shrink = te.x_advance > room;
+      if (shrink) cairo_set_font_size(cr, std::max(8.0, 11.0 * room / te.x_advance));
+      cairo_move_to(cr, x0, y);
+      cairo_show_text(cr, text.c_str());
+      if (shrink) cairo_set_font_size(cr, 11);
+    };
+    show_fitted(cap, y0 + static_cast<double>(tile_h) + 13);
+    if (!second.empty()) show_fitted(second, y0 + static_cast<double>(tile_h) + 26);
   }
   cairo_destroy(cr);
   const cairo_status_t st = cairo_surface_write_to_png(surface, path.c_str());
