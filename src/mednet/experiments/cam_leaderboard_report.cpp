@@ -81,7 +81,7 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
                b.value("deletion_fill", std::string("black")) +
                "), each over 0 to 50% of the positions, with 95% bootstrap intervals over the samples.");
       Table t{{"rank", "method", "family", "layer", "insertion - deletion", "deletion area", "insertion area",
-               "deletion / random", "ROAD", "randomisation (rank corr.)", "s per sample"},
+               "deletion / random", "ROAD", "randomisation (rank corr.)", "seconds per sample"},
               {},
               {}};
       std::vector<ForestRow> forest;

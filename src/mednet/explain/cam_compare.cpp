@@ -180,7 +180,7 @@ std::string compare_cam_methods(const CamStudyOptions& options, const std::vecto
         "Spearman correlation with the maps of the same "
         "architecture re-initialised (low: the map depends on what was learned; Adebayo et al. 2018).\n\n"
      << "| rank | method | family | layer | insertion - deletion | deletion area | insertion area | "
-        "deletion / random | ROAD | randomisation | s per sample | paper |\n"
+        "deletion / random | ROAD | randomisation | seconds per sample | paper |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   json order = json::array(), table = json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
