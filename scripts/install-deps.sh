@@ -17,6 +17,7 @@ packages=(
   libssl-dev                # MD5 of downloaded files
   libcurl4-openssl-dev      # mednet fetch
   libcairo2-dev             # learning-curve plots
+  libcpp-httplib-dev        # mednet serve (HTTP server)
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                   # loopback HTTP server in the download test

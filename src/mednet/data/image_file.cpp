@@ -41,7 +41,8 @@ at::Tensor read_png(const std::string& path) {
   return hwc.permute({2, 0, 1}).contiguous();
 }
 
-void write_png(const std::string& path, const at::Tensor& chw_in) {
+namespace {
+std::string encode_png_named(const at::Tensor& chw_in, const std::string& path) {
   MN_CHECK(
       chw_in.dim() == 3 && (chw_in.size(0) == 1 || chw_in.size(0) == 3) && chw_in.scalar_type() == at::kByte,
       "write_png ", path, ": needs uint8 [1 or 3, H, W], got ", chw_in.sizes());
@@ -58,7 +59,16 @@ void write_png(const std::string& path, const at::Tensor& chw_in) {
   MN_CHECK(png_image_write_to_memory(&image, bytes.data(), &size, 0, hwc.data_ptr<uint8_t>(), 0, nullptr),
            path, ": ", image.message);
   bytes.resize(size);
-  core::write_file_atomic(path, bytes);
+  return bytes;
+}
+}  // namespace
+
+std::string encode_png(const at::Tensor& chw) {
+  return encode_png_named(chw, "(in memory)");
+}
+
+void write_png(const std::string& path, const at::Tensor& chw) {
+  core::write_file_atomic(path, encode_png_named(chw, path));
 }
 #else
 at::Tensor read_png(const std::string& path) {
@@ -67,6 +77,10 @@ at::Tensor read_png(const std::string& path) {
 }
 void write_png(const std::string& path, const at::Tensor&) {
   MN_CHECK(false, path, ": this build has no PNG support (configure with libpng-dev)");
+}
+std::string encode_png(const at::Tensor&) {
+  MN_CHECK(false, "this build has no PNG support (configure with libpng-dev)");
+  return {};
 }
 #endif
 

@@ -11,6 +11,8 @@ namespace mednet::data {
 at::Tensor read_png(const std::string& path);
 /// chw: uint8 [1, H, W] or [3, H, W].
 void write_png(const std::string& path, const at::Tensor& chw);
+/// The PNG file write_png writes, as bytes.
+std::string encode_png(const at::Tensor& chw);
 at::Tensor read_jpeg(const std::string& path);
 
 }  // namespace mednet::data

@@ -1,6 +1,7 @@
 #include "mednet/deploy/cam_maps.h"
 
 #include <algorithm>
+#include <array>
 
 #include <torch/torch.h>
 
@@ -47,28 +48,12 @@ at::Tensor resample_map(const at::Tensor& map, const std::vector<int64_t>& size)
   return F::interpolate(x, o).squeeze(0).squeeze(0).clamp(0, 1);
 }
 
-CamFiles write_cam_files(const std::string& base, const at::Tensor& input,
-                         const std::optional<data::NiftiGeometry>& geometry, const at::Tensor& map) {
-  CamFiles out;
-  out.zero = !(map.max().item<float>() > 0);
-  const int64_t dims = input.dim() - 1;
-  MN_CHECK(map.dim() == dims, base, ": a ", map.dim(), "D map for a ", dims, "D input");
-  if (dims == 2) {
-    const std::string png = base + ".png";
-    data::write_png(png, overlay(display_image(input), map));
-    out.written.push_back(png);
-    return out;
-  }
-  // 3D: the map on the input's grid [D, H, W] = [nz, ny, nx].
-  const std::vector<int64_t> grid{input.size(1), input.size(2), input.size(3)};
-  const at::Tensor full = resample_map(map, grid).contiguous();
-  const std::string nii = base + ".nii.gz";
-  data::write_nifti(nii, full, geometry.value_or(data::NiftiGeometry{}), "mednet class activation map");
-  out.written.push_back(nii);
-  const std::array<int64_t, 3> p = report::peak_voxel(full);  // {z, y, x}
-  out.peak = {p[2], p[1], p[0]};
+namespace {
+
+/// Axial (fixed z), coronal (fixed y), sagittal (fixed x) through p = {z, y, x}, side by side with a dark
+/// gap; full: the map on the input's grid.
+at::Tensor planes_picture(const at::Tensor& input, const at::Tensor& full, const std::array<int64_t, 3>& p) {
   const at::Tensor vol = display_image(input);  // [1 or 3, D, H, W]
-  // Axial (fixed z), coronal (fixed y), sagittal (fixed x), side by side with a dark gap.
   std::vector<at::Tensor> panels;
   int64_t tallest = 0;
   for (int a = 0; a < 3; ++a) {
@@ -77,14 +62,51 @@ CamFiles write_cam_files(const std::string& base, const at::Tensor& input,
     panels.push_back(panel);
   }
   std::vector<at::Tensor> row;
-  for (const auto& p : panels) {
-    at::Tensor padded = torch::zeros({3, tallest, p.size(2)}, torch::kUInt8);
-    padded.narrow(1, 0, p.size(1)).copy_(p.size(0) == 1 ? p.expand({3, p.size(1), p.size(2)}) : p);
+  for (const auto& panel : panels) {
+    at::Tensor padded = torch::zeros({3, tallest, panel.size(2)}, torch::kUInt8);
+    padded.narrow(1, 0, panel.size(1))
+        .copy_(panel.size(0) == 1 ? panel.expand({3, panel.size(1), panel.size(2)}) : panel);
     if (!row.empty()) row.push_back(torch::zeros({3, tallest, 8}, torch::kUInt8));
     row.push_back(padded);
   }
+  return torch::cat(row, 2).contiguous();
+}
+
+void check_map(const at::Tensor& input, const at::Tensor& map, const std::string& what) {
+  MN_CHECK(map.dim() == input.dim() - 1, what, ": a ", map.dim(), "D map for a ", input.dim() - 1, "D input");
+}
+
+}  // namespace
+
+at::Tensor cam_picture(const at::Tensor& input, const at::Tensor& map, std::vector<int64_t>* peak) {
+  check_map(input, map, "map");
+  if (map.dim() == 2) return overlay(display_image(input), map);
+  const at::Tensor full = resample_map(map, {input.size(1), input.size(2), input.size(3)}).contiguous();
+  const std::array<int64_t, 3> p = report::peak_voxel(full);  // {z, y, x}
+  if (peak) *peak = {p[2], p[1], p[0]};
+  return planes_picture(input, full, p);
+}
+
+CamFiles write_cam_files(const std::string& base, const at::Tensor& input,
+                         const std::optional<data::NiftiGeometry>& geometry, const at::Tensor& map) {
+  CamFiles out;
+  out.zero = !(map.max().item<float>() > 0);
+  check_map(input, map, base);
+  if (map.dim() == 2) {
+    const std::string png = base + ".png";
+    data::write_png(png, overlay(display_image(input), map));
+    out.written.push_back(png);
+    return out;
+  }
+  // 3D: the map on the input's grid [D, H, W] = [nz, ny, nx].
+  const at::Tensor full = resample_map(map, {input.size(1), input.size(2), input.size(3)}).contiguous();
+  const std::string nii = base + ".nii.gz";
+  data::write_nifti(nii, full, geometry.value_or(data::NiftiGeometry{}), "mednet class activation map");
+  out.written.push_back(nii);
+  const std::array<int64_t, 3> p = report::peak_voxel(full);  // {z, y, x}
+  out.peak = {p[2], p[1], p[0]};
   const std::string png = base + ".planes.png";
-  data::write_png(png, torch::cat(row, 2).contiguous());
+  data::write_png(png, planes_picture(input, full, p));
   out.written.push_back(png);
   return out;
 }

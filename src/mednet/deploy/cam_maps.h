@@ -25,6 +25,10 @@ struct CamFiles {
 CamFiles write_cam_files(const std::string& base, const at::Tensor& input,
                          const std::optional<data::NiftiGeometry>& geometry, const at::Tensor& map);
 
+/// The picture write_cam_files writes, in memory (uint8 [3 or 1, H, W]): 2D the overlay, 3D the three
+/// planes through the map's peak (peak, when given, gets it as (x, y, z) on the input grid).
+at::Tensor cam_picture(const at::Tensor& input, const at::Tensor& map, std::vector<int64_t>* peak = nullptr);
+
 /// The map resampled to the given spatial size ((bi/tri)linear, align_corners false), in [0, 1].
 at::Tensor resample_map(const at::Tensor& map, const std::vector<int64_t>& size);
 

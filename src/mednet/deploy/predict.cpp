@@ -40,6 +40,60 @@ std::vector<std::string> collect_inputs(const std::vector<std::string>& files, c
   return out;
 }
 
+Scoring scoring_for(const run::OpenRun& run, const PredictOptions& options) {
+  MN_CHECK(run.info, "predict: the run's dataset is not known");
+  const data::DatasetInfo& info = *run.info;
+  Scoring s;
+  if (options.calibrated)
+    s.calibration =
+        trust::read_calibration_file(run.files.dir + "/calibration.json", info.task, info.num_outputs());
+  if (!options.ood_score.empty()) {
+    trust::check_ood_score(options.ood_score);
+    s.ood = trust::read_ood_file(run.files.dir + "/ood.safetensors");
+    if (s.ood) s.ood_score = options.ood_score;
+  }
+  s.views = engine::tta_views(run.config.tta, run.config.augment);
+  return s;
+}
+
+BatchScores score_batch(models::ClassifierImpl& model, const data::DatasetInfo& info, const Scoring& s,
+                        const at::Tensor& images, const c10::Device& device, int batch_size) {
+  BatchScores b;
+  if (s.ood) {
+    const trust::OodFeatures f = trust::ood_features(model, images, device, batch_size);
+    b.ood_scores = trust::ood_score(info.task, s.ood_score, f, s.ood->fit).contiguous();
+    b.passes = trust::ood_passes(*s.ood, s.ood_score, b.ood_scores);
+    if (s.views.empty()) {  // the same forward pass gives the probabilities
+      b.probs = metrics::probabilities(info.task, f.logits);
+      engine::check_finite_probabilities(b.probs);
+    }
+  }
+  if (!b.probs.defined()) b.probs = engine::predict(model, images, info.task, device, batch_size, s.views);
+  b.probs = b.probs.to(at::kDouble).contiguous();
+  if (s.calibration) {
+    b.probs = trust::apply_temperature(info.task, b.probs, s.calibration->temperature).contiguous();
+    b.sets = trust::prediction_sets(info.task, b.probs, s.calibration->conformal);
+    if (info.task == data::Task::MultiLabel) b.sets = b.sets.select(2, 1);  // labels that may be present
+  }
+  return b;
+}
+
+void fill_prediction(Prediction& p, const BatchScores& b, int64_t k) {
+  if (b.ood_scores.defined()) {
+    p.ood_score = b.ood_scores[k].item<double>();
+    p.unlike = !b.passes[k].item<bool>();
+  }
+  const at::Tensor row = b.probs[k];
+  p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
+  p.predicted = row.argmax().item<int64_t>();
+  p.set.clear();
+  if (b.sets.defined()) {
+    const at::Tensor in = b.sets[k];
+    for (int64_t c = 0; c < in.size(0); ++c)
+      if (in[c].item<bool>()) p.set.push_back(c);
+  }
+}
+
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
                              const c10::Device& device, const PredictOptions& options,
                              const std::function<void(size_t, size_t)>& progress) {
@@ -48,16 +102,10 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   const data::DatasetInfo& info = *run.info;
   PredictOutcome o;
   o.labels = info.labels;
-  if (options.calibrated)
-    o.calibration =
-        trust::read_calibration_file(run.files.dir + "/calibration.json", info.task, info.num_outputs());
-  if (!options.ood_score.empty()) {
-    trust::check_ood_score(options.ood_score);
-    o.ood = trust::read_ood_file(run.files.dir + "/ood.safetensors");
-    if (o.ood) o.ood_score = options.ood_score;
-  }
-  // The run's own test-time flips (config "tta"), as its result files were scored and calibrated.
-  const engine::FlipSets views = engine::tta_views(run.config.tta, run.config.augment);
+  const Scoring scoring = scoring_for(run, options);
+  o.calibration = scoring.calibration;
+  o.ood = scoring.ood;
+  o.ood_score = scoring.ood_score;
   std::map<std::string, size_t> conversions;
   std::vector<size_t> pending;
   std::vector<at::Tensor> batch;
@@ -99,39 +147,9 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
   auto flush = [&] {
     if (batch.empty()) return;
     const at::Tensor images = torch::stack(batch);
-    at::Tensor ood_scores, passes, probs;
-    if (o.ood) {
-      const trust::OodFeatures f = trust::ood_features(*run.model, images, device, batch_size);
-      ood_scores = trust::ood_score(info.task, o.ood_score, f, o.ood->fit).contiguous();
-      passes = trust::ood_passes(*o.ood, o.ood_score, ood_scores);
-      if (views.empty()) {  // the same forward pass gives the probabilities
-        probs = metrics::probabilities(info.task, f.logits);
-        engine::check_finite_probabilities(probs);
-      }
-    }
-    if (!probs.defined()) probs = engine::predict(*run.model, images, info.task, device, batch_size, views);
-    probs = probs.to(at::kDouble).contiguous();
-    at::Tensor sets;
-    if (o.calibration) {
-      probs = trust::apply_temperature(info.task, probs, o.calibration->temperature).contiguous();
-      sets = trust::prediction_sets(info.task, probs, o.calibration->conformal);
-      if (info.task == data::Task::MultiLabel) sets = sets.select(2, 1);  // labels that may be present
-    }
-    for (size_t k = 0; k < pending.size(); ++k) {
-      Prediction& p = o.items[pending[k]];
-      if (ood_scores.defined()) {
-        p.ood_score = ood_scores[static_cast<int64_t>(k)].item<double>();
-        p.unlike = !passes[static_cast<int64_t>(k)].item<bool>();
-      }
-      const at::Tensor row = probs[static_cast<int64_t>(k)];
-      p.probs.assign(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
-      p.predicted = row.argmax().item<int64_t>();
-      if (sets.defined()) {
-        const at::Tensor in = sets[static_cast<int64_t>(k)];
-        for (int64_t c = 0; c < in.size(0); ++c)
-          if (in[c].item<bool>()) p.set.push_back(c);
-      }
-    }
+    const BatchScores scores = score_batch(*run.model, info, scoring, images, device, batch_size);
+    for (size_t k = 0; k < pending.size(); ++k)
+      fill_prediction(o.items[pending[k]], scores, static_cast<int64_t>(k));
     if (cam) write_maps(images);
     pending.clear();
     batch.clear();

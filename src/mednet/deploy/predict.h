@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mednet/engine/tta.h"
 #include "mednet/run/open_run.h"
 #include "mednet/trust/calibration_file.h"
 #include "mednet/trust/ood_file.h"
@@ -58,6 +59,27 @@ struct PredictOptions {
   /// With the run's ood.safetensors, flag inputs below this score's threshold; empty: no check.
   std::string ood_score = trust::kDefaultOodScore;
 };
+
+/// What scoring a run needs besides its model, read once: its calibration.json, its ood.safetensors with
+/// the score used, and its own test-time flips (config "tta"), as its result files were scored.
+struct Scoring {
+  std::optional<trust::CalibrationFile> calibration;
+  std::optional<trust::OodDetector> ood;
+  std::string ood_score;
+  engine::FlipSets views;
+};
+Scoring scoring_for(const run::OpenRun& run, const PredictOptions& options);
+
+/// One forward pass over conformed inputs (uint8 [N, C, S...]): probabilities (double [N, C],
+/// temperature-scaled with a calibration), the conformal sets (bool [N, C]; multi-label: labels that may
+/// be present) and the out-of-distribution scores and passes (undefined when the part is absent).
+struct BatchScores {
+  at::Tensor probs, sets, ood_scores, passes;
+};
+BatchScores score_batch(models::ClassifierImpl& model, const data::DatasetInfo& info, const Scoring& s,
+                        const at::Tensor& images, const c10::Device& device, int batch_size);
+/// Row k of the scores into p: probabilities, predicted class, set, OOD score and flag.
+void fill_prediction(Prediction& p, const BatchScores& b, int64_t k);
 
 PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& paths,
                              const c10::Device& device, const PredictOptions& options,
