@@ -33,7 +33,8 @@ void add_serve(CLI::App& app) {
   static std::string device_name = "auto";
   static double max_upload_mb = 64;
   cmd->add_option("--run", runs,
-                  "Run directory written by mednet train, as DIR or NAME=DIR (the model's name in the API; "
+                  "A folder to serve: a run (mednet train), an ensemble (mednet ensemble) or an int8 model "
+                  "(mednet quantize), as DIR or NAME=DIR (the model's name in the API; "
                   "default the folder's name); repeat for more models")
       ->required();
   cmd->add_option("--host", so.host,
@@ -76,11 +77,8 @@ void add_serve(CLI::App& app) {
       MN_CHECK_USAGE(names.insert(name).second, "--run ", arg, ": a second model named '", name,
                      "' (give NAME=DIR)");
       models.push_back(serve::load_served_model(name, dir, device));
-      const serve::ServedModel& m = *models.back();
-      std::cout << "model " << name << ": " << m.run.config.model.name << " on " << m.run.info->display_name
-                << " " << m.run.config.size << " px from " << dir
-                << (m.scoring.calibration ? ", calibrated with prediction sets" : "")
-                << (m.scoring.ood ? ", out-of-distribution check (" + m.scoring.ood_score + ")" : "") << "\n";
+      std::cout << "model " << name << " from " << dir << ": " << serve::model_summary(*models.back())
+                << "\n";
     }
     so.log = [](const std::string& line) { std::cerr << "serve: " << line << "\n"; };
     serve::HttpServer server(std::move(models), so);

@@ -60,14 +60,30 @@ header, rows = rows[0], rows[1:]
 p_cols = [i for i, h in enumerate(header) if h.startswith("p_")]
 set_col = header.index([h for h in header if h.startswith("set_")][0])
 
-server = Server(bin_path, runs, "--workers", "1", "--max-upload", "1", env=env)
+# An ensemble of two RetinaMNIST runs and a full-integer int8 RetinaMNIST model, served beside the runs
+# (full integer: its answers do not depend on the batch, so its result file is the reference).
+extra_runs = os.path.join(work, "runs")
+second = os.path.join(extra_runs, "retina_seed2")
+for cmd, done in (
+        (["train", "--dataset", "retinamnist", "--model", "cnn", "--epochs", "1", "--seed", "2", "--root", root,
+          "--out", second, "--threads", "2"], os.path.join(second, "best.pt")),
+        (["ensemble", "--runs", runs["retina"], second, "--out", os.path.join(extra_runs, "ens"), "--root", root],
+         os.path.join(extra_runs, "ens", "ensemble.json")),
+        (["quantize", "--run", runs["retina"], "--mode", "static", "--out", os.path.join(extra_runs, "q8"), "--root",
+          root], os.path.join(extra_runs, "q8", "model_int8.safetensors"))):
+    if not os.path.exists(done):
+        r = subprocess.run([bin_path] + cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("mednet %s: %s" % (cmd[0], r.stdout[-500:] + r.stderr[-500:]))
+served = dict(runs, ens=os.path.join(extra_runs, "ens"), q8=os.path.join(extra_runs, "q8"))
+server = Server(bin_path, served, "--workers", "1", "--max-upload", "1", env=env)
 port = server.port
 status, health, _ = call(port, "GET", "/healthz")
-if status != 200 or health.get("status") != "ok" or health.get("models") != 2:
+if status != 200 or health.get("status") != "ok" or health.get("models") != 4:
     fail("/healthz: %d %s" % (status, health))
 status, listing, _ = call(port, "GET", "/v1/models")
 models = {m["name"]: m for m in listing["models"]}
-if set(models) != {"retina", "adrenal"}:
+if set(models) != {"retina", "adrenal", "ens", "q8"}:
     fail("/v1/models lists %s" % list(models))
 m = models["retina"]
 if m["dataset"] != "retinamnist" or m["input_shape"] != [3, 28, 28] or len(m["labels"]) != 5:
@@ -78,6 +94,25 @@ if models["adrenal"]["input_shape"] != [1, 28, 28, 28] or models["adrenal"]["cal
     fail("the adrenal model's description: %s" % models["adrenal"])
 if "gradcam" not in listing["map_methods"] or len(listing["map_methods"]) != 13:
     fail("map methods: %s" % listing["map_methods"])
+kinds = {n: (x["kind"], x["maps"]) for n, x in models.items()}
+if kinds != {"retina": ("run", True), "adrenal": ("run", True), "ens": ("ensemble", True), "q8": ("int8", False)}:
+    fail("kinds: %s" % kinds)
+
+# The ensemble and the int8 model answer a test picture as their own test result file scored it.
+for name in ("ens", "q8"):
+    result = glob.glob(os.path.join(served[name], "retinamnist_test_*.csv"))[0]
+    want = np.loadtxt(result, delimiter=",")[:, 1:]
+    for i, p in enumerate(pngs):
+        status, a, _ = call(port, "POST", "/v1/models/%s/predict" % name, open(p, "rb").read())
+        got = [x["p"] for x in a["probabilities"]] if status == 200 else None
+        if got is None or np.abs(np.array(got) - want[i]).max() > 2e-6:
+            fail("%s, test picture %d: %s, its result file: %s" % (name, i, got or a, want[i]))
+    print("ok: %s answers test pictures 0-%d as %s holds them" % (name, len(pngs) - 1, os.path.basename(result)))
+status, a, _ = call(port, "POST", "/v1/models/ens/predict?map=gradcam", open(pngs[0], "rb").read())
+if status != 200 or "members" not in a["map"].get("of", ""):
+    fail("the ensemble's map: %d %s" % (status, a if status != 200 else a["map"].get("of")))
+expect(*call(port, "POST", "/v1/models/q8/predict?map=gradcam", open(pngs[0], "rb").read())[:2], 400,
+       "int8 model", "a map of an int8 model")
 
 # The body as it is, and as a multipart form: the same answer as mednet predict, to 6 decimals.
 single = {}

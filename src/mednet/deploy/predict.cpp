@@ -70,12 +70,15 @@ BatchScores score_batch(models::ClassifierImpl& model, const data::DatasetInfo& 
   }
   if (!b.probs.defined()) b.probs = engine::predict(model, images, info.task, device, batch_size, s.views);
   b.probs = b.probs.to(at::kDouble).contiguous();
-  if (s.calibration) {
-    b.probs = trust::apply_temperature(info.task, b.probs, s.calibration->temperature).contiguous();
-    b.sets = trust::prediction_sets(info.task, b.probs, s.calibration->conformal);
-    if (info.task == data::Task::MultiLabel) b.sets = b.sets.select(2, 1);  // labels that may be present
-  }
+  calibrate_scores(info.task, s, b);
   return b;
+}
+
+void calibrate_scores(data::Task task, const Scoring& s, BatchScores& b) {
+  if (!s.calibration) return;
+  b.probs = trust::apply_temperature(task, b.probs, s.calibration->temperature).contiguous();
+  b.sets = trust::prediction_sets(task, b.probs, s.calibration->conformal);
+  if (task == data::Task::MultiLabel) b.sets = b.sets.select(2, 1);  // labels that may be present
 }
 
 void fill_prediction(Prediction& p, const BatchScores& b, int64_t k) {

@@ -78,6 +78,8 @@ struct BatchScores {
 };
 BatchScores score_batch(models::ClassifierImpl& model, const data::DatasetInfo& info, const Scoring& s,
                         const at::Tensor& images, const c10::Device& device, int batch_size);
+/// With a calibration: the probabilities temperature-scaled and the conformal sets added (in place).
+void calibrate_scores(data::Task task, const Scoring& s, BatchScores& b);
 /// Row k of the scores into p: probabilities, predicted class, set, OOD score and flag.
 void fill_prediction(Prediction& p, const BatchScores& b, int64_t k);
 

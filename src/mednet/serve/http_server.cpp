@@ -142,6 +142,8 @@ struct HttpServer::Impl {
         return send_json(
             res, 400,
             error_body("map=" + job->map + ": no such method (one of " + core::join(methods, ", ") + ")"));
+      const std::string refused = why_no_map(*m, job->map);
+      if (!refused.empty()) return send_json(res, 400, error_body(refused));
     }
     job->with_image = req.has_param("image") && req.get_param_value("image") != "0";
     if (no_file)
@@ -149,8 +151,8 @@ struct HttpServer::Impl {
     job->shown = shown_name(filename);
     if (bytes.empty()) return send_json(res, 400, error_body(job->shown + ": an empty upload"));
     try {
-      job->input = uploads->read(bytes, job->shown, m->run.info->spatial_dims());
-      job->conformed = data::conform(job->input.data, *m->run.info, m->run.config.size);
+      job->input = uploads->read(bytes, job->shown, m->info->spatial_dims());
+      job->conformed = data::conform(job->input.data, *m->info, m->config.size);
     } catch (const std::exception& e) {
       std::string what = e.what();
       if (what.find(job->shown) == std::string::npos) what = job->shown + ": " + what;

@@ -6,7 +6,6 @@
 #include "mednet/data/dataset.h"
 #include "mednet/data/image_file.h"
 #include "mednet/deploy/cam_maps.h"
-#include "mednet/explain/methods.h"
 #include "mednet/report/html_page.h"
 
 namespace mednet::serve {
@@ -44,10 +43,11 @@ nlohmann::json raw_u8(const at::Tensor& t) {
 
 nlohmann::json prediction_json(const PredictJob& job, const deploy::Prediction& p) {
   const ServedModel& m = *job.model;
-  const data::DatasetInfo& info = *m.run.info;
+  const data::DatasetInfo& info = *m.info;
   const deploy::Scoring& s = m.scoring;
   nlohmann::json a;
   a["model"] = m.name;
+  a["kind"] = kind_name(m.kind);
   a["file"] = job.shown;
   a["class"] = p.predicted;
   a["label"] = info.labels.at(static_cast<size_t>(p.predicted));
@@ -74,7 +74,7 @@ nlohmann::json prediction_json(const PredictJob& job, const deploy::Prediction& 
   } else {
     a["ood"] = nullptr;
   }
-  const int size = m.run.config.size;
+  const int size = m.config.size;
   a["conversion"] = job.conformed.steps.empty()
                         ? std::vector<std::string>{"none (already " + std::to_string(size) + " px, " +
                                                    std::to_string(info.channels) + " channel" +
@@ -86,18 +86,14 @@ nlohmann::json prediction_json(const PredictJob& job, const deploy::Prediction& 
 
 /// The map of the predicted class: the server's picture (PNG) and the values at the network's grid.
 nlohmann::json map_json(PredictJob& job, int64_t predicted) {
-  ServedModel& m = *job.model;
-  std::lock_guard<std::mutex> lock(m.map_mutex);
-  auto& cam = m.maps[job.map];
-  if (!cam) cam = explain::make_cam(job.map, *m.run.model, "");
-  const at::Tensor x = data::to_network_input(job.conformed.image.unsqueeze(0)).to(m.device);
-  const explain::CamResult r = cam->compute(x, torch::tensor({predicted}, torch::kLong).to(m.device));
-  const at::Tensor map = r.maps[0].to(at::kFloat).cpu();
+  std::string layer;
+  const at::Tensor map = class_map(*job.model, job.map, job.conformed.image.unsqueeze(0), predicted, &layer);
   std::vector<int64_t> peak;
   const at::Tensor picture = deploy::cam_picture(job.input.data, map, &peak);
   nlohmann::json j = raw_u8((map * 255).round().clamp(0, 255).to(at::kByte));
-  j["method"] = cam->name();
-  j["layer"] = cam->layer();
+  j["method"] = job.map;
+  j["layer"] = layer;
+  if (job.model->nets.size() > 1) j["of"] = "the mean of the ensemble members' maps";
   j["zero"] = !(map.max().item<float>() > 0);
   j["png"] = report::base64(data::encode_png(picture));
   if (!peak.empty()) j["peak"] = peak;  // (x, y, z) on the input's grid
@@ -116,8 +112,7 @@ void run_jobs(std::vector<JobPtr>& jobs) {
   try {
     std::vector<at::Tensor> images;
     for (const auto& j : live) images.push_back(j->conformed.image);
-    const deploy::BatchScores scores =
-        deploy::score_batch(*m.run.model, *m.run.info, m.scoring, torch::stack(images), m.device, 256);
+    const deploy::BatchScores scores = score_images(m, torch::stack(images));
     for (size_t k = 0; k < live.size(); ++k)
       deploy::fill_prediction(preds[k], scores, static_cast<int64_t>(k));
   } catch (const std::exception& e) {
