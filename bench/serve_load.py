@@ -1,12 +1,12 @@
 """A bounded load test of `mednet serve` on loopback (see serve_load.sh). Phases, one server:
-  1. latency: one client, one real RetinaMNIST test picture at a time, without a map and with Grad-CAM
-     (p50 / p99 of the round trip);
-  2. throughput: C clients sending valid pictures on kept-alive connections (requests per second);
-  3. faults and memory: C clients, N requests, a share of them damaged or hostile (truncated PNGs, random
+  1. faults and memory: C clients, N requests, a share of them damaged or hostile (truncated PNGs, random
      bytes, .npy files with lying headers, bodies over --max-upload, multipart forms missing their end,
-     slow senders), the rest pictures and volumes; every answer's status checked against its kind, hung
-     requests (no answer within 30 s) counted, the server's resident memory after the first 100 requests
-     and at the end.
+     slow senders), the rest real pictures and volumes; every answer's status checked against its kind,
+     hung requests (no answer within 30 s) counted, the server's resident memory after its first 100, 1000
+     and 10,000 requests;
+  2. latency: one client, one real RetinaMNIST test picture at a time, without a map and with Grad-CAM
+     (p50 / p99 of the round trip);
+  3. throughput: C clients sending valid pictures on kept-alive connections (requests per second).
 Prints one line per figure and a JSON summary; exits 1 when a check fails (a crash, a hung request, a bad
 request not answered 4xx, a valid one not answered 200)."""
 import argparse
@@ -48,6 +48,7 @@ volumes = [open(p, "rb").read() for p in npys]
 extra = ["--max-upload", "1"] + (["--workers", str(args.workers)] if args.workers else [])
 server = Server(args.bin, runs, *extra)
 port = server.port
+rss = {"at start": server.rss_kb()}
 print("server: " + server.lines[-1].strip())
 
 
@@ -56,7 +57,18 @@ def pct(values, q):
     return v[min(len(v) - 1, int(q * len(v)))] * 1000 if v else float("nan")
 
 
+sent = [0]  # requests sent to the server so far, all phases
+
+
+def count_request():
+    sent[0] += 1
+    for mark in (100, 1000, 10000):
+        if sent[0] == mark:
+            rss["after %d" % mark] = server.rss_kb()
+
+
 def timed_post(conn, path, body, headers=None):
+    count_request()
     t0 = time.perf_counter()
     conn.request("POST", path, body=body, headers=headers or {})
     r = conn.getresponse()
@@ -64,27 +76,10 @@ def timed_post(conn, path, body, headers=None):
     return r.status, time.perf_counter() - t0
 
 
-# 1. Latency, one client.
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-for _ in range(20):
-    timed_post(conn, "/v1/models/retina/predict", pictures[0])  # warm-up
-lat = {}
-for name, path in (("no map", "/v1/models/retina/predict"), ("gradcam", "/v1/models/retina/predict?map=gradcam")):
-    times = []
-    for i in range(300):
-        status, s = timed_post(conn, path, pictures[i % len(pictures)])
-        assert status == 200, status
-        times.append(s)
-    lat[name] = times
-    print("latency %-8s: p50 %.2f ms, p99 %.2f ms (300 requests, one client)" % (name, pct(times, 0.5), pct(times, 0.99)))
-conn.close()
-
-
-# 2. Throughput, C clients of valid pictures.
+# Clients.
 def run_clients(total, pick):
     """pick(i) -> (kind, sender); sender(conn) -> status or None (no answer). Returns per-request rows."""
     rows, lock, counter = [], threading.Lock(), iter(range(total))
-    rss = {}
 
     def client():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -106,8 +101,7 @@ def run_clients(total, pick):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             with lock:
                 rows.append((kind, status, time.perf_counter() - t0))
-                if len(rows) == 100:
-                    rss["after 100"] = server.rss_kb()
+                count_request()
         conn.close()
 
     t0 = time.perf_counter()
@@ -116,7 +110,7 @@ def run_clients(total, pick):
         t.start()
     for t in threads:
         t.join()
-    return rows, time.perf_counter() - t0, rss
+    return rows, time.perf_counter() - t0
 
 
 def post(path, body, headers=None):
@@ -128,16 +122,7 @@ def post(path, body, headers=None):
     return send
 
 
-rows, seconds, _ = run_clients(args.throughput_requests,
-                               lambda i: ("picture", post("/v1/models/retina/predict", pictures[i % len(pictures)])))
-ok = sum(1 for _, s, _ in rows if s == 200)
-print("throughput: %d requests from %d clients in %.2f s = %.1f requests/s (%d answered 200), p50 %.2f ms, p99 %.2f ms"
-      % (len(rows), args.clients, seconds, len(rows) / seconds, ok, pct([r[2] for r in rows], 0.5),
-         pct([r[2] for r in rows], 0.99)))
-throughput = {"requests": len(rows), "seconds": seconds, "per_second": len(rows) / seconds, "ok": ok}
-
-
-# 3. Faults and memory.
+# 1. Faults and memory (first, so that the first 100 requests already hold every kind).
 def raw(payload_parts, pause=0.0):
     """A request written by hand on its own socket, in parts with pauses; the status of the reply."""
     def send(_conn):
@@ -194,28 +179,56 @@ def pick(i):
     return "picture", post("/v1/models/retina/predict", pictures[i % len(pictures)])
 
 
-rss_start = server.rss_kb()
-rows, seconds, rss = run_clients(args.requests, pick)
-rss_end = server.rss_kb()
+fault_rows, fault_seconds = run_clients(args.requests, pick)
+rss["after the fault phase"] = server.rss_kb()
+# 2. Latency, one client.
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+for _ in range(20):
+    timed_post(conn, "/v1/models/retina/predict", pictures[0])  # warm-up
+lat = {}
+for name, path in (("no map", "/v1/models/retina/predict"), ("gradcam", "/v1/models/retina/predict?map=gradcam")):
+    times = []
+    for i in range(300):
+        status, s = timed_post(conn, path, pictures[i % len(pictures)])
+        assert status == 200, status
+        times.append(s)
+    lat[name] = times
+    print("latency %-8s: p50 %.2f ms, p99 %.2f ms (300 requests, one client)" % (name, pct(times, 0.5), pct(times, 0.99)))
+conn.close()
+
+
+# 3. Throughput, C clients of valid pictures.
+rows, seconds = run_clients(args.throughput_requests,
+                               lambda i: ("picture", post("/v1/models/retina/predict", pictures[i % len(pictures)])))
+ok = sum(1 for _, s, _ in rows if s == 200)
+print("throughput: %d requests from %d clients in %.2f s = %.1f requests/s (%d answered 200), p50 %.2f ms, p99 %.2f ms"
+      % (len(rows), args.clients, seconds, len(rows) / seconds, ok, pct([r[2] for r in rows], 0.5),
+         pct([r[2] for r in rows], 0.99)))
+throughput = {"requests": len(rows), "seconds": seconds, "per_second": len(rows) / seconds, "ok": ok}
+
+
+rss["end"] = server.rss_kb()
 alive = server.proc.poll() is None
 by_kind = {}
-for kind, status, _ in rows:
+for kind, status, _ in fault_rows:
     by_kind.setdefault(kind, {}).setdefault(str(status), 0)
     by_kind[kind][str(status)] += 1
 wrong = {k: v for k, v in by_kind.items() if set(v) != {str(expected[k])}}
-hung = sum(1 for _, s, _ in rows if s == "hung")
-print("faults: %d requests (%d%% damaged or hostile) from %d clients in %.2f s" % (len(rows), round(100 * args.bad),
-                                                                                 args.clients, seconds))
+hung = sum(1 for _, s, _ in fault_rows if s == "hung")
+print("faults: %d requests (%d%% damaged or hostile) from %d clients in %.2f s" % (
+    len(fault_rows), round(100 * args.bad), args.clients, fault_seconds))
 for kind, counts in sorted(by_kind.items()):
     print("  %-14s expected %d, got %s" % (kind, expected[kind], ", ".join("%s x%d" % kv for kv in sorted(counts.items()))))
-growth = (rss_end - rss["after 100"]) / rss["after 100"]
-print("memory: resident %d kB before, %d kB after 100 requests, %d kB after %d (%+.1f%%)" % (
-    rss_start, rss["after 100"], rss_end, len(rows), 100 * growth))
+rss_text = {"at start": "at start", "after the fault phase": "after the fault phase",
+            "end": "after all %d requests" % sent[0]}
+print("memory: resident " + ", ".join("%d kB %s" % (v, rss_text.get(k, k + " requests")) for k, v in rss.items()))
+growth = (rss["after 10000"] - rss["after 100"]) / rss["after 100"] if "after 10000" in rss else float("nan")
+print("memory growth from the server's first 100 requests to its first 10,000: %+.1f%%" % (100 * growth))
 code = server.stop()
 print("server alive through the load: %s; exit code after SIGTERM: %d; hung requests: %d" % (alive, code, hung))
 summary = {"latency_ms": {k: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for k, v in lat.items()},
-           "throughput": throughput, "faults": by_kind, "rss_kb": {"start": rss_start, "after_100": rss["after 100"],
-                                                                   "end": rss_end}, "exit_code": code, "hung": hung}
+           "throughput": throughput, "faults": by_kind, "rss_kb": rss, "requests": sent[0], "exit_code": code,
+           "hung": hung}
 print(json.dumps(summary))
 failed = []
 if not alive or code != 0:

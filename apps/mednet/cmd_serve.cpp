@@ -65,6 +65,7 @@ void add_serve(CLI::App& app) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--device", device_name, "cpu, cuda or auto")->capture_default_str();
   cmd->callback([] {
+    core::bound_server_memory();
     const c10::Device device = core::resolve_device(device_name);
     so.max_upload = static_cast<size_t>(max_upload_mb * 1024 * 1024);
     if (so.workers <= 0) so.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

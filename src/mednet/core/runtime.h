@@ -44,6 +44,8 @@ uint64_t available_memory();
 /// Keeps freed memory in the process: these VMs are slow to touch fresh pages, and training frees and
 /// reallocates the same large buffers every step.
 void keep_freed_memory();
+/// The opposite policy, for `mednet serve`: few malloc arenas, large blocks mapped, the heap trimmed.
+void bound_server_memory();
 
 /// Installs a SIGINT/SIGTERM handler that only raises a flag; long loops poll interrupted().
 void install_interrupt_handler();
