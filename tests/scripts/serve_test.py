@@ -78,6 +78,11 @@ for cmd, done in (
 served = dict(runs, ens=os.path.join(extra_runs, "ens"), q8=os.path.join(extra_runs, "q8"))
 server = Server(bin_path, served, "--workers", "1", "--max-upload", "1", env=env)
 port = server.port
+# A port in use is an error naming it, not a second server sharing the port.
+r = subprocess.run([bin_path, "serve", "--run", runs["retina"], "--port", str(port)], capture_output=True, text=True,
+                   timeout=60)
+if r.returncode != 2 or "--port %d" % port not in r.stderr:
+    fail("a second server on port %d: exit %d, %s" % (port, r.returncode, r.stderr + r.stdout[-300:]))
 status, health, _ = call(port, "GET", "/healthz")
 if status != 200 or health.get("status") != "ok" or health.get("models") != 4:
     fail("/healthz: %d %s" % (status, health))

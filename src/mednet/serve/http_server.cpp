@@ -249,6 +249,12 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, ServeOp
   s.svr.set_keep_alive_max_count(100000);
   s.svr.set_keep_alive_timeout(5);
   s.svr.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which lets a second server share a port
+  // that is in use instead of failing.
+  s.svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.routes();
 }
 
