@@ -261,6 +261,38 @@ if glob.glob(os.path.join(uploads_tmp, "mednet-serve.*")):
     fail("the upload folder is still there after exit")
 print("ok: SIGTERM answered the request in flight (%.2f s), exit 0, no upload folder left" % slow["r"][2])
 
+# A full queue and the time limit: 503 with a message saying which, and the server goes on.
+server = Server(bin_path, {"adrenal": runs["adrenal"]}, "--workers", "1", "--queue", "1", "--time-limit", "1", env=env)
+port = server.port
+answers = []
+body, headers = multipart("file", "scan.npy", open(npys[2], "rb").read())
+
+
+def heavy():
+    answers.append(call(port, "POST", "/v1/models/adrenal/predict?map=smoothgrad", body, headers, timeout=120))
+
+
+threads = [threading.Thread(target=heavy) for _ in range(4)]
+for t in threads:
+    t.start()
+    time.sleep(0.05)
+for t in threads:
+    t.join()
+messages = sorted(a.get("error", "") for status, a, _ in answers if status == 503)
+if len(messages) != 4 or not any("busy" in m for m in messages) or not any("time limit" in m for m in messages):
+    fail("4 heavy requests on 1 worker with --queue 1 --time-limit 1: %s" % [(st, a.get("error")) for st, a, _ in answers])
+# The server recovers: once the map it was making is done, a plain request is answered.
+for attempt in range(60):
+    status, a, _ = call(port, "POST", "/v1/models/adrenal/predict", body, headers)
+    if status == 200:
+        break
+    time.sleep(0.5)
+if status != 200:
+    fail("after the 503s a plain request still gets %d %s" % (status, a))
+if server.stop(timeout=120) != 0:
+    fail("exit code after SIGTERM with given-up requests")
+print("ok: a full queue and the time limit answer 503 (%s)" % "; ".join(sorted(set(m.split(":")[0] for m in messages))))
+
 # A token: every API call needs it; the page and /healthz do not.
 server = Server(bin_path, {"retina": runs["retina"]}, "--token", "s3cret", env=env)
 port = server.port

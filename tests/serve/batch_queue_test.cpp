@@ -94,3 +94,27 @@ TEST(BatchQueue, ManyProducersManyWorkersLoseNothing) {
   EXPECT_EQ(count.load(), 2000);
   EXPECT_EQ(sum.load(), 2000);
 }
+
+TEST(BatchQueue, AFullQueueLetsGoOfStaleTasksFirst) {
+  std::atomic<bool> release{false};
+  std::vector<int> done;
+  std::mutex m;
+  serve::BatchQueue<Task> q(
+      2, 1, 1, [](const Task&) { return std::string(); },
+      [&](std::vector<Task>& b) {
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::lock_guard<std::mutex> lock(m);
+        for (const auto& t : b) done.push_back(t.id);
+      },
+      [](const Task& t) { return t.key == "stale"; });
+  ASSERT_TRUE(q.push({"", 0}));
+  while (q.queued() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(q.push({"stale", 1}));
+  ASSERT_TRUE(q.push({"", 2}));
+  EXPECT_TRUE(q.push({"", 3}));  // task 1 is let go to make room
+  EXPECT_EQ(q.queued(), 2u);
+  EXPECT_FALSE(q.push({"", 4}));  // nothing stale left
+  release = true;
+  q.stop();
+  EXPECT_EQ(done, (std::vector<int>{0, 2, 3}));
+}

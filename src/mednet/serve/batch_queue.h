@@ -1,11 +1,13 @@
 #pragma once
 // The server's work queue: a bounded queue and a fixed pool of workers. A worker takes the oldest task
 // and, with it, the queued tasks of the same key (one model, no map) up to a batch size, so requests
-// that arrive together share one forward pass. A full queue refuses new tasks (the caller answers
-// 503); stop() lets the workers finish what is queued and joins them.
+// that arrive together share one forward pass. A full queue first lets go of the tasks nobody waits for
+// any more (stale), then refuses new tasks (the caller answers 503); stop() lets the workers finish
+// what is queued and joins them.
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,9 +21,14 @@ class BatchQueue {
   /// key: tasks with equal non-empty keys may be processed together; empty: always alone.
   using KeyFn = std::function<std::string(const Task&)>;
   using ProcessFn = std::function<void(std::vector<Task>&)>;
+  using StaleFn = std::function<bool(const Task&)>;
 
-  BatchQueue(size_t capacity, int workers, size_t max_batch, KeyFn key, ProcessFn process)
-      : capacity_(capacity), max_batch_(max_batch), key_(std::move(key)), process_(std::move(process)) {
+  BatchQueue(size_t capacity, int workers, size_t max_batch, KeyFn key, ProcessFn process, StaleFn stale = {})
+      : capacity_(capacity),
+        max_batch_(max_batch),
+        key_(std::move(key)),
+        process_(std::move(process)),
+        stale_(std::move(stale)) {
     for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
   }
   ~BatchQueue() { stop(); }
@@ -32,6 +39,9 @@ class BatchQueue {
   bool push(Task t) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.size() >= capacity_ && stale_)
+        for (auto it = queue_.begin(); it != queue_.end();)
+          it = stale_(*it) ? queue_.erase(it) : std::next(it);
       if (stopping_ || queue_.size() >= capacity_) return false;
       queue_.push_back(std::move(t));
     }
@@ -84,6 +94,7 @@ class BatchQueue {
   const size_t capacity_, max_batch_;
   KeyFn key_;
   ProcessFn process_;
+  StaleFn stale_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Task> queue_;

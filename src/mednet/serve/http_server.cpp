@@ -240,7 +240,7 @@ HttpServer::HttpServer(std::vector<std::unique_ptr<ServedModel>> models, ServeOp
   s.uploads = std::make_unique<UploadFolder>();
   s.queue = std::make_unique<BatchQueue<JobPtr>>(
       s.o.queue, s.o.workers, s.o.max_batch, [](const JobPtr& j) { return j->model->name; },
-      [](std::vector<JobPtr>& jobs) { run_jobs(jobs); });
+      [](std::vector<JobPtr>& jobs) { run_jobs(jobs); }, [](const JobPtr& j) { return j->given_up(); });
   const int connections = std::max(4, s.o.connections);
   s.svr.new_task_queue = [connections] { return new httplib::ThreadPool(static_cast<size_t>(connections)); };
   s.svr.set_payload_max_length(s.o.max_upload);
