@@ -264,8 +264,6 @@ TEST_F(TrainerTest, GradientNormsPerLayerForTheFirstEpochs) {
   EXPECT_EQ(csv.find("nan"), std::string::npos) << csv;
 }
 
-}  // namespace
-
 TEST_F(TrainerTest, AnEmptyValidationSplitIsAnErrorBeforeTraining) {
   const std::string dir = mednet::testing::temp_dir("trainer_no_val");
   mednet::testing::write_fake_medmnist(dir + "/nodulemnist3d.npz", "nodulemnist3d", 32, 0, 8);
@@ -305,11 +303,9 @@ TEST_F(TrainerTest, RecipeOptionsChangeTrainingAndResumeExactly) {
   expect_resume_matches(recipe, *data_, ref, "recipe_resume");
 }
 
-namespace {
 at::Tensor first_tensor_of(const std::string& path) {
   return models::read_safetensors_file(path).tensors.front().second;  // the same writer, the same order
 }
-}  // namespace
 
 TEST_F(TrainerTest, WeightAverageAndMixingAreScoredCheckpointedAndResumedExactly) {
   Quiet q;
@@ -403,3 +399,5 @@ TEST_F(TrainerTest, TestTimeFlipsScoreTheFinalSplits) {
   EXPECT_FALSE(torch::allclose(r.test.probs, plain.probs, 1e-5, 1e-6));
   EXPECT_NEAR(r.test.scores.auc, flipped.scores.auc, 1e-9);
 }
+
+}  // namespace
