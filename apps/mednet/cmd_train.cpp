@@ -28,7 +28,9 @@ struct TrainFlags {
   CommonFlags common;
   RunLengthFlags length;
   double lr = 0, weight_decay = -1, label_smoothing = 0, ema = 0, mixup = 0, cutmix = 0;
-  std::string select, tta;
+  double soft_ordinal = 0, distill_alpha = 0.5, distill_temperature = 4;
+  std::string select, tta, head, balance;
+  std::vector<std::string> distill;
   int warmup_epochs = 0;
   int64_t seed = -1;
   std::vector<int64_t> widths;
@@ -73,6 +75,12 @@ void apply_flags(const TrainFlags& f, CLI::App& cmd, run::TrainConfig& c) {
   if (given("--schedule")) c.schedule = f.schedule;
   if (given("--warmup-epochs")) c.warmup_epochs = f.warmup_epochs;
   if (given("--label-smoothing")) c.label_smoothing = f.label_smoothing;
+  if (given("--soft-ordinal")) c.soft_ordinal = f.soft_ordinal;
+  if (given("--balance")) c.balance = f.balance;
+  if (given("--head")) c.model.head = f.head;
+  if (given("--distill")) c.distill.teachers = f.distill;
+  if (given("--distill-alpha")) c.distill.alpha = f.distill_alpha;
+  if (given("--distill-temperature")) c.distill.temperature = f.distill_temperature;
   if (given("--ema")) c.ema = f.ema;
   if (given("--mixup")) c.mixup = f.mixup;
   if (given("--cutmix")) c.cutmix = f.cutmix;
@@ -103,11 +111,34 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
     out = f.resume;
     cfg = run::load_config(run::RunFiles(out).config());
     // Only how long and where to run may change on resume; the rest defines the run.
-    for (const char* flag :
-         {"--config",    "--dataset",   "--size",          "--batch-size",      "--lr",    "--weight-decay",
-          "--optimizer", "--schedule",  "--warmup-epochs", "--label-smoothing", "--ema",   "--mixup",
-          "--cutmix",    "--select",    "--seed",          "--widths",          "--model", "--out",
-          "--weights",   "--init-from", "--freeze",        "--input-size"}) {
+    for (const char* flag : {"--config",
+                             "--dataset",
+                             "--size",
+                             "--batch-size",
+                             "--lr",
+                             "--weight-decay",
+                             "--optimizer",
+                             "--schedule",
+                             "--warmup-epochs",
+                             "--label-smoothing",
+                             "--ema",
+                             "--mixup",
+                             "--cutmix",
+                             "--select",
+                             "--seed",
+                             "--widths",
+                             "--model",
+                             "--out",
+                             "--weights",
+                             "--init-from",
+                             "--freeze",
+                             "--input-size",
+                             "--soft-ordinal",
+                             "--balance",
+                             "--head",
+                             "--distill",
+                             "--distill-alpha",
+                             "--distill-temperature"}) {
       MN_CHECK_USAGE(cmd.count(flag) == 0, flag,
                      " cannot change when resuming; a resumed run keeps its config.json");
     }
@@ -183,6 +214,21 @@ void add_train(CLI::App& app) {
       "The learning rate rises linearly over these first epochs, then the schedule runs (default 0)");
   cmd->add_option("--label-smoothing", f.label_smoothing,
                   "Smooth the training targets by this much, from 0 (default) to below 1");
+  cmd->add_option("--soft-ordinal", f.soft_ordinal,
+                  "Ordinal tasks: soft labels exp(-A |grade - label|), normalised (SORD); 0 (default) = off");
+  cmd->add_option("--head", f.head,
+                  "softmax (default) or corn: K - 1 conditional 'grade above k' outputs turned into class "
+                  "probabilities (ordinal tasks)")
+      ->check(CLI::IsMember({"softmax", "corn"}));
+  cmd->add_option("--balance", f.balance,
+                  "none (default), weights (class-weighted loss) or sampler (class-balanced sampling)")
+      ->check(CLI::IsMember({"none", "weights", "sampler"}));
+  cmd->add_option("--distill", f.distill,
+                  "Teacher run folders: also learn the mean of their probabilities (knowledge distillation)");
+  cmd->add_option("--distill-alpha", f.distill_alpha,
+                  "Share of the distillation term in the loss, above 0 to 1 (default 0.5)");
+  cmd->add_option("--distill-temperature", f.distill_temperature,
+                  "Temperature of teachers and student in the distillation term (default 4)");
   cmd->add_option("--ema", f.ema,
                   "Keep an exponential moving average of the weights with this decay (for example 0.999) "
                   "and validate, checkpoint and test it (default 0: off)");

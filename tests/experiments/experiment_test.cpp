@@ -91,3 +91,22 @@ TEST(ExperimentReport, MeanAndSampleSd) {
 }
 
 }  // namespace
+
+TEST(Experiment, TeacherArmsNameEarlierArmsAndBecomeTheirSeedsRuns) {
+  json j = json::parse(R"({
+    "name": "kd", "seeds": [0, 1],
+    "base": {"dataset": "retinamnist", "epochs": 5},
+    "arms": [
+      {"name": "teacher", "config": {}},
+      {"name": "student", "config": {"distill": {"teacher": ["arm:teacher", "/elsewhere/run"]}}}
+    ]})");
+  const auto e = experiments::experiment_from_json(j);
+  run::TrainConfig c = experiments::arm_config(e, e.arms[1], 0);
+  experiments::resolve_teachers(c, e, "/o");
+  EXPECT_EQ(c.distill.teachers,
+            (std::vector<std::string>{"/o/teacher/seed0", "/o/teacher/seed1", "/elsewhere/run"}));
+  std::swap(j["arms"][0], j["arms"][1]);
+  EXPECT_NE(usage_error(j).find("must name an arm listed before this one"), std::string::npos);
+  j["arms"][0]["config"]["distill"]["teacher"] = json::array({"arm:nobody"});
+  EXPECT_NE(usage_error(j).find("arm:nobody"), std::string::npos);
+}

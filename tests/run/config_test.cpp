@@ -160,3 +160,46 @@ TEST(Config, AveragingMixingSelectionAndTtaRoundTripAndAreOffByDefault) {
   no_flip.augment = {mednet::augment::TransformSpec{"flip", 0.5, 0, {1}}};
   EXPECT_EQ(mednet::testing::error_of([&] { no_flip.validate(); }), "");
 }
+
+TEST(Config, OrdinalBalanceAndDistillationRoundTripAndAreOffByDefault) {
+  const TrainConfig plain = config_from_json(nlohmann::json::object());
+  EXPECT_EQ(plain.soft_ordinal, 0.0);
+  EXPECT_EQ(plain.balance, "none");
+  EXPECT_EQ(plain.model.head, "softmax");
+  EXPECT_FALSE(plain.distill.active());
+  const TrainConfig c = config_from_json(nlohmann::json::parse(R"({
+      "dataset": "retinamnist", "soft_ordinal": 2, "balance": "sampler", "model": {"head": "corn"},
+      "distill": {"teacher": ["/runs/a", "/runs/b"], "alpha": 0.7, "temperature": 2}})"));
+  c.validate();
+  const TrainConfig back = config_from_json(to_json(c));
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_DOUBLE_EQ(back.soft_ordinal, 2.0);
+  EXPECT_EQ(back.balance, "sampler");
+  EXPECT_EQ(back.model.head, "corn");
+  EXPECT_EQ(back.distill.teachers, (std::vector<std::string>{"/runs/a", "/runs/b"}));
+  EXPECT_DOUBLE_EQ(back.distill.alpha, 0.7);
+  EXPECT_DOUBLE_EQ(back.distill.temperature, 2.0);
+  EXPECT_NE(config_error({{"balance", "oversample"}}).find("balance must be none, weights or sampler"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"soft_ordinal", 1}, {"label_smoothing", 0.1}}).find("set one of them"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"distill", {{"teacher", {"/r"}}, {"alpha", 0}}}}).find("distill.alpha"),
+            std::string::npos);
+  EXPECT_NE(config_error({{"distill", {{"teachers", {"/r"}}}}}).find("teachers"), std::string::npos);
+  EXPECT_NE(config_error({{"model", {{"head", "coral"}}}}).find("model.head must be softmax or corn"),
+            std::string::npos);
+  // Ordinal options on a task that is not ordinal, and balance on a multi-label one.
+  for (const auto& [j, needle] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {{{"dataset", "breastmnist"}, {"soft_ordinal", 1}}, "soft_ordinal needs an ordinal task"},
+           {{{"dataset", "breastmnist"}, {"model", {{"head", "corn"}}}},
+            "model.head corn needs an ordinal task"},
+           {{{"dataset", "chestmnist"}, {"balance", "weights"}}, "chestmnist is multi-label"}}) {
+    try {
+      config_from_json(j).validate();
+      ADD_FAILURE() << "accepted " << j.dump();
+    } catch (const mednet::Error& e) {
+      EXPECT_EQ(e.kind(), mednet::ErrorKind::Usage);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}

@@ -1,5 +1,6 @@
 #include "mednet/experiments/experiment_spec.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -51,9 +52,19 @@ ExperimentSpec experiment_from_json(const json& j) {
     e.arms.push_back(arm);
   }
   for (const auto& g : e.gradient_flow) find_arm(e, g);
-  for (const auto& arm : e.arms) {
+  for (size_t i = 0; i < e.arms.size(); ++i) {
+    const ArmSpec& arm = e.arms[i];
     try {
-      arm_config(e, arm, e.seeds.front()).validate();
+      const run::TrainConfig c = arm_config(e, arm, e.seeds.front());
+      c.validate();
+      for (const auto& t : c.distill.teachers) {
+        if (t.rfind("arm:", 0) != 0) continue;
+        const std::string name = t.substr(4);
+        const auto before = std::find_if(e.arms.begin(), e.arms.begin() + static_cast<std::ptrdiff_t>(i),
+                                         [&](const ArmSpec& a) { return a.name == name; });
+        MN_CHECK_USAGE(before != e.arms.begin() + static_cast<std::ptrdiff_t>(i), "distill.teacher '", t,
+                       "' must name an arm listed before this one (its runs are trained first)");
+      }
     } catch (const Error& ex) {
       MN_CHECK_USAGE(false, "arm '", arm.name, "': ", ex.what());
     }
@@ -85,6 +96,19 @@ ExperimentSpec experiment_from_json(const json& j) {
     }
   }
   return e;
+}
+
+void resolve_teachers(run::TrainConfig& cfg, const ExperimentSpec& e, const std::string& out) {
+  std::vector<std::string> dirs;
+  for (const auto& t : cfg.distill.teachers) {
+    if (t.rfind("arm:", 0) != 0) {
+      dirs.push_back(t);
+      continue;
+    }
+    const ArmSpec& arm = find_arm(e, t.substr(4));
+    for (uint64_t seed : e.seeds) dirs.push_back(run_dir(out, arm.name, seed));
+  }
+  cfg.distill.teachers = dirs;
 }
 
 ExperimentSpec load_experiment(const std::string& path) {

@@ -52,6 +52,8 @@ bool is_experiment_file(const std::string& path);
 /// The arm's full config for one seed.
 run::TrainConfig arm_config(const ExperimentSpec& e, const ArmSpec& arm, uint64_t seed);
 const ArmSpec& find_arm(const ExperimentSpec& e, const std::string& name);
+/// distill.teacher entries "arm:NAME" in cfg become the run folders of every seed of arm NAME under out.
+void resolve_teachers(run::TrainConfig& cfg, const ExperimentSpec& e, const std::string& out);
 std::string run_dir(const std::string& out, const std::string& arm, uint64_t seed);
 /// OUT/<arm>/ensemble.
 std::string ensemble_dir(const std::string& out, const std::string& arm);

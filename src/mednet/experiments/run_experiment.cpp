@@ -45,6 +45,7 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
       t.resuming = fs::exists(files.state());
       t.check_md5 = o.check_md5;
       run::TrainConfig cfg = t.resuming ? run::load_config(files.config()) : arm_config(e, *arm, seed);
+      if (!t.resuming) resolve_teachers(cfg, e, out);
       if (o.override_config) o.override_config(cfg);
       ++outcome.trained;
       const train::TrainResult r = train::train_run(cfg, dir, t, observer);

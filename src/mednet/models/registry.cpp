@@ -5,6 +5,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/strings.h"
 #include "mednet/models/cnn.h"
+#include "mednet/models/ordinal_head.h"
 #include "mednet/models/resnet.h"
 #include "mednet/models/vgg.h"
 
@@ -105,6 +106,8 @@ void validate(const ModelSpec& spec) {
   MN_CHECK_USAGE(spec.input_size == 0 || spec.input_size >= 32,
                  "model.input_size must be 0 (the model's default) or >= 32, got ", spec.input_size);
   MN_CHECK_USAGE(spec.convs_per_stage >= 1, "model.convs_per_stage must be >= 1");
+  MN_CHECK_USAGE(spec.head == "softmax" || spec.head == "corn", "model.head must be softmax or corn, got '",
+                 spec.head, "'");
   for (const auto& key : keys_set(spec)) {
     const auto& keys = entry->option_keys;
     if (key == "widths" && spec.name == "vgg16")
@@ -120,6 +123,13 @@ void validate(const ModelSpec& spec) {
 
 Classifier make_model(const ModelSpec& spec, const data::InputShape& shape) {
   validate(spec);
+  if (spec.head == "corn") {
+    MN_CHECK_USAGE(shape.outputs >= 3, "model.head corn needs at least 3 ordered classes, got ",
+                   shape.outputs);
+    data::InputShape tasks = shape;
+    tasks.outputs = shape.outputs - 1;  // one binary task per step between grades
+    return Corn(find_entry(spec.name)->build(spec, tasks)).ptr();
+  }
   return find_entry(spec.name)->build(spec, shape);
 }
 

@@ -22,6 +22,9 @@ struct ModelSpec {
   std::string stem = "auto";   ///< resnet: auto (small at <= 32 px) | small | standard
   int input_size = 0;          ///< vgg16: images are resized to this (0 = 64)
   bool imagenet_norm = false;  ///< vgg16: ImageNet mean/std normalisation (pretrained backbones)
+  /// Output head: "softmax" (K logits) or "corn" (K - 1 conditional logits turned into K class
+  /// probabilities, models/ordinal_head.h; ordinal tasks). Any model.
+  std::string head = "softmax";
 };
 
 /// One row of the registry: a new model is one entry in registry.cpp's table.

@@ -57,6 +57,18 @@ void TrainConfig::validate_values() const {
   MN_CHECK_USAGE(std::isfinite(weight_decay) && weight_decay >= 0, "weight_decay must be >= 0, got ",
                  weight_decay);
   MN_CHECK_USAGE(std::isfinite(momentum) && momentum >= 0, "momentum must be >= 0, got ", momentum);
+  MN_CHECK_USAGE(std::isfinite(soft_ordinal) && soft_ordinal >= 0 && soft_ordinal <= 100,
+                 "soft_ordinal must be from 0 (off) to 100, got ", soft_ordinal);
+  MN_CHECK_USAGE(soft_ordinal == 0 || label_smoothing == 0,
+                 "soft_ordinal and label_smoothing both soften the targets; set one of them");
+  MN_CHECK_USAGE(balance == "none" || balance == "weights" || balance == "sampler",
+                 "balance must be none, weights or sampler, got '", balance, "'");
+  MN_CHECK_USAGE(std::isfinite(distill.alpha) && distill.alpha > 0 && distill.alpha <= 1,
+                 "distill.alpha must be above 0 and at most 1, got ", distill.alpha);
+  MN_CHECK_USAGE(std::isfinite(distill.temperature) && distill.temperature > 0 && distill.temperature <= 100,
+                 "distill.temperature must be above 0 and at most 100, got ", distill.temperature);
+  for (const auto& t : distill.teachers)
+    MN_CHECK_USAGE(!t.empty(), "distill.teacher entries must be run folders, got an empty one");
   models::validate(model);
   MN_CHECK_USAGE(transfer.freeze >= -1, "transfer.freeze must be \"all\", \"none\" or a block count, got ",
                  transfer.freeze);
@@ -70,6 +82,13 @@ void TrainConfig::validate() const {
   validate_values();
   const auto& info = data::find_dataset(dataset);
   info.file(size);
+  const bool ordinal = info.task == data::Task::OrdinalRegression;
+  MN_CHECK_USAGE(soft_ordinal == 0 || ordinal, "soft_ordinal needs an ordinal task; ", dataset,
+                 " is not one");
+  MN_CHECK_USAGE(model.head != "corn" || ordinal, "model.head corn needs an ordinal task; ", dataset,
+                 " is not one");
+  MN_CHECK_USAGE(balance == "none" || info.task != data::Task::MultiLabel,
+                 "balance applies to single-label tasks; ", dataset, " is multi-label");
   augment::validate(augment, info.spatial_dims());
   engine::tta_views(tta, augment);  // "flips" needs flips in the augmentation
 }
@@ -77,49 +96,55 @@ void TrainConfig::validate() const {
 json to_json(const TrainConfig& c) {
   json augment_json = json::array();
   for (const auto& t : c.augment) augment_json.push_back(augment::to_json(t));
-  return json{{"name", c.name},
-              {"dataset", c.dataset},
-              {"size", c.size},
-              {"root", c.root},
-              {"model",
-               {{"name", c.model.name},
-                {"widths", c.model.widths},
-                {"convs_per_stage", c.model.convs_per_stage},
-                {"hidden", c.model.hidden},
-                {"dropout", c.model.dropout},
-                {"global_pool", c.model.global_pool},
-                {"stem", c.model.stem},
-                {"input_size", c.model.input_size},
-                {"imagenet_norm", c.model.imagenet_norm}}},
-              {"epochs", c.epochs},
-              {"batch_size", c.batch_size},
-              {"eval_batch_size", c.eval_batch_size},
-              {"optimizer", c.optimizer},
-              {"lr", c.lr},
-              {"weight_decay", c.weight_decay},
-              {"momentum", c.momentum},
-              {"schedule", c.schedule},
-              {"warmup_epochs", c.warmup_epochs},
-              {"label_smoothing", c.label_smoothing},
-              {"ema", c.ema},
-              {"mixup", c.mixup},
-              {"cutmix", c.cutmix},
-              {"select", c.select},
-              {"tta", c.tta},
-              {"patience", c.patience},
-              {"seed", c.seed},
-              {"threads", c.threads},
-              {"device", c.device},
-              {"precision", c.precision},
-              {"augment", augment_json},
-              {"grad_norm_epochs", c.grad_norm_epochs},
-              {"transfer",
-               {{"weights", c.transfer.weights},
-                {"init_from", c.transfer.init_from},
-                {"freeze", c.transfer.freeze == -1  ? json("all")
-                           : c.transfer.freeze == 0 ? json("none")
-                                                    : json(c.transfer.freeze)},
-                {"backbone_lr_scale", c.transfer.backbone_lr_scale}}}};
+  return json{
+      {"name", c.name},
+      {"dataset", c.dataset},
+      {"size", c.size},
+      {"root", c.root},
+      {"model",
+       {{"name", c.model.name},
+        {"widths", c.model.widths},
+        {"convs_per_stage", c.model.convs_per_stage},
+        {"hidden", c.model.hidden},
+        {"dropout", c.model.dropout},
+        {"global_pool", c.model.global_pool},
+        {"stem", c.model.stem},
+        {"input_size", c.model.input_size},
+        {"imagenet_norm", c.model.imagenet_norm},
+        {"head", c.model.head}}},
+      {"epochs", c.epochs},
+      {"batch_size", c.batch_size},
+      {"eval_batch_size", c.eval_batch_size},
+      {"optimizer", c.optimizer},
+      {"lr", c.lr},
+      {"weight_decay", c.weight_decay},
+      {"momentum", c.momentum},
+      {"schedule", c.schedule},
+      {"warmup_epochs", c.warmup_epochs},
+      {"label_smoothing", c.label_smoothing},
+      {"soft_ordinal", c.soft_ordinal},
+      {"balance", c.balance},
+      {"distill",
+       {{"teacher", c.distill.teachers}, {"alpha", c.distill.alpha}, {"temperature", c.distill.temperature}}},
+      {"ema", c.ema},
+      {"mixup", c.mixup},
+      {"cutmix", c.cutmix},
+      {"select", c.select},
+      {"tta", c.tta},
+      {"patience", c.patience},
+      {"seed", c.seed},
+      {"threads", c.threads},
+      {"device", c.device},
+      {"precision", c.precision},
+      {"augment", augment_json},
+      {"grad_norm_epochs", c.grad_norm_epochs},
+      {"transfer",
+       {{"weights", c.transfer.weights},
+        {"init_from", c.transfer.init_from},
+        {"freeze", c.transfer.freeze == -1  ? json("all")
+                   : c.transfer.freeze == 0 ? json("none")
+                                            : json(c.transfer.freeze)},
+        {"backbone_lr_scale", c.transfer.backbone_lr_scale}}}};
 }
 
 namespace {
@@ -150,9 +175,10 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   // clang-format off
   core::reject_unknown_keys(j, {"name", "description", "dataset", "size", "root", "model", "epochs",
                                 "batch_size", "eval_batch_size", "optimizer", "lr", "weight_decay",
-                                "momentum", "schedule", "warmup_epochs", "label_smoothing", "ema", "mixup",
-                                "cutmix", "select", "tta", "patience", "seed", "threads", "device",
-                                "precision", "augment", "grad_norm_epochs", "transfer"},
+                                "momentum", "schedule", "warmup_epochs", "label_smoothing", "soft_ordinal",
+                                "balance", "distill", "ema", "mixup", "cutmix", "select", "tta",
+                                "patience", "seed", "threads", "device", "precision", "augment",
+                                "grad_norm_epochs", "transfer"},
                             "config");
   // clang-format on
   TrainConfig c = defaults;
@@ -170,6 +196,16 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
   take(j, "schedule", c.schedule);
   take(j, "warmup_epochs", c.warmup_epochs);
   take(j, "label_smoothing", c.label_smoothing);
+  take(j, "soft_ordinal", c.soft_ordinal);
+  take(j, "balance", c.balance);
+  if (j.contains("distill")) {
+    const json& d = j.at("distill");
+    MN_CHECK_USAGE(d.is_object(), "config key 'distill' must be an object");
+    core::reject_unknown_keys(d, {"teacher", "alpha", "temperature"}, "distill");
+    take(d, "teacher", c.distill.teachers);
+    take(d, "alpha", c.distill.alpha);
+    take(d, "temperature", c.distill.temperature);
+  }
   take(j, "ema", c.ema);
   take(j, "mixup", c.mixup);
   take(j, "cutmix", c.cutmix);
@@ -192,7 +228,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
     MN_CHECK_USAGE(m.is_object(), "config key 'model' must be an object");
     core::reject_unknown_keys(m,
                               {"name", "widths", "convs_per_stage", "hidden", "dropout", "global_pool",
-                               "stem", "input_size", "imagenet_norm"},
+                               "stem", "input_size", "imagenet_norm", "head"},
                               "model");
     take(m, "name", c.model.name);
     take(m, "widths", c.model.widths);
@@ -203,6 +239,7 @@ TrainConfig config_from_json(const json& j, const TrainConfig& defaults) {
     take(m, "stem", c.model.stem);
     take(m, "input_size", c.model.input_size);
     take(m, "imagenet_norm", c.model.imagenet_norm);
+    take(m, "head", c.model.head);
   }
   if (j.contains("transfer")) {
     const json& t = j.at("transfer");

@@ -26,6 +26,18 @@ struct TransferSpec {
   bool active() const { return !weights.empty() || !init_from.empty() || freeze != 0; }
 };
 
+/// Knowledge distillation (Hinton et al. 2015): the student also matches the mean of the teachers'
+/// probabilities at a temperature, computed on the same (augmented) batch.
+struct DistillSpec {
+  /// Finished run folders of the same dataset, size and task; empty = off. In an experiment file,
+  /// "arm:NAME" stands for every seed of an earlier arm NAME.
+  std::vector<std::string> teachers;
+  /// loss = (1 - alpha) label loss + alpha T^2 KL(teachers || student) (engine/train_loss.h).
+  double alpha = 0.5;
+  double temperature = 4;
+  bool active() const { return !teachers.empty(); }
+};
+
 struct TrainConfig {
   std::string name = "run";
   std::string dataset = "adrenalmnist3d";
@@ -45,6 +57,14 @@ struct TrainConfig {
   /// Training loss only: one-hot targets become (1 - e) one-hot + e / classes (multi-label: y (1 - e) +
   /// e / 2); validation and test losses stay plain. 0 = off.
   double label_smoothing = 0;
+  /// Ordinal tasks: SORD soft labels, target q_j proportional to exp(-a |j - y|) (engine/train_loss.h);
+  /// 0 = off. Excludes label_smoothing.
+  double soft_ordinal = 0;
+  /// Class balance of a single-label task's training: "none", "weights" (each class's loss weighted
+  /// N / (K n_k)) or "sampler" (each epoch draws N training rows with replacement, every class equally
+  /// likely).
+  std::string balance = "none";
+  DistillSpec distill;
   /// Decay of an exponential moving average of the weights (and BatchNorm statistics), updated after
   /// every step; validation, the checkpoints best.pt and the final scores use the average. 0 = off.
   double ema = 0;

@@ -77,7 +77,7 @@ TrainResult Trainer::run(TrainObserver& observer) {
   epoch_writer_ = std::make_unique<run::EpochWriter>(files_);
   TrainResult result;
   result.feature_cache = all_frozen_ && config_.augment.empty() && config_.mixup == 0 &&
-                         config_.cutmix == 0 && model_->can_embed();
+                         config_.cutmix == 0 && !config_.distill.active() && model_->can_embed();
   const int start_epoch = state_.epochs_done();
   at::Tensor cached_train, cached_val;
   double setup_seconds = 0;

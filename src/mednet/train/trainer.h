@@ -12,9 +12,11 @@
 #include <c10/core/Device.h>
 #include <torch/optim/optimizer.h>
 
+#include "mednet/augment/mix.h"
 #include "mednet/core/fs.h"
 #include "mednet/data/dataset.h"
 #include "mednet/engine/evaluate.h"
+#include "mednet/engine/train_loss.h"
 #include "mednet/models/classifier.h"
 #include "mednet/run/config.h"
 #include "mednet/run/epoch_writer.h"
@@ -64,6 +66,10 @@ struct TrainResult {
   bool has_best() const { return best_epoch > 0 || initial_kept; }
 };
 
+/// The order of an epoch's n training rows from its seed: a shuffle, or with row weights (class-balanced
+/// sampling) n draws with replacement, row i with probability proportional to row_weights[i].
+std::vector<int64_t> draw_epoch_order(int64_t n, const std::vector<double>& row_weights, uint64_t seed);
+
 class Trainer {
  public:
   /// Builds the configured model (and applies its transfer settings).
@@ -102,6 +108,11 @@ class Trainer {
   bool train_epoch(int epoch, const at::Tensor& cached_train, run::EpochRecord& rec, TrainResult& result,
                    TrainObserver& observer);
   int64_t steps_per_epoch() const;
+  /// The loss options, teachers and sampling weights the config asks for (trainer_loss.cpp).
+  void setup_loss();
+  /// The label loss, and with teachers the distillation term on the same (mixed) network input.
+  at::Tensor step_loss(const at::Tensor& logits, const at::Tensor& input, const at::Tensor& labels,
+                       const augment::MixedBatch& mixed) const;
   /// Whether the epoch's validation beats the best so far (config select: AUC or loss).
   bool improves(const run::EpochRecord& rec) const;
   /// Hands the epoch's checkpoints to the epoch writer: last.pt and last_optimizer.pt, with a weight
@@ -125,6 +136,9 @@ class Trainer {
   std::unique_ptr<DataParallel> dp_;         // null: one process
   std::unique_ptr<LossScaler> scaler_;       // fp16 only
   std::unique_ptr<WeightAverage> average_;   // config ema only
+  engine::LossOptions loss_options_;
+  std::vector<models::Classifier> teachers_;  // distill only: eval mode, no gradients
+  std::vector<double> row_weights_;           // balance "sampler" only
   // Commits each epoch while the next one trains; last, so that it finishes before the rest goes.
   std::unique_ptr<run::EpochWriter> epoch_writer_;
   bool main_rank() const { return !dp_ || dp_->is_main(); }

@@ -1,7 +1,5 @@
 // One epoch's training steps (the Trainer's inner loop), alone or as one rank of a data-parallel job.
 #include <cmath>
-#include <numeric>
-#include <random>
 
 #include <torch/torch.h>
 
@@ -25,10 +23,7 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
   const uint64_t es = epoch_seed(config_.seed, epoch);
   torch::manual_seed(es);
   // The order is drawn on the host (the same on every device) and sent once per epoch.
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(es);
-  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<int64_t> order = draw_epoch_order(n, row_weights_, es);
   const at::Tensor perm =
       core::upload(torch::from_blob(order.data(), {n}, torch::kLong).clone(), train.images.device());
   // The network's input for the rows idx (of perm's device): cached backbone features, or images.
@@ -82,9 +77,7 @@ bool Trainer::train_epoch(int epoch, const at::Tensor& cached_train, run::EpochR
       {
         const engine::Autocast autocast(config_.precision, device_);
         logits = result.feature_cache ? model_->classify(mixed.images) : model_->forward(mixed.images);
-        loss = augment::mixed_loss(mixed, y, [&](const at::Tensor& targets) {
-          return engine::task_loss(task, logits, targets, config_.label_smoothing);
-        });
+        loss = step_loss(logits, mixed.images, y, mixed);
       }
       if (defer_loss) {
         const at::Tensor part = loss.detach().to(at::kDouble) * static_cast<double>(count);

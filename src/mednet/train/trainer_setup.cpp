@@ -51,6 +51,7 @@ void Trainer::setup() {
   models::to_conv_layout(*model_);
   freeze_and_build_optimizer();
   if (config_.ema > 0) average_ = std::make_unique<WeightAverage>(*model_, config_.ema);
+  setup_loss();
 }
 
 void Trainer::apply_transfer() {
