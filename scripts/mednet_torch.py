@@ -172,8 +172,34 @@ class Vgg16(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
+class Corn(nn.Module):
+    """CORN (Shi et al. 2021): the network's K - 1 conditional logits l_k ("grade > k given > k - 1") to log
+    class probabilities: P(> k) = prod_{i <= k} sigmoid(l_i), p_k = P(> k - 1) - P(> k). Its parameters keep
+    the network's names."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def state_dict(self, *args, **kwargs):
+        return self.net.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state, strict=True):
+        return self.net.load_state_dict(state, strict=strict)
+
+    def forward(self, x):
+        logits = self.net(x)
+        cum = torch.cumprod(torch.sigmoid(logits), dim=1)
+        probs = torch.cat([1 - cum[:, :1], cum[:, :-1] - cum[:, 1:], cum[:, -1:]], dim=1)
+        return torch.log(probs)
+
+
 def build(arch):
     """The network an exported file's "mednet.architecture" describes (random weights)."""
+    if arch.get("head") == "corn":
+        inner = dict(arch, classes=arch["classes"] - 1)
+        del inner["head"]
+        return Corn(build(inner))
     kind = arch["kind"]
     if kind == "cnn":
         return Cnn(arch)

@@ -49,6 +49,12 @@ std::vector<Case> cases() {
                    return s;
                  }()});
   out.push_back({"resnet18-small-stem", "retinamnist", 28, spec("resnet18", {8, 16, 16, 32})});
+  models::ModelSpec corn_cnn = spec("cnn", {8, 16});
+  corn_cnn.head = "corn";
+  out.push_back({"corn-cnn2d", "retinamnist", 28, corn_cnn});
+  models::ModelSpec corn_resnet = spec("resnet18", {8, 8, 8, 8});
+  corn_resnet.head = "corn";
+  out.push_back({"corn-resnet18", "retinamnist", 28, corn_resnet});
   models::ModelSpec std_stem = spec("resnet18", {8, 8, 16, 16});
   std_stem.stem = "standard";
   out.push_back({"resnet18-3d-standard-stem", "adrenalmnist3d", 28, std_stem});
@@ -153,6 +159,17 @@ TEST(Export, SafetensorsCarriesTheArchitectureLabelsAndInput) {
   EXPECT_EQ(arch.at("widths"), nlohmann::json({8, 8, 8, 8}));
   EXPECT_EQ(nlohmann::json::parse(f.metadata.at("mednet.labels")).size(), 5u);
   EXPECT_NE(f.metadata.at("mednet.input").find("[N, 3, 28, 28]"), std::string::npos);
+  s.head = "corn";
+  deploy::export_safetensors(*models::make_model(s, data::input_shape(info, 28)), source, path);
+  const auto corn =
+      nlohmann::json::parse(models::read_safetensors_file(path).metadata.at("mednet.architecture"));
+  EXPECT_EQ(corn.at("kind"), "resnet");
+  EXPECT_EQ(corn.at("head"), "corn");
+  EXPECT_EQ(corn.at("classes"), 5);  // classes; the network itself has 4 outputs
+  int64_t fc_rows = 0;
+  for (const auto& [name, t] : models::read_safetensors_file(path).tensors)
+    if (name == "fc.weight") fc_rows = t.size(0);
+  EXPECT_EQ(fc_rows, 4);
   // torchvision's names, BatchNorm's counter as int64.
   bool has_downsample = false;
   for (const auto& [name, t] : f.tensors) {

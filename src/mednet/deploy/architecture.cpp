@@ -2,6 +2,7 @@
 
 #include "mednet/core/error.h"
 #include "mednet/models/cnn.h"
+#include "mednet/models/ordinal_head.h"
 #include "mednet/models/resnet.h"
 #include "mednet/models/vgg.h"
 
@@ -9,6 +10,13 @@ namespace mednet::deploy {
 
 nlohmann::json architecture(const models::ClassifierImpl& model) {
   nlohmann::json j;
+  if (const auto* corn = dynamic_cast<const models::CornImpl*>(&model)) {
+    // The network's own description with K - 1 outputs, then its CORN conversion to K classes.
+    j = architecture(*corn->net());
+    j["head"] = "corn";
+    j["classes"] = j.at("classes").get<int64_t>() + 1;
+    return j;
+  }
   if (const auto* c = dynamic_cast<const models::CnnImpl*>(&model)) {
     const auto& o = c->options();
     j = {{"kind", "cnn"},

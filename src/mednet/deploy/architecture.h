@@ -12,7 +12,8 @@
 namespace mednet::deploy {
 
 /// {"kind": "cnn"|"resnet"|"plain"|"vgg16", "spatial_dims", "in_channels", "classes", ...the kind's
-/// options}. A network kind export does not know is an error naming it.
+/// options}. A network kind export does not know is an error naming it. A CORN head adds "head": "corn";
+/// "classes" stays the class count K and the network itself has K - 1 outputs (models/ordinal_head.h).
 nlohmann::json architecture(const models::ClassifierImpl& model);
 
 /// The input a network takes, in words: "float32 [N, C, H, W] = uint8 image / 127.5 - 1 ...".

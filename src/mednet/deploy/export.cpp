@@ -46,14 +46,20 @@ ExportResult export_safetensors(models::ClassifierImpl& model, const ExportSourc
   r.path = out;
   r.tensors = tensors.size();
   r.bytes = static_cast<int64_t>(fs::file_size(out));
-  if (model.kind() == "resnet" || model.kind() == "plain")
+  const nlohmann::json arch = architecture(model);
+  const std::string kind = arch.at("kind").get<std::string>();
+  if (kind == "resnet" || kind == "plain")
     r.notes.push_back("names are torchvision's ResNet names (conv1, bn1, layer1.0.conv1, ..., fc)");
-  else if (model.kind() == "vgg16")
+  else if (kind == "vgg16")
     r.notes.push_back(
         "features.* are torchvision's VGG16 names; head.* is mednet's head (see scripts/mednet_torch.py)");
   else
     r.notes.push_back(
         "names follow scripts/mednet_torch.py's Cnn (features.*, head.*: nn.Sequential indices)");
+  if (arch.contains("head"))
+    r.notes.push_back("CORN head: the network's " + std::to_string(arch.at("classes").get<int64_t>() - 1) +
+                      " outputs are conditional logits; scripts/mednet_torch.py turns them into log class "
+                      "probabilities");
   r.notes.push_back("input: " + meta.at("mednet.input"));
   return r;
 }

@@ -10,6 +10,7 @@
 #include "mednet/deploy/architecture.h"
 #include "mednet/models/batch_norm.h"
 #include "mednet/models/cnn.h"
+#include "mednet/models/ordinal_head.h"
 #include "mednet/models/resnet.h"
 #include "mednet/models/vgg.h"
 
@@ -215,27 +216,45 @@ std::string vgg(Emitter& e, models::VggImpl& m, const std::string& x, int size) 
   return e.sequential("head", *child(m, "head"), e.global_pool(2, h, false));
 }
 
+// CORN's conditional logits l [N, K - 1] to log class probabilities [N, K] (models/ordinal_head.h):
+// log sigmoid(l) = -Softplus(-l); the exclusive running sum is log P(> k - 1), the inclusive one's last
+// column log P(> K - 2).
+std::string corn(OnnxGraph& g, const std::string& l, int64_t tasks) {
+  const std::string log_s = g.node("Neg", {g.node("Softplus", {g.node("Neg", {l})})});
+  const std::string log_not_s = g.node("Neg", {g.node("Softplus", {l})});
+  const std::string axis = g.initializer("corn_axis", torch::tensor(int64_t{1}));
+  const std::string reach = g.node("CumSum", {log_s, axis}, {attr("exclusive", 1)});
+  const std::string above = g.node("CumSum", {log_s, axis});
+  const std::string last = g.node("Slice", {above, g.initializer("corn_start", torch::tensor({tasks - 1})),
+                                            g.initializer("corn_end", torch::tensor({tasks})),
+                                            g.initializer("corn_axes", torch::tensor({int64_t{1}}))});
+  return g.node("Concat", {g.node("Add", {reach, log_not_s}), last}, {attr("axis", 1)});
+}
+
 }  // namespace
 
 OnnxGraph onnx_graph(models::ClassifierImpl& model, int64_t in_channels, int size) {
   OnnxGraph g("mednet_" + model.kind());
   Emitter e(g);
+  auto* corn_head = dynamic_cast<models::CornImpl*>(&model);
+  models::ClassifierImpl& net = corn_head ? *corn_head->net() : model;
   int dims = 2;
-  if (auto* c = dynamic_cast<models::CnnImpl*>(&model)) dims = c->options().spatial_dims();
-  if (auto* r = dynamic_cast<models::ResNetImpl*>(&model)) dims = r->options().spatial_dims();
+  if (auto* c = dynamic_cast<models::CnnImpl*>(&net)) dims = c->options().spatial_dims();
+  if (auto* r = dynamic_cast<models::ResNetImpl*>(&net)) dims = r->options().spatial_dims();
   std::vector<int64_t> shape{-1, in_channels};
   for (int i = 0; i < dims; ++i) shape.push_back(size);
   const std::string x = g.input("input", shape);
   std::string logits;
-  if (auto* c = dynamic_cast<models::CnnImpl*>(&model)) {
+  if (auto* c = dynamic_cast<models::CnnImpl*>(&net)) {
     logits = cnn(e, *c, x);
-  } else if (auto* r = dynamic_cast<models::ResNetImpl*>(&model)) {
+  } else if (auto* r = dynamic_cast<models::ResNetImpl*>(&net)) {
     logits = resnet(e, *r, x);
-  } else if (auto* v = dynamic_cast<models::VggImpl*>(&model)) {
+  } else if (auto* v = dynamic_cast<models::VggImpl*>(&net)) {
     logits = vgg(e, *v, x, size);
   } else {
     MN_CHECK(false, "ONNX export does not know the network '", model.kind(), "'");
   }
+  if (corn_head) logits = corn(g, logits, architecture(net).at("classes").get<int64_t>());
   g.node("Identity", {logits}, {}, "logits");
   g.output("logits", {-1, static_cast<int64_t>(architecture(model).at("classes").get<int64_t>())});
   return g;

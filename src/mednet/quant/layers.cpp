@@ -114,6 +114,8 @@ Layer::Op parse_op(const std::string& name) {
 }
 
 std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
+  MN_CHECK_USAGE(model.kind().rfind("corn-", 0) != 0, "int8 conversion does not convert the CORN head of a ",
+                 model.kind(), " (train with the softmax head to quantize)");
   MN_CHECK_USAGE(model.kind() == "cnn", "int8 conversion supports the plain cnn (2D and 3D); a ",
                  model.kind(), " has skip connections or input resizing that are not converted");
   std::vector<Layer> layers;
