@@ -146,4 +146,10 @@ Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size) {
   return c;
 }
 
+std::vector<std::string> conversion_lines(const Conformed& c, const DatasetInfo& info, int size) {
+  if (!c.steps.empty()) return c.steps;
+  return {"none (already " + std::to_string(size) + " px, " + std::to_string(info.channels) + " channel" +
+          (info.channels > 1 ? "s" : "") + ", uint8)"};
+}
+
 }  // namespace mednet::data

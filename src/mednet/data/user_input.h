@@ -45,4 +45,7 @@ at::Tensor to_uint8_range(const at::Tensor& input, std::vector<std::string>* ste
 /// Brings an input to the dataset's channels and the given size.
 Conformed conform(const at::Tensor& input, const DatasetInfo& info, int size);
 
+/// What conform did, for a person: its steps, or the one line "none (already 28 px, 3 channels, uint8)".
+std::vector<std::string> conversion_lines(const Conformed& c, const DatasetInfo& info, int size);
+
 }  // namespace mednet::data

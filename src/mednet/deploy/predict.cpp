@@ -165,10 +165,7 @@ PredictOutcome predict_files(run::OpenRun& run, const std::vector<std::string>& 
       data::InputFile in = data::read_input_file(paths[i], info.spatial_dims());
       const data::Conformed c = data::conform(in.data, info, run.config.size);
       p.steps = c.steps;
-      ++conversions[c.steps.empty() ? "none (already " + std::to_string(run.config.size) + " px, " +
-                                          std::to_string(info.channels) + " channel" +
-                                          (info.channels > 1 ? "s" : "") + ", uint8)"
-                                    : core::join(c.steps, "; ")];
+      ++conversions[core::join(data::conversion_lines(c, info, run.config.size), "; ")];
       pending.push_back(o.items.size());
       batch.push_back(c.image);
       if (cam) originals.push_back(std::move(in));

@@ -74,12 +74,7 @@ nlohmann::json prediction_json(const PredictJob& job, const deploy::Prediction& 
   } else {
     a["ood"] = nullptr;
   }
-  const int size = m.config.size;
-  a["conversion"] = job.conformed.steps.empty()
-                        ? std::vector<std::string>{"none (already " + std::to_string(size) + " px, " +
-                                                   std::to_string(info.channels) + " channel" +
-                                                   (info.channels > 1 ? "s" : "") + ", uint8)"}
-                        : job.conformed.steps;
+  a["conversion"] = data::conversion_lines(job.conformed, info, m.config.size);
   if (job.with_image) a["image"] = raw_u8(job.conformed.image);
   return a;
 }
