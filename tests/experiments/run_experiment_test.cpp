@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
@@ -37,7 +38,8 @@ TEST(RunExperiment, RunsEveryArmThenSkipsFinishedRuns) {
   std::ofstream(config) << R"({"name": "t", "seeds": [0],
     "base": {"dataset": "retinamnist", "epochs": 5, "batch_size": 16, "device": "cpu", "patience": 0,
              "model": {"name": "cnn", "widths": [4, 8], "hidden": [8]}},
-    "arms": [{"name": "a", "label": "arm A"}, {"name": "b", "label": "arm B", "config": {"lr": 0.003}}]})";
+    "arms": [{"name": "a", "label": "arm A"},
+             {"name": "b", "label": "arm B", "config": {"lr": 0.003, "distill": {"teacher": ["arm:a"]}}}]})";
   const experiments::ExperimentSpec e = experiments::load_experiment(config);
   experiments::ExperimentRunOptions o;
   o.check_md5 = false;
@@ -60,6 +62,23 @@ TEST(RunExperiment, RunsEveryArmThenSkipsFinishedRuns) {
   EXPECT_TRUE(fs::exists(out + "/summary.md"));
   EXPECT_TRUE(fs::exists(out + "/summary.json"));
   EXPECT_TRUE(fs::exists(out + "/experiment.json"));
+  // arm b learned from arm a's run, named by its folder in b's config.json
+  const auto b_config = core::read_json_file(experiments::run_dir(out, "b", 0) + "/config.json", "config");
+  EXPECT_EQ(b_config.at("distill").at("teacher"), nlohmann::json::array({experiments::run_dir(out, "a", 0)}));
+  EXPECT_EQ(first.count("distillation from 1 teacher run"), 1);
+  // The searches' rule: the higher mean validation AUC (then ACC) chooses, in summary.json and summary.md.
+  double val[2], acc[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto m = core::read_json_file(experiments::run_dir(out, i ? "b" : "a", 0) + "/metrics.json", "m");
+    val[i] = m.at("val").at("auc").get<double>();
+    acc[i] = m.at("val").at("acc").get<double>();
+  }
+  const bool b_wins = val[1] > val[0] || (val[1] == val[0] && acc[1] > acc[0]);
+  const auto summary = core::read_json_file(out + "/summary.json", "summary");
+  EXPECT_EQ(summary.at("chosen_by_validation"), b_wins ? "b" : "a");
+  EXPECT_NE(r.report.find(std::string("Validation chooses **") + (b_wins ? "arm B" : "arm A") + "**"),
+            std::string::npos)
+      << r.report;
   EXPECT_EQ(first.count("=== [1/2]"), 1);
   EXPECT_EQ(first.count("already finished"), 0);
 

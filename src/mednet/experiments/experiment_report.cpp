@@ -70,6 +70,25 @@ ArmStats stats_of(const ArmResult& a) {
   return s;
 }
 
+// The arm the searches' rule chooses: the highest mean validation AUC, then the highest mean validation ACC,
+// among arms whose every seed finished; null when none has.
+const ArmResult* chosen_by_validation(const std::vector<ArmResult>& arms) {
+  const ArmResult* best = nullptr;
+  double best_auc = 0, best_acc = 0;
+  for (const auto& a : arms) {
+    const ArmStats s = stats_of(a);
+    if (s.val_auc.empty() || s.val_auc.size() != a.runs.size()) continue;
+    const double auc = mean_sd(s.val_auc).first, acc = mean_sd(s.val_acc).first;
+    if (!std::isfinite(auc)) continue;
+    if (!best || auc > best_auc || (auc == best_auc && acc > best_acc)) {
+      best = &a;
+      best_auc = auc;
+      best_acc = acc;
+    }
+  }
+  return best;
+}
+
 std::string backbone_of(const ArmResult& a) {
   std::string out;
   for (const auto& r : a.runs) {
@@ -155,6 +174,8 @@ std::vector<ArmResult> collect_results(const ExperimentSpec& e, const std::strin
 
 json summary_json(const ExperimentSpec& e, const std::vector<ArmResult>& arms) {
   json j{{"experiment", e.name}, {"description", e.description}, {"seeds", e.seeds}, {"arms", json::array()}};
+  const ArmResult* chosen = chosen_by_validation(arms);
+  j["chosen_by_validation"] = chosen ? json(chosen->arm->name) : json(nullptr);
   const auto num = core::finite_or_null;
   for (const auto& a : arms) {
     const ArmStats s = stats_of(a);
@@ -224,10 +245,18 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
     os << "| " << a.arm->label << " | " << a.config.dataset << " " << a.config.size << " | "
        << a.config.model.name << " | "
        << (std::isfinite(params) ? std::to_string(static_cast<int64_t>(params)) : "n/a") << " | "
-       << s.auc.size() << "/" << a.runs.size() << " | " << core::format_fixed(mean_sd(s.val_auc).first)
-       << " | " << core::format_fixed(mean_sd(s.val_acc).first) << " | " << mean_sd_text(s.auc) << " | "
+       << s.auc.size() << "/" << a.runs.size() << " | " << core::format_fixed(mean_sd(s.val_auc).first, 4)
+       << " | " << core::format_fixed(mean_sd(s.val_acc).first, 4) << " | " << mean_sd_text(s.auc) << " | "
        << mean_sd_text(s.acc) << " | " << f1(mean_sd(s.best).first) << " | " << f1(mean_sd(s.epochs).first)
        << " | " << core::format_fixed(mean_sd(s.gap).first) << " | " << f1(mean_sd(s.sec).first) << " |\n";
+  }
+  if (arms.size() > 1) {
+    if (const ArmResult* c = chosen_by_validation(arms)) {
+      const ArmStats s = stats_of(*c);
+      os << "\nValidation chooses **" << c->arm->label << "**: the highest mean validation AUC ("
+         << core::format_fixed(mean_sd(s.val_auc).first, 4) << "), then ACC ("
+         << core::format_fixed(mean_sd(s.val_acc).first, 4) << "), among arms with every seed finished.\n";
+    }
   }
   os << "\nPer seed (test AUC / ACC):\n\n| seed |";
   for (const auto& a : arms) os << " " << a.arm->label << " |";
