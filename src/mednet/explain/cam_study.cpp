@@ -263,8 +263,8 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                                                            static_cast<uint64_t>(f.seed), blur);
   // (d) ROAD: the most and least relevant positions imputed from their neighbours, not blanked.
   const std::vector<double> road_shares{0.2, 0.4, 0.6, 0.8};
-  const explain::RoadScores road =
-      explain::road(*model, x, r.maps.to(device), r.target, road_shares, 0.01, static_cast<uint64_t>(f.seed));
+  const explain::RoadScores road = explain::road(*model, x, r.maps.to(device), r.target, road_shares,
+                                                 explain::kRoadNoise, static_cast<uint64_t>(f.seed));
   out << "\nfaithfulness\n"
       << "  model randomisation: Spearman correlation of the maps with those of a re-initialised "
       << cfg.model.name << ": mean " << (std::isfinite(rho_mean) ? fixed(rho_mean) : "n/a") << " over "
@@ -389,7 +389,7 @@ CamStudyResult run_cam_study(const CamStudyOptions& f) {
                  {"morf", road.morf},
                  {"lerf", road.lerf},
                  {"combined", road.combined},
-                 {"imputation", "noisy linear, noise 0.01"}}},
+                 {"imputation", "noisy linear, noise " + core::format_fixed(explain::kRoadNoise, 2)}}},
                {"per_class", per_class},
                {"samples", samples}};
   core::write_file_atomic(f.out + "/cam.json", summary.dump(2) + "\n");

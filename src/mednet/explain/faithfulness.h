@@ -51,6 +51,9 @@ PixelCurve insertion_curve(models::ClassifierImpl& model, const at::Tensor& x, c
 at::Tensor noisy_linear_imputation(const at::Tensor& x, const at::Tensor& removed, double noise,
                                    uint64_t seed);
 
+/// The noise of ROAD's imputation in mednet cam (pytorch-grad-cam's default for ROADCombined).
+constexpr double kRoadNoise = 0.01;
+
 struct RoadScores {
   std::vector<double> percents;    ///< shares of positions imputed
   std::vector<double> morf, lerf;  ///< mean change of the target probability, most / least relevant first
