@@ -15,6 +15,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/models/registry.h"
+#include "mednet/quant/extract.h"
 #include "mednet/quant/int8_net.h"
 #include "mednet/quant/quantize_run.h"
 

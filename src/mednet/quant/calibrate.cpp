@@ -14,21 +14,24 @@ Calibration calibrate(const std::vector<Layer>& folded, const at::Tensor& images
   Observer in(observer);
   std::vector<Observer> outs(folded.size(), Observer(observer));
   for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    at::Tensor h = images.narrow(0, start, std::min<int64_t>(batch_size, images.size(0) - start));
-    in.observe(h);
-    for (size_t i = 0; i < folded.size(); ++i) {
-      h = apply_float(folded[i], h);
-      if (has_weights(folded[i].op)) outs[i].observe(h);
-    }
+    const at::Tensor x = images.narrow(0, start, std::min<int64_t>(batch_size, images.size(0) - start));
+    in.observe(x);
+    run_layers(folded, x, [&](size_t i, const at::Tensor& h, const at::Tensor& residual) {
+      at::Tensor y = apply_float(folded[i], h, residual);
+      if (has_own_range(folded[i].op)) outs[i].observe(y);
+      return y;
+    });
   }
   Calibration c;
   c.observer = observer;
   c.samples = images.size(0);
   c.input = in.qparams(kActivationQuantMax);
-  QParams current = c.input;
+  // A pool or flatten keeps the range of what it reads.
   for (size_t i = 0; i < folded.size(); ++i) {
-    if (has_weights(folded[i].op)) current = outs[i].qparams(kActivationQuantMax);
-    c.outputs.push_back(current);
+    const int from = input_of(folded, i);
+    c.outputs.push_back(has_own_range(folded[i].op) ? outs[i].qparams(kActivationQuantMax)
+                        : from < 0                  ? c.input
+                                                    : c.outputs[static_cast<size_t>(from)]);
   }
   return c;
 }

@@ -14,7 +14,8 @@ namespace mednet::quant {
 
 namespace {
 constexpr const char* kFormat = "mednet-int8";
-constexpr int kFormatVersion = 1;
+// Version 2 adds each layer's input and shortcut (ResNets); a version-1 file is a chain of layers.
+constexpr int kFormatVersion = 2;
 
 // Activation parameters as uint8 quantization has them: a finite positive scale, a zero point in 0..255.
 void check_qparams(const QParams& q, const std::string& where) {
@@ -34,6 +35,14 @@ void check_layer(const Layer& l, size_t i, const std::string& path) {
   MN_CHECK(l.stride >= 1 && l.stride <= 64, where, " has stride ", l.stride, " (must be 1..64)");
   MN_CHECK(l.padding >= 0 && l.padding < l.kernel, where, " has padding ", l.padding,
            " (must be 0..kernel-1)");
+  MN_CHECK(l.op != Layer::Op::MaxPool || 2 * l.padding <= l.kernel, where, ": a max-pool's padding ",
+           l.padding, " is more than half its kernel ", l.kernel);
+  const int n = static_cast<int>(i);
+  MN_CHECK(l.input >= -1 && l.input < n, where, " reads layer ", l.input,
+           " (must be -1 or an earlier layer)");
+  MN_CHECK(l.op == Layer::Op::Add ? l.residual >= 0 && l.residual < n : l.residual == -1, where,
+           " has shortcut ", l.residual,
+           l.op == Layer::Op::Add ? " (must be an earlier layer)" : " but is not an add");
 }
 
 void check_weights(const Layer& l, size_t i, const std::string& path, const at::Tensor& w,
@@ -72,7 +81,8 @@ void write_int8_file(const std::string& path, const Int8Net& net, const nlohmann
     nlohmann::json j = {
         {"op", op_name(l.op)}, {"source", l.source},       {"dims", l.dims},
         {"kernel", l.kernel},  {"stride", l.stride},       {"padding", l.padding},
-        {"relu", l.relu},      {"out_scale", q.out.scale}, {"out_zero_point", q.out.zero_point}};
+        {"relu", l.relu},      {"out_scale", q.out.scale}, {"out_zero_point", q.out.zero_point},
+        {"input", l.input},    {"residual", l.residual}};
     layers.push_back(j);
     if (has_weights(l.op)) {
       const std::string key = "layers." + std::to_string(i) + ".";
@@ -99,9 +109,10 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
   Int8Parts parts;
   try {
     const auto meta = core::parse_json(it->second, path + " (its mednet metadata)", /*damaged=*/true);
-    MN_CHECK(meta.at("format") == kFormat &&
-                 core::whole_number<int>(meta.at("version"), "version") == kFormatVersion,
-             path, " is not a version-", kFormatVersion, " mednet int8 model");
+    const int version =
+        meta.at("format") == kFormat ? core::whole_number<int>(meta.at("version"), "version") : 0;
+    MN_CHECK(version >= 1 && version <= kFormatVersion, path, " is not a version-1 to ", kFormatVersion,
+             " mednet int8 model");
     parts.mode = parse_mode(meta.at("mode").get<std::string>());
     parts.input = {meta.at("input").at("scale").get<double>(),
                    core::whole_number<int64_t>(meta.at("input").at("zero_point"), "zero_point")};
@@ -117,6 +128,10 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
       q.spec.stride = core::whole_number<int64_t>(j.at("stride"), "stride");
       q.spec.padding = core::whole_number<int64_t>(j.at("padding"), "padding");
       q.spec.relu = j.at("relu").get<bool>();
+      if (version >= 2) {
+        q.spec.input = core::whole_number<int>(j.at("input"), "input");
+        q.spec.residual = core::whole_number<int>(j.at("residual"), "residual");
+      }
       q.out = {j.at("out_scale").get<double>(),
                core::whole_number<int64_t>(j.at("out_zero_point"), "out_zero_point")};
       check_layer(q.spec, i, path);

@@ -27,17 +27,20 @@ c10::OperatorHandle op(const char* name, const char* overload = "") {
 // the (H, W) windows by the quantized max_pool2d, with depth slices folded into the batch (a
 // channels-last 3D tensor is a channels-last 2D one of N*D images, no copy), then the depth windows
 // on the stored uint8 values (the affine map is increasing, so the maximum of stored values is the
-// stored value of the maximum; scale and zero point stay those of the input).
-at::Tensor max_pool3d_quantized(const at::Tensor& q, int64_t k) {
+// stored value of the maximum; scale and zero point stay those of the input). Depth padding is the
+// stored value 0, which no real value is below.
+at::Tensor max_pool3d_quantized(const at::Tensor& q, int64_t k, int64_t s, int64_t p) {
   const int64_t n = q.size(0), c = q.size(1), d = q.size(2), h = q.size(3), w = q.size(4);
   const at::Tensor cl = q.contiguous(at::MemoryFormat::ChannelsLast3d);
   const at::Tensor planes = cl.permute({0, 2, 1, 3, 4}).reshape({n * d, c, h, w});
-  const at::Tensor pooled = max_pool(planes, 2, k);  // quantized (H, W) pool
-  const int64_t h2 = pooled.size(2), w2 = pooled.size(3), d2 = d / k;
-  // [N, D, C, H2, W2] stored values; maximum over each run of k depth slices.
-  const at::Tensor u = pooled.int_repr().reshape({n, d, c, h2, w2});
-  at::Tensor m = u.slice(1, 0, d2 * k, k);
-  for (int64_t i = 1; i < k; ++i) m = at::maximum(m, u.slice(1, i, d2 * k, k));
+  const at::Tensor pooled = max_pool(planes, 2, k, s, p);  // quantized (H, W) pool
+  const int64_t h2 = pooled.size(2), w2 = pooled.size(3), d2 = (d + 2 * p - k) / s + 1;
+  // [N, D, C, H2, W2] stored values; maximum over each depth window.
+  at::Tensor u = pooled.int_repr().reshape({n, d, c, h2, w2});
+  if (p > 0) u = at::constant_pad_nd(u, {0, 0, 0, 0, 0, 0, p, p}, 0);
+  const int64_t end = (d2 - 1) * s + 1;
+  at::Tensor m = u.slice(1, 0, end, s);
+  for (int64_t i = 1; i < k; ++i) m = at::maximum(m, u.slice(1, i, i + end, s));
   const at::Tensor out = m.permute({0, 2, 1, 3, 4}).contiguous(at::MemoryFormat::ChannelsLast3d);
   return at::_make_per_tensor_quantized_tensor(out, q.q_scale(), q.q_zero_point());
 }
@@ -104,11 +107,14 @@ struct Int8Net::Impl {
     LinearPacked linear;
   };
   Int8Parts parts;
+  std::vector<Layer> spec_;    // the layers' descriptions (run_layers' graph)
   std::vector<Packed> packed;  // one per layer
   bool reduce_range = true;    // dynamic linear layers: 7-bit activations (see kActivationQuantMax)
 
   void pack() {
     quantized_engine();
+    spec_.clear();
+    for (const auto& l : parts.layers) spec_.push_back(l.spec);
     packed.assign(parts.layers.size(), Packed());
     for (size_t i = 0; i < parts.layers.size(); ++i) {
       const Int8Layer& src = parts.layers[i];
@@ -148,64 +154,79 @@ struct Int8Net::Impl {
       times->push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       t0 = t1;
     };
-    at::Tensor q = quantize_input(x.contiguous(), parts.input);
+    const at::Tensor xq = quantize_input(x.contiguous(), parts.input);
     lap();
-    for (size_t i = 0; i < parts.layers.size(); ++i) {
-      const Int8Layer& ql = parts.layers[i];
-      const Packed& pk = packed[i];
-      lap();
-      const Layer& l = ql.spec;
-      if (has_weights(l.op)) check_input(ql, q, i);
-      switch (l.op) {
-        case Layer::Op::Conv:
-          if (l.dims == 2) {
-            static const auto conv =
-                op("quantized::conv2d", "new")
-                    .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
-            static const auto conv_relu =
-                op("quantized::conv2d_relu", "new")
-                    .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
-            q = (l.relu ? conv_relu : conv).call(q, pk.conv2, ql.out.scale, ql.out.zero_point);
-          } else {
-            static const auto conv =
-                op("quantized::conv3d", "new")
-                    .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
-            static const auto conv_relu =
-                op("quantized::conv3d_relu", "new")
-                    .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
-            q = (l.relu ? conv_relu : conv).call(q, pk.conv3, ql.out.scale, ql.out.zero_point);
-          }
-          break;
-        case Layer::Op::MaxPool:
-          q = l.dims == 2 ? max_pool(q, 2, l.kernel) : max_pool3d_quantized(q, l.kernel);
-          break;
-        case Layer::Op::AvgPool:
-          q = avg_pool(q, l.dims);
-          break;
-        case Layer::Op::Flatten:
-          q = q.contiguous().flatten(1);
-          break;
-        case Layer::Op::Linear: {
-          static const auto linear =
-              op("quantized::linear").typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
-          static const auto linear_relu =
-              op("quantized::linear_relu")
-                  .typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
-          q = (l.relu ? linear_relu : linear).call(q, pk.linear, ql.out.scale, ql.out.zero_point);
-          break;
-        }
-      }
-    }
-    lap();
+    const at::Tensor q =
+        run_layers(spec_, xq, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
+          at::Tensor y = static_step(i, in, residual);
+          lap();
+          return y;
+        });
     at::Tensor y = q.dequantize();
     lap();
     return y;
   }
 
+  at::Tensor static_step(size_t i, const at::Tensor& q, const at::Tensor& residual) const {
+    const Int8Layer& ql = parts.layers[i];
+    const Packed& pk = packed[i];
+    const Layer& l = ql.spec;
+    check_input(ql, q, residual, i);
+    switch (l.op) {
+      case Layer::Op::Conv:
+        if (l.dims == 2) {
+          static const auto conv = op("quantized::conv2d", "new")
+                                       .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+          static const auto conv_relu =
+              op("quantized::conv2d_relu", "new")
+                  .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+          return (l.relu ? conv_relu : conv).call(q, pk.conv2, ql.out.scale, ql.out.zero_point);
+        } else {
+          static const auto conv = op("quantized::conv3d", "new")
+                                       .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+          static const auto conv_relu =
+              op("quantized::conv3d_relu", "new")
+                  .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+          return (l.relu ? conv_relu : conv).call(q, pk.conv3, ql.out.scale, ql.out.zero_point);
+        }
+      case Layer::Op::MaxPool:
+        return l.dims == 2 ? max_pool(q, 2, l.kernel, l.stride, l.padding)
+                           : max_pool3d_quantized(q, l.kernel, l.stride, l.padding);
+      case Layer::Op::AvgPool:
+        return avg_pool(q, l.dims);
+      case Layer::Op::Flatten:
+        return q.contiguous().flatten(1);
+      case Layer::Op::Linear: {
+        static const auto linear =
+            op("quantized::linear").typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
+        static const auto linear_relu =
+            op("quantized::linear_relu")
+                .typed<at::Tensor(at::Tensor, const LinearPacked&, double, int64_t)>();
+        return (l.relu ? linear_relu : linear).call(q, pk.linear, ql.out.scale, ql.out.zero_point);
+      }
+      case Layer::Op::Add: {
+        // One requantisation: both operands' integers to the output grid, as PyTorch's quantized add.
+        static const auto add =
+            op("quantized::add").typed<at::Tensor(at::Tensor, at::Tensor, double, int64_t)>();
+        static const auto add_relu =
+            op("quantized::add_relu").typed<at::Tensor(at::Tensor, at::Tensor, double, int64_t)>();
+        return (l.relu ? add_relu : add).call(q, residual, ql.out.scale, ql.out.zero_point);
+      }
+    }
+    return q;
+  }
+
   // What a layer with weights receives, checked before LibTorch's kernels see it: a mismatch (a file
   // whose padding or widths were changed, found by make fuzz) throws inside noexcept code there.
-  static void check_input(const Int8Layer& ql, const at::Tensor& h, size_t i) {
+  static void check_input(const Int8Layer& ql, const at::Tensor& h, const at::Tensor& residual, size_t i) {
     const Layer& l = ql.spec;
+    if (l.op == Layer::Op::Add) {
+      MN_CHECK(residual.defined() && residual.sizes() == h.sizes(), "int8 layer ", i, " (", l.source,
+               ") adds a shortcut of shape ", residual.defined() ? residual.sizes() : at::IntArrayRef{},
+               " to ", h.sizes(), ": the model's layers do not fit together");
+      return;
+    }
+    if (!has_weights(l.op)) return;
     const bool conv = l.op == Layer::Op::Conv;
     bool fits = h.dim() == (conv ? l.dims + 2 : 2) && h.size(1) == ql.qweight.size(1);
     for (int64_t d = 2; conv && fits && d < h.dim(); ++d) fits = h.size(d) + 2 * l.padding >= l.kernel;
@@ -214,31 +235,29 @@ struct Int8Net::Impl {
   }
 
   at::Tensor forward_dynamic(const at::Tensor& x) const {
-    at::Tensor h = x;
-    for (size_t i = 0; i < parts.layers.size(); ++i) {
+    return run_layers(spec_, x, [&](size_t i, const at::Tensor& h, const at::Tensor& residual) {
       const Int8Layer& ql = parts.layers[i];
       const Packed& pk = packed[i];
       const Layer& l = ql.spec;
-      if (has_weights(l.op)) check_input(ql, h, i);
+      check_input(ql, h, residual, i);
       if (l.op == Layer::Op::Conv) {
         // The input rounded to uint8 with this batch's own range, times the int8 weights.
         const QParams p = uint8_qparams(h.min().item<double>(), h.max().item<double>(), kActivationQuantMax);
         const at::Tensor hq =
             at::fake_quantize_per_tensor_affine(h, p.scale, p.zero_point, 0, kActivationQuantMax);
-        h = l.dims == 2 ? at::conv2d(hq, pk.wfloat, ql.bias, l.stride, l.padding)
-                        : at::conv3d(hq, pk.wfloat, ql.bias, l.stride, l.padding);
-        if (l.relu) h = at::relu(h);
-      } else if (l.op == Layer::Op::Linear) {
+        at::Tensor y = l.dims == 2 ? at::conv2d(hq, pk.wfloat, ql.bias, l.stride, l.padding)
+                                   : at::conv3d(hq, pk.wfloat, ql.bias, l.stride, l.padding);
+        return l.relu ? at::relu(y) : y;
+      }
+      if (l.op == Layer::Op::Linear) {
         static const auto linear =
             op("quantized::linear_dynamic").typed<at::Tensor(at::Tensor, const LinearPacked&, bool)>();
         static const auto linear_relu =
             op("quantized::linear_relu_dynamic").typed<at::Tensor(at::Tensor, const LinearPacked&, bool)>();
-        h = (l.relu ? linear_relu : linear).call(h.contiguous(), pk.linear, reduce_range);
-      } else {
-        h = apply_float(l, h);
+        return (l.relu ? linear_relu : linear).call(h.contiguous(), pk.linear, reduce_range);
       }
-    }
-    return h;
+      return apply_float(l, h, residual);
+    });
   }
 };
 
@@ -289,11 +308,11 @@ std::vector<std::pair<std::string, double>> Int8Net::profile(const at::Tensor& x
   torch::NoGradGuard no_grad;
   std::vector<double> t;
   impl_->forward_static(x, &t);
-  // t: quantize, then (a lap before each layer: 0-length except the previous layer's), ...
+  // t: quantize, each layer, dequantize.
   std::vector<std::pair<std::string, double>> out;
   out.emplace_back("input quantize", t[0]);
   for (size_t i = 0; i < impl_->parts.layers.size(); ++i)
-    out.emplace_back(impl_->parts.layers[i].spec.source, t[i + 2]);
+    out.emplace_back(impl_->parts.layers[i].spec.source, t[i + 1]);
   out.emplace_back("output dequantize", t.back());
   return out;
 }
@@ -327,7 +346,8 @@ std::vector<KernelInfo> Int8Net::kernels() const {
           k.kernel = "max_pool" + d + " (float)";
           k.int8 = false;
         } else {
-          k.kernel = l.dims == 2 ? "max_pool2d on quint8" : "uint8 window maximum (no quantized max_pool3d)";
+          k.kernel = l.dims == 2 ? "max_pool2d on quint8"
+                                 : "max_pool2d on quint8 + uint8 depth maximum (no quantized max_pool3d)";
         }
         break;
       case Layer::Op::AvgPool:
@@ -341,6 +361,11 @@ std::vector<KernelInfo> Int8Net::kernels() const {
       case Layer::Op::Linear:
         k.kernel = dyn ? (l.relu ? "quantized::linear_relu_dynamic" : "quantized::linear_dynamic")
                        : (l.relu ? "quantized::linear_relu" : "quantized::linear");
+        break;
+      case Layer::Op::Add:
+        k.kernel = dyn ? (l.relu ? "add + relu (float)" : "add (float)")
+                       : (l.relu ? "quantized::add_relu (one requantisation)" : "quantized::add");
+        k.int8 = !dyn;
         break;
     }
     out.push_back(k);

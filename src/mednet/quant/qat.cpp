@@ -45,27 +45,29 @@ at::Tensor run_fake_quant(const std::vector<Layer>& layers, const Calibration& c
                           const at::Tensor& x, bool training) {
   MN_CHECK(calibration.outputs.size() == layers.size(), "run_fake_quant: the calibration has ",
            calibration.outputs.size(), " layers, the network ", layers.size());
-  at::Tensor h = fake_quant_activation(x, calibration.input);
-  for (size_t i = 0; i < layers.size(); ++i) {
+  const at::Tensor xq = fake_quant_activation(x, calibration.input);
+  return run_layers(layers, xq, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
     const Layer& l = layers[i];
-    if (l.op != Layer::Op::Conv && l.op != Layer::Op::Linear) {
-      h = apply_float(l, h);
-      continue;
-    }
-    at::Tensor w = l.weight, b = l.bias;
-    if (l.bn_weight.defined())
-      std::tie(w, b) = fold_batch_norm(w, b, l.bn_mean, l.bn_var, l.bn_weight, l.bn_bias, l.bn_eps);
-    const at::Tensor wq = fake_quant_weight(w);
-    if (l.op == Layer::Op::Conv) {
-      h = l.dims == 2 ? at::conv2d(h, wq, b, l.stride, l.padding) : at::conv3d(h, wq, b, l.stride, l.padding);
+    at::Tensor h;
+    if (l.op == Layer::Op::Conv || l.op == Layer::Op::Linear) {
+      at::Tensor w = l.weight, b = l.bias;
+      if (l.bn_weight.defined())
+        std::tie(w, b) = fold_batch_norm(w, b, l.bn_mean, l.bn_var, l.bn_weight, l.bn_bias, l.bn_eps);
+      const at::Tensor wq = fake_quant_weight(w);
+      if (l.op == Layer::Op::Conv) {
+        h = l.dims == 2 ? at::conv2d(in, wq, b, l.stride, l.padding)
+                        : at::conv3d(in, wq, b, l.stride, l.padding);
+      } else {
+        h = at::linear(in, wq, b);
+      }
+      if (l.relu) h = at::relu(h);
     } else {
-      h = at::linear(h, wq, b);
+      h = apply_float(l, in, residual);
     }
-    if (l.relu) h = at::relu(h);
     if (training && l.dropout > 0) h = at::dropout(h, l.dropout, true);
-    h = fake_quant_activation(h, calibration.outputs[i]);
-  }
-  return h;
+    // A pool or flatten keeps its input's grid; a layer with weights or an add rounds to its own.
+    return has_own_range(l.op) ? fake_quant_activation(h, calibration.outputs[i]) : h;
+  });
 }
 
 FakeQuantNetImpl::FakeQuantNetImpl(const std::vector<Layer>& layers, Calibration calibration)

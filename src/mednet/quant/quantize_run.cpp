@@ -14,6 +14,7 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
+#include "mednet/quant/extract.h"
 #include "mednet/quant/int8_file.h"
 #include "mednet/run/open_run.h"
 #include "mednet/run/split_results.h"
