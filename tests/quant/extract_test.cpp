@@ -134,6 +134,38 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"plain3d_large", 3, models::BlockKind::Bottleneck, false, false}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
 
+TEST(VggInt8, PreparesInFloatThenRunsInt8FromTheInputQuantizeOn) {
+  // Grayscale 28-px images, resized to 32 and normalised as for ImageNet weights.
+  models::ModelSpec spec;
+  spec.name = "vgg16";
+  spec.input_size = 32;
+  spec.imagenet_norm = true;
+  torch::manual_seed(5);
+  auto m = models::make_model(spec, data::input_shape(data::find_dataset("breastmnist"), 28));
+  m->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = smooth_inputs(2, 1, 28, 8, 1), calib_x = smooth_inputs(2, 1, 28, 32, 2);
+  const std::vector<Layer> layers = quant::extract_layers(*m);
+  ASSERT_EQ(layers.front().op, Layer::Op::Prepare);
+  EXPECT_EQ(layers.front().resize, 32);
+  const at::Tensor ref = m->forward(x);
+  EXPECT_LT(relative_to(quant::run_float(layers, x), ref), 1e-5);
+  const std::vector<Layer> folded = quant::fold_layers(layers);
+  const quant::Calibration calib = quant::calibrate(folded, calib_x, "minmax", 16);
+  const quant::Int8Net q(folded, quant::Mode::Static, &calib);
+  const at::Tensor yq = q.forward(x), fake = quant::run_fake_quant(layers, calib, x, false);
+  EXPECT_LE((yq - fake).abs().max().item<double>(), 6.01 * calib.outputs.back().scale);
+  EXPECT_GT(relative_to(yq, ref), 0.0);
+  const auto kernels = q.kernels();
+  ASSERT_GE(kernels.size(), 3u);
+  EXPECT_FALSE(kernels[0].int8) << kernels[0].kernel;  // the preparation, in float
+  EXPECT_EQ(kernels[1].layer, "input");
+  for (size_t i = 1; i < kernels.size(); ++i) EXPECT_TRUE(kernels[i].int8) << kernels[i].layer;
+  const std::string dir = mednet::testing::temp_dir("int8vgg");
+  quant::write_int8_file(dir + "/m.safetensors", q, {});
+  EXPECT_TRUE(torch::equal(quant::read_int8_file(dir + "/m.safetensors").forward(x), yq));
+}
+
 TEST(ResNetInt8Ops, QuantizedStemPoolEqualsTheFloatPoolIn2DAnd3D) {
   // The large stem's 3 x 3 (x 3) pool with stride 2 and padding 1, on odd and even sizes.
   for (int dims : {2, 3}) {
@@ -187,11 +219,11 @@ TEST(ResNetInt8Errors, BrokenGraphsAndModelsWithoutAnInt8FormAreRefused) {
   EXPECT_NE(shapes.find("adds a shortcut of shape [1, 8, 28, 28] to [1, 16, 7, 7]"), std::string::npos)
       << shapes;
 
-  models::ModelSpec vgg;
-  vgg.name = "vgg16";
-  auto v = models::make_model(vgg, data::input_shape(data::find_dataset("retinamnist"), 28));
-  const std::string what = mednet::testing::error_of([&] { quant::extract_layers(*v); });
-  EXPECT_NE(what.find("a vgg16 has no int8 form here"), std::string::npos) << what;
+  models::ModelSpec corn;
+  corn.head = "corn";
+  auto k = models::make_model(corn, data::input_shape(data::find_dataset("retinamnist"), 28));
+  const std::string what = mednet::testing::error_of([&] { quant::extract_layers(*k); });
+  EXPECT_NE(what.find("does not convert the CORN head"), std::string::npos) << what;
 }
 
 }  // namespace

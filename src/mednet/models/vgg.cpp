@@ -49,10 +49,9 @@ VggImpl::VggImpl(VggOptions o) : options_(std::move(o)) {
   register_module("head", head_);
 }
 
-at::Tensor VggImpl::prepare(const at::Tensor& x) const {
+at::Tensor prepare_vgg_input(const at::Tensor& x, int64_t s, bool imagenet_norm) {
   MN_CHECK(x.dim() == 4, "vgg16 takes [N, C, H, W] images, got ", x.dim(), " dimensions");
   at::Tensor h = x.size(1) == 1 ? x.expand({x.size(0), 3, x.size(2), x.size(3)}) : x;
-  const int64_t s = options_.input_size();
   if (s > 0 && (h.size(2) != s || h.size(3) != s)) {
     namespace F = torch::nn::functional;
     h = F::interpolate(h, F::InterpolateFuncOptions()
@@ -60,7 +59,7 @@ at::Tensor VggImpl::prepare(const at::Tensor& x) const {
                               .mode(torch::kBilinear)
                               .align_corners(false));
   }
-  if (options_.imagenet_norm()) {
+  if (imagenet_norm) {
     // The network input is in [-1, 1]; ImageNet statistics are for [0, 1].
     const auto opts = h.options();
     const at::Tensor mean = torch::tensor({0.485, 0.456, 0.406}, opts).view({1, 3, 1, 1});
@@ -68,6 +67,10 @@ at::Tensor VggImpl::prepare(const at::Tensor& x) const {
     h = ((h + 1) * 0.5 - mean) / std;
   }
   return h;
+}
+
+at::Tensor VggImpl::prepare(const at::Tensor& x) const {
+  return prepare_vgg_input(x, options_.input_size(), options_.imagenet_norm());
 }
 
 at::Tensor VggImpl::embed(const at::Tensor& x) {

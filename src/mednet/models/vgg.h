@@ -38,7 +38,7 @@ class VggImpl : public ClassifierImpl {
   bool can_embed() const override { return true; }
   at::Tensor embed(const at::Tensor& x) override;
   at::Tensor classify(const at::Tensor& features) override;
-  /// The network's own input: 3 channels, resized, normalised.
+  /// The network's own input: 3 channels, resized, normalised (prepare_vgg_input with its options).
   at::Tensor prepare(const at::Tensor& x) const;
   const VggOptions& options() const { return options_; }
 
@@ -49,5 +49,9 @@ class VggImpl : public ClassifierImpl {
   std::vector<size_t> pool_at_;  // index of each block's max-pool in features_
 };
 TORCH_MODULE(Vgg);
+
+/// VGG16's input from the network input [N, 1 or 3, H, W]: grayscale repeated to 3 channels, bilinear
+/// resize to input_size (0: keep), ImageNet normalisation when asked for.
+at::Tensor prepare_vgg_input(const at::Tensor& x, int64_t input_size, bool imagenet_norm);
 
 }  // namespace mednet::models

@@ -15,9 +15,10 @@ Calibration calibrate(const std::vector<Layer>& folded, const at::Tensor& images
   std::vector<Observer> outs(folded.size(), Observer(observer));
   for (int64_t start = 0; start < images.size(0); start += batch_size) {
     const at::Tensor x = images.narrow(0, start, std::min<int64_t>(batch_size, images.size(0) - start));
-    in.observe(x);
+    if (!starts_with_prepare(folded)) in.observe(x);
     run_layers(folded, x, [&](size_t i, const at::Tensor& h, const at::Tensor& residual) {
       at::Tensor y = apply_float(folded[i], h, residual);
+      if (folded[i].op == Layer::Op::Prepare) in.observe(y);  // what the input quantize sees
       if (has_own_range(folded[i].op)) outs[i].observe(y);
       return y;
     });

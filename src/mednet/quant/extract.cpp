@@ -7,6 +7,7 @@
 #include "mednet/core/error.h"
 #include "mednet/models/batch_norm.h"
 #include "mednet/models/resnet.h"
+#include "mednet/models/vgg.h"
 
 namespace mednet::quant {
 
@@ -209,6 +210,35 @@ std::vector<Layer> extract_resnet(models::ResNetImpl& net) {
   return layers;
 }
 
+// VGG16: its input preparation (grayscale to 3 channels, resize, normalisation) as a float Prepare layer,
+// the 13 convolutions with their ReLUs and the 5 max-pools, the global average (pool and flatten), the
+// dense head.
+std::vector<Layer> extract_vgg(models::VggImpl& net) {
+  std::vector<Layer> layers;
+  Layer prepare;
+  prepare.op = Layer::Op::Prepare;
+  prepare.resize = net.options().input_size();
+  prepare.imagenet_norm = net.options().imagenet_norm();
+  prepare.source = "prepare";
+  layers.push_back(prepare);
+  auto append_leaves = [&](const std::string& prefix) {
+    for (const auto& item : net.named_modules("", /*include_self=*/false))
+      if (item.key().rfind(prefix, 0) == 0 && item.value()->children().empty())
+        append_module(layers, item.key(), *item.value());
+  };
+  append_leaves("features.");
+  Layer pool;
+  pool.op = Layer::Op::AvgPool;
+  pool.source = "mean";
+  layers.push_back(pool);
+  Layer flat;
+  flat.op = Layer::Op::Flatten;
+  flat.source = "flatten";
+  layers.push_back(flat);
+  append_leaves("head.");
+  return layers;
+}
+
 }  // namespace
 
 std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
@@ -219,9 +249,10 @@ std::vector<Layer> extract_layers(models::ClassifierImpl& model) {
     layers = extract_sequential(model);
   } else if (auto* resnet = dynamic_cast<models::ResNetImpl*>(&model)) {
     layers = extract_resnet(*resnet);
+  } else if (auto* vgg = dynamic_cast<models::VggImpl*>(&model)) {
+    layers = extract_vgg(*vgg);
   } else {
-    MN_CHECK_USAGE(false,
-                   "int8 conversion supports the cnn, the ResNets and the plain networks (2D and 3D); a ",
+    MN_CHECK_USAGE(false, "int8 conversion supports the cnn, the ResNets, the plain networks and VGG16; a ",
                    model.kind(), " has no int8 form here");
   }
   MN_CHECK_USAGE(!layers.empty() && layers.back().op == Layer::Op::Linear && !layers.back().relu,

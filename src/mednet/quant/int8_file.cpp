@@ -38,6 +38,8 @@ void check_layer(const Layer& l, size_t i, const std::string& path) {
   MN_CHECK(l.op != Layer::Op::MaxPool || 2 * l.padding <= l.kernel, where, ": a max-pool's padding ",
            l.padding, " is more than half its kernel ", l.kernel);
   const int n = static_cast<int>(i);
+  MN_CHECK(l.op != Layer::Op::Prepare || (n == 0 && (l.resize == 0 || (l.resize >= 8 && l.resize <= 1024))),
+           where, ": an input preparation must come first and resize to 0 (keep) or 8..1024 pixels");
   MN_CHECK(l.input >= -1 && l.input < n, where, " reads layer ", l.input,
            " (must be -1 or an earlier layer)");
   MN_CHECK(l.op == Layer::Op::Add ? l.residual >= 0 && l.residual < n : l.residual == -1, where,
@@ -83,6 +85,10 @@ void write_int8_file(const std::string& path, const Int8Net& net, const nlohmann
         {"kernel", l.kernel},  {"stride", l.stride},       {"padding", l.padding},
         {"relu", l.relu},      {"out_scale", q.out.scale}, {"out_zero_point", q.out.zero_point},
         {"input", l.input},    {"residual", l.residual}};
+    if (l.op == Layer::Op::Prepare) {
+      j["resize"] = l.resize;
+      j["imagenet_norm"] = l.imagenet_norm;
+    }
     layers.push_back(j);
     if (has_weights(l.op)) {
       const std::string key = "layers." + std::to_string(i) + ".";
@@ -131,6 +137,10 @@ Int8Net read_int8_file(const std::string& path, nlohmann::json* info) {
       if (version >= 2) {
         q.spec.input = core::whole_number<int>(j.at("input"), "input");
         q.spec.residual = core::whole_number<int>(j.at("residual"), "residual");
+      }
+      if (q.spec.op == Layer::Op::Prepare) {
+        q.spec.resize = core::whole_number<int64_t>(j.at("resize"), "resize");
+        q.spec.imagenet_norm = j.at("imagenet_norm").get<bool>();
       }
       q.out = {j.at("out_scale").get<double>(),
                core::whole_number<int64_t>(j.at("out_zero_point"), "out_zero_point")};

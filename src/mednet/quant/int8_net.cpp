@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -54,6 +55,14 @@ at::Tensor quantize_input(const at::Tensor& x, const QParams& p) {
                            .clamp_(0, static_cast<double>(kActivationQuantMax))
                            .to(at::kByte);
   return at::_make_per_tensor_quantized_tensor(u, p.scale, p.zero_point);
+}
+
+void warn_float_fallback(const Layer& l, const std::string& what) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr, "mednet: int8 layer %s runs in float on its int8 values for this input (%s)\n",
+                 l.source.c_str(), what.substr(0, what.find('\n')).c_str());
+  });
 }
 
 }  // namespace
@@ -121,10 +130,8 @@ struct Int8Net::Impl {
       Packed& q = packed[i];
       const Layer& l = src.spec;
       if (l.op == Layer::Op::Conv) {
-        if (parts.mode == Mode::Dynamic) {
-          q.wfloat = src.qweight.dequantize();
-          continue;
-        }
+        q.wfloat = src.qweight.dequantize();  // dynamic: the kernel; static: the fallback's
+        if (parts.mode == Mode::Dynamic) continue;
         const int64_t s = l.stride, p = l.padding;
         if (l.dims == 2) {
           q.conv2 = op("quantized::conv2d_prepack")
@@ -154,11 +161,22 @@ struct Int8Net::Impl {
       times->push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       t0 = t1;
     };
-    const at::Tensor xq = quantize_input(x.contiguous(), parts.input);
+    // A Prepare layer runs in float first; the input quantize follows it.
+    const at::Tensor start = starts_with_prepare(spec_) ? x : quantize_input(x.contiguous(), parts.input);
     lap();
     const at::Tensor q =
-        run_layers(spec_, xq, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
-          at::Tensor y = static_step(i, in, residual);
+        run_layers(spec_, start, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
+          at::Tensor y;
+          try {
+            y = static_step(i, in, residual);
+          } catch (const Error&) {
+            throw;
+          } catch (const std::exception& e) {
+            // Name the layer: LibTorch's quantized kernels (and onednn under them) say only what failed.
+            const std::string what = e.what();
+            MN_CHECK(false, "int8 layer ", i, " (", spec_[i].source, ") failed on input ", in.sizes(), ": ",
+                     what.substr(0, what.find('\n')));
+          }
           lap();
           return y;
         });
@@ -167,27 +185,45 @@ struct Int8Net::Impl {
     return y;
   }
 
+  static at::Tensor conv_step(const Int8Layer& ql, const Packed& pk, const at::Tensor& q) {
+    const Layer& l = ql.spec;
+    if (l.dims == 2) {
+      static const auto conv = op("quantized::conv2d", "new")
+                                   .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+      static const auto conv_relu =
+          op("quantized::conv2d_relu", "new")
+              .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
+      return (l.relu ? conv_relu : conv).call(q, pk.conv2, ql.out.scale, ql.out.zero_point);
+    } else {
+      static const auto conv = op("quantized::conv3d", "new")
+                                   .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+      static const auto conv_relu =
+          op("quantized::conv3d_relu", "new")
+              .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
+      return (l.relu ? conv_relu : conv).call(q, pk.conv3, ql.out.scale, ql.out.zero_point);
+    }
+  }
+
   at::Tensor static_step(size_t i, const at::Tensor& q, const at::Tensor& residual) const {
     const Int8Layer& ql = parts.layers[i];
     const Packed& pk = packed[i];
     const Layer& l = ql.spec;
     check_input(ql, q, residual, i);
     switch (l.op) {
+      case Layer::Op::Prepare:
+        return quantize_input(apply_float(l, q).contiguous(), parts.input);
       case Layer::Op::Conv:
-        if (l.dims == 2) {
-          static const auto conv = op("quantized::conv2d", "new")
-                                       .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
-          static const auto conv_relu =
-              op("quantized::conv2d_relu", "new")
-                  .typed<at::Tensor(at::Tensor, const Conv2dPacked&, double, int64_t)>();
-          return (l.relu ? conv_relu : conv).call(q, pk.conv2, ql.out.scale, ql.out.zero_point);
-        } else {
-          static const auto conv = op("quantized::conv3d", "new")
-                                       .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
-          static const auto conv_relu =
-              op("quantized::conv3d_relu", "new")
-                  .typed<at::Tensor(at::Tensor, const Conv3dPacked&, double, int64_t)>();
-          return (l.relu ? conv_relu : conv).call(q, pk.conv3, ql.out.scale, ql.out.zero_point);
+        try {
+          return conv_step(ql, pk, q);
+        } catch (const std::exception& e) {
+          // onednn could not create some kernels for batch 1 (a 3D ResNet-18's layer4 shortcut on
+          // [1, 256, 2, 2, 2]): the same arithmetic in float on the int8 values, requantized to the
+          // layer's grid, said once on stderr.
+          warn_float_fallback(l, e.what());
+          at::Tensor y = l.dims == 2 ? at::conv2d(q.dequantize(), pk.wfloat, ql.bias, l.stride, l.padding)
+                                     : at::conv3d(q.dequantize(), pk.wfloat, ql.bias, l.stride, l.padding);
+          if (l.relu) y = at::relu(y);
+          return quantize_input(y, ql.out);
         }
       case Layer::Op::MaxPool:
         return l.dims == 2 ? max_pool(q, 2, l.kernel, l.stride, l.padding)
@@ -324,7 +360,6 @@ Mode Int8Net::mode() const {
 std::vector<KernelInfo> Int8Net::kernels() const {
   std::vector<KernelInfo> out;
   const bool dyn = impl_->parts.mode == Mode::Dynamic;
-  if (!dyn) out.push_back({"input", "quantize_per_tensor (float -> quint8)", true});
   for (const auto& q : impl_->parts.layers) {
     const Layer& l = q.spec;
     const std::string d = std::to_string(l.dims) + "d";
@@ -362,6 +397,12 @@ std::vector<KernelInfo> Int8Net::kernels() const {
         k.kernel = dyn ? (l.relu ? "quantized::linear_relu_dynamic" : "quantized::linear_dynamic")
                        : (l.relu ? "quantized::linear_relu" : "quantized::linear");
         break;
+      case Layer::Op::Prepare:
+        k.kernel = "grayscale to 3 channels, bilinear resize to " + std::to_string(l.resize) +
+                   (l.imagenet_norm ? ", ImageNet normalisation" : "") +
+                   " (float, before the input quantize)";
+        k.int8 = false;
+        break;
       case Layer::Op::Add:
         k.kernel = dyn ? (l.relu ? "add + relu (float)" : "add (float)")
                        : (l.relu ? "quantized::add_relu (one requantisation)" : "quantized::add");
@@ -370,7 +411,12 @@ std::vector<KernelInfo> Int8Net::kernels() const {
     }
     out.push_back(k);
   }
-  if (!dyn) out.push_back({"output", "dequantize (quint8 -> float)", true});
+  if (!dyn) {
+    // After a Prepare layer (which computes in float), else first.
+    const auto at = out.begin() + (starts_with_prepare(impl_->spec_) ? 1 : 0);
+    out.insert(at, {"input", "quantize_per_tensor (float -> quint8)", true});
+    out.push_back({"output", "dequantize (quint8 -> float)", true});
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "mednet/core/error.h"
+#include "mednet/models/vgg.h"
 #include "mednet/quant/calibration.h"
 
 namespace mednet::quant {
@@ -25,6 +26,10 @@ bool has_own_range(Layer::Op op) {
   return has_weights(op) || op == Layer::Op::Add;
 }
 
+bool starts_with_prepare(const std::vector<Layer>& layers) {
+  return !layers.empty() && layers.front().op == Layer::Op::Prepare;
+}
+
 int input_of(const std::vector<Layer>& layers, size_t i) {
   const int in = layers[i].input;
   return in >= 0 ? in : static_cast<int>(i) - 1;
@@ -41,6 +46,8 @@ at::Tensor run_layers(const std::vector<Layer>& layers, const at::Tensor& x, con
     MN_CHECK(l.op == Layer::Op::Add ? l.residual >= 0 && l.residual < static_cast<int>(i) : l.residual == -1,
              "layer ", i, " (", l.source, ") has shortcut ", l.residual,
              l.op == Layer::Op::Add ? " (an add needs an earlier layer)" : " but is not an add");
+    MN_CHECK(l.op != Layer::Op::Prepare || i == 0, "layer ", i, " (", l.source,
+             ") prepares the input but is not the first layer");
     const int in = input_of(layers, i);
     if (in >= 0) last_use[static_cast<size_t>(in)] = std::max(last_use[static_cast<size_t>(in)], i);
     if (l.residual >= 0)
@@ -74,13 +81,15 @@ std::string op_name(Layer::Op o) {
       return "linear";
     case Layer::Op::Add:
       return "add";
+    case Layer::Op::Prepare:
+      return "prepare";
   }
   return "?";
 }
 
 Layer::Op parse_op(const std::string& name) {
   for (auto o : {Layer::Op::Conv, Layer::Op::MaxPool, Layer::Op::AvgPool, Layer::Op::Flatten,
-                 Layer::Op::Linear, Layer::Op::Add})
+                 Layer::Op::Linear, Layer::Op::Add, Layer::Op::Prepare})
     if (op_name(o) == name) return o;
   MN_CHECK(false, "unknown layer kind '", name, "' in an int8 model file");
   return Layer::Op::Conv;
@@ -120,6 +129,8 @@ at::Tensor apply_float(const Layer& l, const at::Tensor& x, const at::Tensor& re
       return avg_pool(x, l.dims);
     case Layer::Op::Flatten:
       return x.flatten(1);
+    case Layer::Op::Prepare:
+      return models::prepare_vgg_input(x, l.resize, l.imagenet_norm);
     case Layer::Op::Linear:
       h = at::linear(x, l.weight, l.bias);
       break;

@@ -15,7 +15,7 @@ namespace mednet::quant {
 
 /// One layer of a plain network in inference form.
 struct Layer {
-  enum class Op { Conv, MaxPool, AvgPool, Flatten, Linear, Add };
+  enum class Op { Conv, MaxPool, AvgPool, Flatten, Linear, Add, Prepare };
   Op op = Op::Conv;
   std::string source;  ///< the float model's module names ("features.0+features.1+features.2")
   int dims = 2;        ///< spatial dimensions of a convolution or pool
@@ -25,6 +25,10 @@ struct Layer {
   int input = -1;
   /// Add only: the layer whose output is added to the input (the shortcut), an index below this one.
   int residual = -1;
+  /// Prepare only (VGG16's input, first and in float; the input quantize follows it): grayscale to 3
+  /// channels, bilinear resize to `resize` pixels (0: keep), ImageNet normalisation.
+  int64_t resize = 0;
+  bool imagenet_norm = false;
   bool relu = false;
   double dropout = 0;       ///< after the ReLU, in training only (quantization-aware training)
   at::Tensor weight, bias;  ///< convolution and linear (bias undefined: none)
@@ -39,6 +43,8 @@ bool has_weights(Layer::Op op);
 /// True for the layers whose output has a range of its own (weights or an add); a pool or flatten
 /// keeps its input's range.
 bool has_own_range(Layer::Op op);
+/// True when the list starts with a Prepare layer (the input quantize then follows it).
+bool starts_with_prepare(const std::vector<Layer>& layers);
 /// Layer i's input index: -1 for the network input, else the index of the layer it reads.
 int input_of(const std::vector<Layer>& layers, size_t i);
 

@@ -45,9 +45,11 @@ at::Tensor run_fake_quant(const std::vector<Layer>& layers, const Calibration& c
                           const at::Tensor& x, bool training) {
   MN_CHECK(calibration.outputs.size() == layers.size(), "run_fake_quant: the calibration has ",
            calibration.outputs.size(), " layers, the network ", layers.size());
-  const at::Tensor xq = fake_quant_activation(x, calibration.input);
-  return run_layers(layers, xq, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
+  const bool prepare = starts_with_prepare(layers);
+  const at::Tensor start = prepare ? x : fake_quant_activation(x, calibration.input);
+  return run_layers(layers, start, [&](size_t i, const at::Tensor& in, const at::Tensor& residual) {
     const Layer& l = layers[i];
+    if (l.op == Layer::Op::Prepare) return fake_quant_activation(apply_float(l, in), calibration.input);
     at::Tensor h;
     if (l.op == Layer::Op::Conv || l.op == Layer::Op::Linear) {
       at::Tensor w = l.weight, b = l.bias;
