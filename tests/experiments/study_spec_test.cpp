@@ -31,10 +31,12 @@ TEST(StudySpec, TheRepositorysStudyFileLoads) {
   EXPECT_EQ(s.stages[0].name, "exp1");
   EXPECT_EQ(s.stages[0].seeds, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(s.stages[3].kind, experiments::StageKind::Cam);
-  EXPECT_EQ(s.stages[4].kind, experiments::StageKind::Quant);
-  ASSERT_EQ(s.stages[5].cpu_skip.size(), 5u);  // the 3D 28-px-stem ResNet-18, and the 34- and 50-layer pairs
-  EXPECT_EQ(s.stages[5].cpu_skip[0].arm, "resnet18-adrenal");
-  EXPECT_EQ(s.stages[5].cpu_skip[2].arm, "plain34-retina");
+  ASSERT_EQ(s.stages[4].cpu_skip.size(), 5u);  // the 3D 28-px-stem ResNet-18, and the 34- and 50-layer pairs
+  EXPECT_EQ(s.stages[4].cpu_skip[0].arm, "resnet18-adrenal");
+  EXPECT_EQ(s.stages[4].cpu_skip[2].arm, "plain34-retina");
+  // Int8 after every run it converts: the CNNs, VGG16 (2B) and the ResNet-18s (3).
+  EXPECT_EQ(s.stages[5].kind, experiments::StageKind::Quant);
+  EXPECT_EQ(s.stages[5].name, "exp2d");
   EXPECT_EQ(s.stages[6].kind, experiments::StageKind::Trust);  // after every training stage
   EXPECT_EQ(experiments::stage_kind_name(s.stages[6].kind), "trust");
   ASSERT_TRUE(s.presets.count("quick") && s.presets.count("full"));

@@ -37,17 +37,7 @@ models::ResNet trained_like(const Case& c, uint64_t seed) {
   o.widths({8, 16, 16}).in_channels(c.dims == 2 ? 3 : 1).spatial_dims(c.dims).small_stem(c.small_stem);
   o.skip(c.skip);
   models::ResNet m(o);
-  torch::NoGradGuard no_grad;
-  for (auto& b : m->named_buffers()) {
-    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
-    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
-  }
-  for (auto& p : m->named_parameters()) {
-    if (p.key().find("bn") != std::string::npos || p.key().find("downsample.1") != std::string::npos) {
-      if (p.key().find("weight") != std::string::npos) p.value().uniform_(0.3, 1.0);
-      if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.2, 0.2);
-    }
-  }
+  mednet::testing::randomize_batch_norm(*m);
   m->eval();
   return m;
 }

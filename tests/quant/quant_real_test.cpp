@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
+#include "mednet/data/npy.h"
+#include "mednet/deploy/export.h"
+#include "mednet/deploy/onnx_graph.h"
 #include "mednet/experiments/experiment_spec.h"
+#include "mednet/quant/int8_file.h"
 #include "mednet/quant/quantize_run.h"
 #include "mednet/train/trainer.h"
 #include "support/fixtures.h"
@@ -64,6 +69,22 @@ TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
     result_files +=
         f.path().filename().string().rfind("retinamnist_", 0) == 0 && f.path().extension() == ".csv";
   EXPECT_EQ(result_files, 2);
+
+  // The same model as QDQ ONNX, run by an interpreter independent of mednet on the 400 test images.
+  if (deploy::onnx_available()) {
+    deploy::export_run(out, deploy::ExportFormat::Onnx, out + "/model.onnx");
+    const at::Tensor x = data::to_network_input(run.data.test.images);
+    data::save_npy(out + "/x.npy", x.contiguous());
+    data::save_npy(out + "/logits.npy",
+                   quant::read_int8_file(out + "/model_int8.safetensors").forward(x).contiguous());
+    const auto [rc, text] = mednet::testing::run_command(
+        "/usr/bin/python3 " MEDNET_SOURCE_DIR "/tests/scripts/qdq_reference.py --onnx " + out +
+        "/model.onnx --input " + out + "/x.npy --logits " + out + "/logits.npy 2>/dev/null");
+    ASSERT_EQ(rc, 0) << text;
+    std::cout << "QDQ ONNX on the test split: " << text;
+    const auto j = nlohmann::json::parse(text.substr(text.find('{')));
+    EXPECT_GE(j.at("agreement").get<double>(), 0.99);
+  }
 }
 
 }  // namespace

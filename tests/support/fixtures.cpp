@@ -364,4 +364,18 @@ std::string tiny_trained_run(const std::string& root, const std::string& flag,
   return dir;
 }
 
+void randomize_batch_norm(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& b : m.named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  }
+  for (auto& p : m.named_parameters()) {
+    if (p.key().find("bn") == std::string::npos && p.key().find("downsample.1") == std::string::npos)
+      continue;
+    if (p.key().find("weight") != std::string::npos) p.value().uniform_(0.3, 1.0);
+    if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.2, 0.2);
+  }
+}
+
 }  // namespace mednet::testing

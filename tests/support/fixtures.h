@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
 
 #include "mednet/run/config.h"
 
@@ -34,6 +35,11 @@ void write_patterned_npz(const std::string& path, const std::string& key, const 
 /// least as many samples as classes.
 void write_fake_medmnist(const std::string& path, const std::string& flag, int64_t n_train, int64_t n_val,
                          int64_t n_test, uint64_t seed = 1);
+
+/// BatchNorm statistics and affine parameters away from the identity (as after training): running means
+/// in [-0.2, 0.2], variances in [0.5, 2], scales in [0.3, 1], shifts in [-0.2, 0.2] (every module whose
+/// name holds "bn" or is a ResNet shortcut's "downsample.1").
+void randomize_batch_norm(torch::nn::Module& m);
 
 /// A short run (one epoch, batch 16, on the CPU) of a small plain CNN (widths {4}, hidden {4}) on a
 /// generated file of the dataset's format written to ROOT/FLAG.npz (40/10/12 samples); adjust changes the

@@ -6,6 +6,7 @@
 #include "mednet/core/fs.h"
 #include "mednet/deploy/architecture.h"
 #include "mednet/deploy/onnx_export.h"
+#include "mednet/deploy/onnx_int8.h"
 #include "mednet/models/safetensors.h"
 #include "mednet/models/weights.h"
 #include "mednet/run/open_run.h"
@@ -67,16 +68,14 @@ ExportResult export_safetensors(models::ClassifierImpl& model, const ExportSourc
 ExportResult export_run(const std::string& run_dir, ExportFormat format, const std::string& out) {
   const run::RunFiles files(run_dir);
   if (fs::exists(files.int8_model())) {
-    MN_CHECK_USAGE(format == ExportFormat::Safetensors, run_dir,
-                   " is an int8 model: ONNX export of int8 models is not offered (export the float run it "
-                   "was made from, or --format safetensors for the int8 file itself)");
+    if (format == ExportFormat::Onnx) return export_onnx_int8(run_dir, out);
     core::write_file_atomic(out, core::read_file(files.int8_model()));
     ExportResult r;
     r.path = out;
     r.bytes = static_cast<int64_t>(fs::file_size(out));
     r.notes.push_back(
         "the int8 model file as mednet quantize wrote it (int8 weights, float64 scales; "
-        "layout in quant/int8_file.h); ONNX int8 is not offered");
+        "layout in quant/int8_file.h); --format onnx writes it in the QDQ form");
     return r;
   }
   run::OpenRunOptions o;

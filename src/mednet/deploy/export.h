@@ -42,8 +42,8 @@ std::map<std::string, std::string> export_metadata(const models::ClassifierImpl&
 ExportResult export_safetensors(models::ClassifierImpl& model, const ExportSource& source,
                                 const std::string& out);
 
-/// A run folder (best.pt, or an int8 folder's model_int8.safetensors, which is copied as it is; ONNX of
-/// an int8 model is not offered and says so) exported to out.
+/// A run folder (best.pt, or an int8 folder's model_int8.safetensors: copied as it is, or as QDQ ONNX,
+/// deploy/onnx_int8.h) exported to out.
 ExportResult export_run(const std::string& run_dir, ExportFormat format, const std::string& out);
 
 }  // namespace mednet::deploy

@@ -189,31 +189,11 @@ std::string resnet(Emitter& e, models::ResNetImpl& m, const std::string& x) {
 }
 
 std::string vgg(Emitter& e, models::VggImpl& m, const std::string& x, int size) {
-  OnnxGraph& g = e.graph();
   const auto& o = m.options();
-  std::string h = x;
-  if (o.in_channels() == 1) h = g.node("Concat", {h, h, h}, {attr("axis", 1)});
-  const int64_t s = o.input_size();
-  if (s > 0 && s != size) {
-    // Bilinear, align_corners false: ONNX's half_pixel rule.
-    const std::string sizes = g.initializer("resize.sizes", torch::tensor({int64_t{1}, int64_t{3}, s, s}));
-    h = g.node("Resize", {h, "", "", sizes},
-               {attr_string("mode", "linear"), attr_string("coordinate_transformation_mode", "half_pixel")});
-  }
-  if (o.imagenet_norm()) {
-    // ((x + 1) / 2 - mean) / std = x * (0.5 / std) + (0.5 - mean) / std, as a per-channel affine map
-    // (BatchNormalization with mean 0, variance 1, epsilon 0: OpenCV's runtime rejects an Add of a
-    // [1, 3, 1, 1] constant).
-    const at::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f});
-    const at::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f});
-    h = g.node(
-        "BatchNormalization",
-        {h, g.initializer("imagenet.scale", 0.5f / std), g.initializer("imagenet.shift", (0.5f - mean) / std),
-         g.initializer("imagenet.mean", torch::zeros({3})), g.initializer("imagenet.var", torch::ones({3}))},
-        {attr_float("epsilon", 0.0f)});
-  }
-  h = e.sequential("features", *child(m, "features"), h);
-  return e.sequential("head", *child(m, "head"), e.global_pool(2, h, false));
+  const std::string h =
+      prepare_vgg_nodes(e.graph(), x, o.in_channels(), o.input_size(), o.imagenet_norm(), size);
+  return e.sequential("head", *child(m, "head"),
+                      e.global_pool(2, e.sequential("features", *child(m, "features"), h), false));
 }
 
 // CORN's conditional logits l [N, K - 1] to log class probabilities [N, K] (models/ordinal_head.h):
@@ -232,6 +212,32 @@ std::string corn(OnnxGraph& g, const std::string& l, int64_t tasks) {
 }
 
 }  // namespace
+
+std::string prepare_vgg_nodes(OnnxGraph& g, const std::string& x, int64_t in_channels, int64_t input_size,
+                              bool imagenet_norm, int size) {
+  std::string h = x;
+  if (in_channels == 1) h = g.node("Concat", {h, h, h}, {attr("axis", 1)});
+  const int64_t s = input_size;
+  if (s > 0 && s != size) {
+    // Bilinear, align_corners false: ONNX's half_pixel rule.
+    const std::string sizes = g.initializer("resize.sizes", torch::tensor({int64_t{1}, int64_t{3}, s, s}));
+    h = g.node("Resize", {h, "", "", sizes},
+               {attr_string("mode", "linear"), attr_string("coordinate_transformation_mode", "half_pixel")});
+  }
+  if (imagenet_norm) {
+    // ((x + 1) / 2 - mean) / std = x * (0.5 / std) + (0.5 - mean) / std, as a per-channel affine map
+    // (BatchNormalization with mean 0, variance 1, epsilon 0: OpenCV's runtime rejects an Add of a
+    // [1, 3, 1, 1] constant).
+    const at::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f});
+    const at::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f});
+    h = g.node(
+        "BatchNormalization",
+        {h, g.initializer("imagenet.scale", 0.5f / std), g.initializer("imagenet.shift", (0.5f - mean) / std),
+         g.initializer("imagenet.mean", torch::zeros({3})), g.initializer("imagenet.var", torch::ones({3}))},
+        {attr_float("epsilon", 0.0f)});
+  }
+  return h;
+}
 
 OnnxGraph onnx_graph(models::ClassifierImpl& model, int64_t in_channels, int size) {
   OnnxGraph g("mednet_" + model.kind());

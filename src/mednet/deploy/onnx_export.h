@@ -14,6 +14,12 @@ constexpr int kOnnxOpset = 13;
 /// The graph of a cnn, resnet, plain or vgg16 network for inputs of the given spatial size.
 OnnxGraph onnx_graph(models::ClassifierImpl& model, int64_t in_channels, int size);
 
+/// VGG16's input preparation (models::prepare_vgg_input) as nodes: grayscale repeated to 3 channels,
+/// bilinear Resize to input_size (none when 0 or equal to size), ImageNet normalisation as a per-channel
+/// affine map. Returns the prepared tensor's name.
+std::string prepare_vgg_nodes(OnnxGraph& g, const std::string& x, int64_t in_channels, int64_t input_size,
+                              bool imagenet_norm, int size);
+
 /// Writes the model's graph with the export metadata (as export_safetensors) to out.
 ExportResult export_onnx(models::ClassifierImpl& model, const ExportSource& source, const std::string& out);
 

@@ -54,8 +54,9 @@ void OnnxGraph::output(const std::string& name, std::vector<int64_t> dims) {
 }
 
 std::string OnnxGraph::initializer(const std::string& name, const at::Tensor& value) {
-  MN_CHECK(value.scalar_type() == at::kFloat || value.scalar_type() == at::kLong, "ONNX initializer ", name,
-           ": float32 or int64 expected");
+  const auto type = value.scalar_type();
+  MN_CHECK(type == at::kFloat || type == at::kLong || type == at::kChar || type == at::kByte,
+           "ONNX initializer ", name, ": float32, int64, int8 or uint8 expected");
   initializers_.emplace_back(name, value.detach().to(at::kCPU).contiguous().clone());
   return name;
 }
@@ -117,8 +118,11 @@ void OnnxGraph::save(const std::string& path, int opset,
     auto* p = g->add_initializer();
     p->set_name(name);
     for (int64_t d : t.sizes()) p->add_dims(d);
-    const bool f32 = t.scalar_type() == at::kFloat;
-    p->set_data_type(f32 ? onnx::TensorProto::FLOAT : onnx::TensorProto::INT64);
+    const auto type = t.scalar_type();
+    p->set_data_type(type == at::kFloat  ? onnx::TensorProto::FLOAT
+                     : type == at::kLong ? onnx::TensorProto::INT64
+                     : type == at::kChar ? onnx::TensorProto::INT8
+                                         : onnx::TensorProto::UINT8);
     p->set_raw_data(std::string(static_cast<const char*>(t.data_ptr()), t.nbytes()));
   }
   for (const auto& n : nodes_) {

@@ -46,7 +46,7 @@ class OnnxGraph {
   std::string input(const std::string& name, std::vector<int64_t> dims);
   /// Declares a float32 graph output.
   void output(const std::string& name, std::vector<int64_t> dims);
-  /// A weight stored in the file (float32 or int64 CPU tensor, copied).
+  /// A weight stored in the file (float32, int64, int8 or uint8 CPU tensor, copied).
   std::string initializer(const std::string& name, const at::Tensor& value);
   /// Appends a node; returns its (single) output's name: out when given, else a fresh "<op>_<n>".
   std::string node(const std::string& op, std::vector<std::string> inputs, std::vector<OnnxAttr> attrs = {},
