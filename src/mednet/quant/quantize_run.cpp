@@ -217,7 +217,11 @@ QuantizeResult quantize_run(LoadedRun& run, const QuantizeOptions& o, const std:
     info["observer"] = o.observer;
     info["calib_samples"] = calib.samples;
   }
-  write_int8_file(out.int8_model(), net, info);
+  // The model file does not name the folder it came from (quant.json does): the same conversion written
+  // to two folders gives the same bytes, and so the same size ratio in the reports.
+  nlohmann::json file_info = info;
+  file_info.erase("source_run");
+  write_int8_file(out.int8_model(), net, file_info);
   run::write_config(out.config(), run.config);
   result.model_path = out.int8_model();
 
