@@ -74,3 +74,34 @@ TEST(ImageFile, JpegFromAnIndependentEncoder) {
   EXPECT_NEAR(gray.to(torch::kFloat).mean().item<float>(), 77, 2);
   EXPECT_THROW(md::read_jpeg(dir + "/cut.jpg"), mednet::Error);
 }
+
+// The encoder and the decoder as a round trip: sizes and channels kept, pixels close at a high quality and
+// further off at a low one; the bytes are a JPEG file PIL reads the same way (the same libjpeg).
+TEST(ImageFile, JpegEncodeDecodeRoundTrip) {
+  if (!MEDNET_HAVE_JPEG) GTEST_SKIP() << "built without libjpeg";
+  torch::manual_seed(3);
+  const at::Tensor yy = torch::linspace(0, 1, 24).view({24, 1}).expand({24, 32});
+  const at::Tensor xx = torch::linspace(0, 1, 32).view({1, 32}).expand({24, 32});
+  const at::Tensor rgb =
+      torch::stack({yy * 200 + 20, xx * 180 + 30, (xx + yy) * 100}).round().to(torch::kUInt8);
+  for (const at::Tensor& img : {rgb, rgb.slice(0, 0, 1).contiguous()}) {
+    const at::Tensor hi = md::decode_jpeg(md::encode_jpeg(img, 95), "hi");
+    const at::Tensor lo = md::decode_jpeg(md::encode_jpeg(img, 5), "lo");
+    ASSERT_EQ(hi.sizes(), img.sizes());
+    ASSERT_EQ(lo.sizes(), img.sizes());
+    const double err_hi = (hi.to(torch::kFloat) - img.to(torch::kFloat)).abs().mean().item<double>();
+    const double err_lo = (lo.to(torch::kFloat) - img.to(torch::kFloat)).abs().mean().item<double>();
+    EXPECT_LT(err_hi, 2.0);
+    EXPECT_GT(err_lo, err_hi);
+  }
+  const std::string dir = mednet::testing::temp_dir("jpeg_rt");
+  const std::string bytes = md::encode_jpeg(rgb, 30);
+  {
+    std::ofstream f(dir + "/a.jpg", std::ios::binary);
+    f << bytes;
+  }
+  EXPECT_TRUE(torch::equal(md::read_jpeg(dir + "/a.jpg"), md::decode_jpeg(bytes, "a")));
+  EXPECT_THROW(md::encode_jpeg(rgb, 0), mednet::Error);
+  EXPECT_THROW(md::encode_jpeg(rgb.to(torch::kFloat), 50), mednet::Error);
+  EXPECT_THROW(md::decode_jpeg(bytes.substr(0, bytes.size() / 2), "half"), mednet::Error);
+}

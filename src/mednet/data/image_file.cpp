@@ -2,6 +2,7 @@
 
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -103,7 +104,8 @@ void quiet(j_common_ptr, int) {}
 
 // The decoder in a plain function: libjpeg reports errors by longjmp, so nothing with a destructor
 // lives in this frame; pixels go to the caller's vector. Returns false with message set on error.
-bool decode_jpeg(const std::string& bytes, std::vector<uint8_t>* pixels, int64_t* dims, JpegError* err) {
+bool decode_jpeg_pixels(const std::string& bytes, std::vector<uint8_t>* pixels, int64_t* dims,
+                        JpegError* err) {
   jpeg_decompress_struct info{};
   info.err = jpeg_std_error(&err->mgr);
   err->mgr.error_exit = on_jpeg_error;
@@ -142,21 +144,77 @@ bool decode_jpeg(const std::string& bytes, std::vector<uint8_t>* pixels, int64_t
   return true;
 }
 
+// The encoder, in a plain function for the same reason; rows are [H, W, C] bytes.
+bool encode_jpeg_pixels(const uint8_t* rows, int64_t h, int64_t w, int64_t c, int quality,
+                        unsigned char** out, unsigned long* out_size, JpegError* err) {
+  jpeg_compress_struct info{};
+  info.err = jpeg_std_error(&err->mgr);
+  err->mgr.error_exit = on_jpeg_error;
+  if (setjmp(err->jump)) {
+    jpeg_destroy_compress(&info);
+    return false;
+  }
+  jpeg_create_compress(&info);
+  jpeg_mem_dest(&info, out, out_size);
+  info.image_width = static_cast<JDIMENSION>(w);
+  info.image_height = static_cast<JDIMENSION>(h);
+  info.input_components = static_cast<int>(c);
+  info.in_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, quality, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  while (info.next_scanline < info.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(rows) + static_cast<int64_t>(info.next_scanline) * w * c;
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  jpeg_destroy_compress(&info);
+  return true;
+}
+
 }  // namespace
 
-at::Tensor read_jpeg(const std::string& path) {
-  const std::string bytes = core::read_file(path);
+at::Tensor decode_jpeg(const std::string& bytes, const std::string& name) {
   std::vector<uint8_t> pixels;
   int64_t dims[3] = {0, 0, 0};
   JpegError err{};
-  MN_CHECK(decode_jpeg(bytes, &pixels, dims, &err), path, ": not a readable JPEG (", err.message, ")");
+  MN_CHECK(decode_jpeg_pixels(bytes, &pixels, dims, &err), name, ": not a readable JPEG (", err.message, ")");
+  // A copy that owns its bytes: for one channel the permuted view is already contiguous, and contiguous()
+  // would hand back a view of `pixels`, freed on return.
   return torch::from_blob(pixels.data(), {dims[0], dims[1], dims[2]}, torch::kUInt8)
       .permute({2, 0, 1})
-      .contiguous();
+      .clone(at::MemoryFormat::Contiguous);
+}
+
+at::Tensor read_jpeg(const std::string& path) {
+  return decode_jpeg(core::read_file(path), path);
+}
+
+std::string encode_jpeg(const at::Tensor& chw, int quality) {
+  MN_CHECK(chw.dim() == 3 && (chw.size(0) == 1 || chw.size(0) == 3) && chw.scalar_type() == torch::kUInt8,
+           "encode_jpeg: expected uint8 [1 or 3, H, W], got ", chw.sizes());
+  MN_CHECK(quality >= 1 && quality <= 100, "encode_jpeg: quality ", quality, " is outside 1..100");
+  const at::Tensor hwc = chw.permute({1, 2, 0}).contiguous();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  JpegError err{};
+  const bool ok = encode_jpeg_pixels(hwc.data_ptr<uint8_t>(), chw.size(1), chw.size(2), chw.size(0), quality,
+                                     &out, &size, &err);
+  std::string bytes = ok ? std::string(reinterpret_cast<const char*>(out), size) : std::string();
+  std::free(out);
+  MN_CHECK(ok, "encode_jpeg: ", err.message);
+  return bytes;
 }
 #else
+at::Tensor decode_jpeg(const std::string&, const std::string& name) {
+  MN_CHECK(false, name, ": this build has no JPEG support (configure with libjpeg-dev)");
+  return {};
+}
 at::Tensor read_jpeg(const std::string& path) {
-  MN_CHECK(false, path, ": this build has no JPEG support (configure with libjpeg-dev)");
+  return decode_jpeg({}, path);
+}
+std::string encode_jpeg(const at::Tensor&, int) {
+  MN_CHECK(false, "this build has no JPEG support (configure with libjpeg-dev)");
   return {};
 }
 #endif
