@@ -30,6 +30,7 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
   packages+=(python3-onnx python3-opencv)  # checks exported ONNX files (onnx.checker) and runs them (OpenCV dnn)
   packages+=(python3-nibabel)      # an independent NIfTI reader and writer for the volume tests
+  packages+=(python3-wand python3-scipy)  # ImageMagick's motion blur and SciPy's filters: references for the corruption tests
 fi
 
 if [ "${1:-}" = "--fuzz" ]; then

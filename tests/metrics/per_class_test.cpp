@@ -72,3 +72,23 @@ TEST(PerClass, RocCurvesAreThinnedKeepingBothEnds) {
   EXPECT_EQ(curves[0].fpr.back(), 1.0);
   EXPECT_EQ(curves[0].tpr.back(), 1.0);
 }
+
+// MedMNIST-C's balanced error (1 - scikit-learn's balanced_accuracy_score), worked by hand.
+TEST(BalancedError, IsOneMinusTheMeanRecallOfThePresentClasses) {
+  using mednet::data::Task;
+  // multi-class: predictions 0,1,1,1,0 for truths 0,0,1,1,2 -> recalls 1/2, 2/2, 0/1; class 3 absent
+  const at::Tensor y = torch::tensor({0, 0, 1, 1, 2}, torch::kLong).view({5, 1});
+  at::Tensor p = torch::full({5, 4}, 0.1, torch::kDouble);
+  for (int64_t i : {0, 4}) p[i][0] = 0.7;
+  for (int64_t i : {1, 2, 3}) p[i][1] = 0.7;
+  EXPECT_NEAR(mednet::metrics::balanced_error(Task::MultiClass, y, p), 1.0 - 0.5, 1e-12);
+  // binary: the last column above 0.5 -> truths 0,0,0,1 predicted 0,1,0,1: recalls 2/3, 1/1
+  const at::Tensor yb = torch::tensor({0, 0, 0, 1}, torch::kLong).view({4, 1});
+  const at::Tensor pb1 = torch::tensor({0.2, 0.6, 0.5, 0.9}, torch::kDouble);
+  const at::Tensor pb = torch::stack({1 - pb1, pb1}, 1);
+  EXPECT_NEAR(mednet::metrics::balanced_error(Task::BinaryClass, yb, pb), 1.0 - (2.0 / 3 + 1) / 2, 1e-12);
+  // multi-label: label 0 as the binary case, label 1 all correct
+  const at::Tensor yl = torch::stack({yb.view({4}), torch::tensor({1, 0, 1, 0}, torch::kLong)}, 1);
+  const at::Tensor pl = torch::stack({pb1, torch::tensor({0.8, 0.1, 0.7, 0.4}, torch::kDouble)}, 1);
+  EXPECT_NEAR(mednet::metrics::balanced_error(Task::MultiLabel, yl, pl), (1.0 / 6 + 0) / 2, 1e-12);
+}

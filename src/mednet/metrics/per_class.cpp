@@ -1,6 +1,7 @@
 #include "mednet/metrics/per_class.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <torch/torch.h>
@@ -80,6 +81,39 @@ std::vector<std::vector<int64_t>> confusion_matrix(data::Task task, const at::Te
     ++m[static_cast<size_t>(y[i])][static_cast<size_t>(pred[i])];
   }
   return m;
+}
+
+namespace {
+
+// Mean recall over the classes present in m's rows (true classes).
+double balanced_accuracy(const std::vector<std::vector<int64_t>>& m) {
+  double sum = 0;
+  int present = 0;
+  for (size_t t = 0; t < m.size(); ++t) {
+    const int64_t row = std::accumulate(m[t].begin(), m[t].end(), int64_t{0});
+    if (row == 0) continue;
+    sum += static_cast<double>(m[t][t]) / static_cast<double>(row);
+    ++present;
+  }
+  return present == 0 ? std::nan("") : sum / present;
+}
+
+}  // namespace
+
+double balanced_error(data::Task task, const at::Tensor& labels, const at::Tensor& probs) {
+  if (task != data::Task::MultiLabel) return 1.0 - balanced_accuracy(confusion_matrix(task, labels, probs));
+  const at::Tensor y = labels.detach().to(at::kCPU).to(at::kLong);
+  const at::Tensor pred = probs.detach().to(at::kCPU).gt(0.5).to(at::kLong);
+  MN_CHECK(y.sizes() == pred.sizes(), "balanced error: labels ", y.sizes(), " and probabilities ",
+           pred.sizes());
+  double sum = 0;
+  for (int64_t l = 0; l < y.size(1); ++l) {
+    std::vector<std::vector<int64_t>> m(2, std::vector<int64_t>(2, 0));
+    const at::Tensor yl = y.select(1, l).contiguous(), pl = pred.select(1, l).contiguous();
+    for (int64_t i = 0; i < yl.numel(); ++i) ++m[yl.data_ptr<int64_t>()[i]][pl.data_ptr<int64_t>()[i]];
+    sum += 1.0 - balanced_accuracy(m);
+  }
+  return sum / static_cast<double>(y.size(1));
 }
 
 RocCurve roc_curve(const std::vector<double>& scores, const std::vector<int>& targets) {

@@ -33,6 +33,11 @@ std::vector<int64_t> predicted_classes(data::Task task, const at::Tensor& probs)
 std::vector<std::vector<int64_t>> confusion_matrix(data::Task task, const at::Tensor& labels,
                                                    const at::Tensor& probs);
 
+/// MedMNIST-C's balanced error: 1 - the mean recall over the classes present in the labels (scikit-learn's
+/// balanced_accuracy_score) under the evaluator's decision rule; multi-label: its mean over the labels,
+/// each label's score above 0.5.
+double balanced_error(data::Task task, const at::Tensor& labels, const at::Tensor& probs);
+
 struct RocCurve {
   std::string name;              ///< "class 1", "label 3", ...
   std::vector<double> fpr, tpr;  ///< from (0, 0) to (1, 1), one point per distinct score

@@ -1,0 +1,45 @@
+#pragma once
+// MedMNIST-C's 2D corruptions (Di Salvo et al. 2024) as operations on one uint8 picture [C, H, W]
+// (C = 1 or 3, on the CPU), each computed as the library MedMNIST-C calls computes it, its rounding
+// included: PIL for pixelate (BOX resampling), brightness and contrast (ImageEnhance), libjpeg for JPEG,
+// OpenCV for the defocus disk, ImageMagick for motion blur, NumPy formulas for the noises,
+// torchvision for Gaussian blur and gamma. Parameters are in the units MedMNIST-C gives them (its
+// registry, corruption_registry.h, scales the spatial ones to the picture's size). Random draws come
+// from the seed, so one seed gives one picture.
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+namespace mednet::augment {
+
+/// PIL resize with the BOX filter to int(side * factor) per side, and back.
+at::Tensor pixelate(const at::Tensor& img, double factor);
+/// Baseline JPEG at the quality (data::encode_jpeg), decoded again.
+at::Tensor jpeg_compression(const at::Tensor& img, int quality);
+/// clip(x + N(0, sigma)) on [0, 1] pixels, truncated back to uint8.
+at::Tensor gaussian_noise(const at::Tensor& img, double sigma, uint64_t seed);
+/// clip(x + x N(0, sigma)).
+at::Tensor speckle_noise(const at::Tensor& img, double sigma, uint64_t seed);
+/// Each value set to 0 or 1 (even odds) with probability amount (scikit-image's salt and pepper).
+at::Tensor impulse_noise(const at::Tensor& img, double amount, uint64_t seed);
+/// clip(Poisson(x photons) / photons).
+at::Tensor shot_noise(const at::Tensor& img, double photons, uint64_t seed);
+/// Convolution with a disk of the radius, its edge softened by a 3x3 (radius over 8: 5x5) Gaussian of
+/// sigma alias_blur; reflected borders (OpenCV's default).
+at::Tensor defocus_blur(const at::Tensor& img, double radius, double alias_blur);
+/// ImageMagick's one-sided motion blur: a half Gaussian of sigma over 2 ceil(radius) + 1 pixels along
+/// the angle (degrees), edge pixels repeated outside.
+at::Tensor motion_blur(const at::Tensor& img, double radius, double sigma, double angle);
+/// torchvision's Gaussian blur with an odd kernel size and sigma, reflected borders, rounded.
+at::Tensor gaussian_blur(const at::Tensor& img, int kernel_size, double sigma);
+/// PIL ImageEnhance.Brightness: a blend with black.
+at::Tensor brightness(const at::Tensor& img, double factor);
+/// PIL ImageEnhance.Contrast: a blend with the picture's mean grey level.
+at::Tensor contrast(const at::Tensor& img, double factor);
+/// torchvision's adjust_gamma on a PIL picture: int(255.999 (x / 255)^gamma).
+at::Tensor gamma_correction(const at::Tensor& img, double gamma);
+
+/// torchvision's sigma for a Gaussian blur of this kernel size when none is given.
+double default_gaussian_sigma(int kernel_size);
+
+}  // namespace mednet::augment
