@@ -22,6 +22,7 @@ void add_weights(CLI::App& app);
 void add_quantize(CLI::App& app);
 void add_ensemble(CLI::App& app);
 void add_trust(CLI::App& app);
+void add_robustness(CLI::App& app);
 void add_serve(CLI::App& app);
 
 /// Exit code of an interrupted command (128 + SIGINT, as shells report it).

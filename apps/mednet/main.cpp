@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   mednet::app::add_quantize(app);
   mednet::app::add_ensemble(app);
   mednet::app::add_trust(app);
+  mednet::app::add_robustness(app);
   mednet::app::add_serve(app);
   try {
     app.parse(argc, argv);

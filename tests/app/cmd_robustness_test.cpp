@@ -1,0 +1,88 @@
+// mednet robustness as a user runs it: a finished 2D run scored under every MedMNIST-C corruption of its
+// dataset at five severities, the same numbers every time; a 3D run under the CT/MRI artifacts; bad flags
+// and folders are usage errors.
+#include <torch/torch.h>
+
+#include "app/cli_fixture.h"
+
+using namespace mednet::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+class RobustnessCommand : public Cli {};
+
+TEST_F(RobustnessCommand, ScoresEveryCorruptionAndSeverityOfARun) {
+  const std::string root = fake_medmnist_root("retinamnist", 120, 40, 60);
+  const std::string run = home_ + "/run";
+  auto [rc, out] = mednet("train --dataset retinamnist --widths 4,8 --epochs 2 --root " + root +
+                              " --threads 2 --skip-md5 --out " + run,
+                          home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) =
+      mednet("robustness --run " + run + " --out " + home_ + "/rob --skip-md5 --threads 2", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "| defocus_blur |")) << out;
+  const auto j = nlohmann::json::parse(read_file(home_ + "/rob/robustness.json"));
+  EXPECT_EQ(j["images"].get<int>(), 60);
+  EXPECT_EQ(j["corruptions"].size(), 8u);
+  EXPECT_EQ(j["cells"].size(), 40u);
+  EXPECT_TRUE(j["skipped"].empty());
+  EXPECT_EQ(j["parameters"]["motion_blur"]["severities"][4]["used"], (std::vector<double>{2.5, 1.875}));
+  EXPECT_EQ(j["parameters"]["motion_blur"]["severities"][4]["at_224"], (std::vector<double>{20, 15}));
+  const auto metrics = nlohmann::json::parse(read_file(run + "/metrics.json"));
+  EXPECT_NEAR(j["clean"]["auc"].get<double>(), metrics["test"]["auc"].get<double>(), 1e-6);
+  EXPECT_NEAR(j["clean"]["acc"].get<double>(), metrics["test"]["acc"].get<double>(), 1e-6);
+  double drops = 0;
+  for (const auto& c : j["corruptions"]) {
+    double mean = 0;
+    for (const auto& cell : j["cells"])
+      if (cell["corruption"] == c["corruption"]) {
+        EXPECT_GE(cell["auc"].get<double>(), 0.0);
+        EXPECT_LE(cell["auc"].get<double>(), 1.0);
+        EXPECT_GE(cell["balanced_error"].get<double>(), 0.0);
+        mean += cell["auc"].get<double>() / 5;
+      }
+    EXPECT_NEAR(c["mean_auc"].get<double>(), mean, 1e-9);
+    EXPECT_NEAR(c["auc_drop"].get<double>(), j["clean"]["auc"].get<double>() - mean, 1e-9);
+    drops += c["auc_drop"].get<double>() / 8;
+  }
+  EXPECT_NEAR(j["mean_auc_drop"].get<double>(), drops, 1e-9);
+  if (report_available(out)) {
+    EXPECT_GT(png_size(home_ + "/rob/robustness_auc.png").first, 500);
+    EXPECT_GT(png_size(home_ + "/rob/corruptions.png").first, 500);
+  }
+
+  // seeded: a second run gives the same numbers; another seed draws other noise
+  std::tie(rc, out) =
+      mednet("robustness --run " + run + " --out " + home_ + "/rob2 --skip-md5 --threads 2", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(home_ + "/rob2/robustness.json"))["cells"], j["cells"]);
+  std::tie(rc, out) = mednet("robustness --run " + run + " --out " + home_ +
+                                 "/rob3 --seed 4 --max-images 30 "
+                                 "--skip-md5 --threads 2",
+                             home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(home_ + "/rob3/robustness.json"))["images"].get<int>(), 30);
+}
+
+TEST_F(RobustnessCommand, ScoresA3dRunUnderCtAndMriArtifactsAndRefusesBadFlags) {
+  const std::string root = fake_medmnist_root("adrenalmnist3d", 16, 8, 10);
+  const std::string run = home_ + "/run3d";
+  auto [rc, out] = mednet("train --dataset adrenalmnist3d --widths 2 --epochs 1 --root " + root +
+                              " --threads 2 --skip-md5 --out " + run,
+                          home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = mednet("robustness --run " + run + " --skip-md5 --threads 2", home_);
+  ASSERT_EQ(rc, 0) << out;
+  const auto j = nlohmann::json::parse(read_file(run + "/robustness.json"));
+  EXPECT_EQ(j["corruptions"].size(), 8u);
+  EXPECT_EQ(j["cells"].size(), 40u);
+  EXPECT_EQ(j["parameters"]["motion"]["severities"][4]["at_28"], (std::vector<double>{10, 3, 4}));
+  EXPECT_TRUE(contains(j["scale_rule"].get<std::string>(), "S / 28")) << j["scale_rule"];
+  EXPECT_TRUE(contains(out, "| ghosting |")) << out;
+  expect_usage_error("robustness --run " + home_ + "/missing", "missing");
+  expect_usage_error("robustness --run " + run + " --max-images -3", "--max-images");
+}
+
+}  // namespace
