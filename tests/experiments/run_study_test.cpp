@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
@@ -35,6 +36,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   std::ofstream(dir + "/cam.json")
       << R"({"methods": ["gradcam"], "entries": [{"name": "x", "run": "runs/t/missing/seed0"}]})";
   std::ofstream(dir + "/trust.json") << R"({"name": "How far", "folders": ["runs/t"], "coverage": 0.8})";
+  std::ofstream(dir + "/robust.json") << R"({"name": "Corrupted", "folders": ["runs/t"], "seed": 2})";
   std::ofstream(dir + "/study.json")
       << R"({"name": "S", "stages": [
       {"name": "t", "kind": "train", "file": ")" +
@@ -42,7 +44,9 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
       {"name": "c", "kind": "cam", "file": ")" +
              dir + R"(/cam.json"},
       {"name": "trust", "kind": "trust", "file": ")" +
-             dir + R"(/trust.json"}],
+             dir + R"(/trust.json"},
+      {"name": "robustness", "kind": "robustness", "file": ")" +
+             dir + R"(/robust.json"}],
     "presets": {"quick": {"train": {"epochs": 1}}}})";
   const experiments::StudySpec spec = experiments::load_study(dir + "/study.json");
   experiments::StudyOptions o;
@@ -52,7 +56,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   const std::string out = dir + "/out";
   StudyMessages first;
   const experiments::StudyOutcome r = experiments::run_study(spec, dir + "/study.json", out, o, first);
-  ASSERT_EQ(r.stages.size(), 3u);
+  ASSERT_EQ(r.stages.size(), 4u);
   EXPECT_EQ(r.stages[0].status, "done");
   EXPECT_NE(r.stages[0].message.find("arm 'slow' skipped on CPU (too slow)"), std::string::npos);
   EXPECT_NE(first.all.find("skipped on CPU: t arm 'slow'"), std::string::npos) << first.all;
@@ -66,6 +70,12 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_EQ(r.stages[2].message, "1 runs");
   for (const char* f : {"calibration.json", "ood.safetensors", "trust.json", "trust.md"})
     EXPECT_TRUE(fs::exists(out + "/t/a/seed0/" + f)) << f;
+  // The robustness stage scored the same run under RetinaMNIST's eight MedMNIST-C corruptions.
+  EXPECT_EQ(r.stages[3].status, "done");
+  EXPECT_EQ(r.stages[3].message, "1 runs");
+  const auto rob = nlohmann::json::parse(core::read_file(out + "/robustness/t/a/seed0/robustness.json"));
+  EXPECT_EQ(rob["cells"].size(), 40u);
+  EXPECT_EQ(rob["seed"].get<int>(), 2);
   const std::string summary = core::read_file(out + "/trust/summary.json");
   EXPECT_NE(summary.find("\"run\": \"t/a/seed0\""), std::string::npos) << summary;
   const std::string html = core::read_file(r.report_html);
@@ -78,6 +88,9 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   EXPECT_NE(md.find("checkpoint with the best validation loss"), std::string::npos) << md;
   EXPECT_EQ(md.find("best validation AUC"), std::string::npos) << md;
   EXPECT_NE(md.find("## trust: How far"), std::string::npos) << md;
+  EXPECT_NE(md.find("## robustness: Corrupted"), std::string::npos) << md;
+  EXPECT_NE(md.find("### 2D runs under MedMNIST-C's corruptions"), std::string::npos) << md;
+  EXPECT_NE(md.find(" costs the most test AUC ("), std::string::npos) << md;
   // The report opens with the summary (the trained arm beside the best published row, conclusions linked to
   // their sections) and ends with the stages' bookkeeping.
   const size_t summary_at = md.find("## Summary");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mednet/core/error.h"
+#include "mednet/experiments/robustness_experiment.h"
 #include "support/fixtures.h"
 
 using namespace mednet;
@@ -27,7 +28,7 @@ std::string study_usage_error(const std::string& path) {
 
 TEST(StudySpec, TheRepositorysStudyFileLoads) {
   const auto s = experiments::load_study(MEDNET_SOURCE_DIR "/experiments/study.json");
-  ASSERT_EQ(s.stages.size(), 7u);
+  ASSERT_EQ(s.stages.size(), 8u);
   EXPECT_EQ(s.stages[0].name, "exp1");
   EXPECT_EQ(s.stages[0].seeds, (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(s.stages[3].kind, experiments::StageKind::Cam);
@@ -39,6 +40,10 @@ TEST(StudySpec, TheRepositorysStudyFileLoads) {
   EXPECT_EQ(s.stages[5].name, "exp2d");
   EXPECT_EQ(s.stages[6].kind, experiments::StageKind::Trust);  // after every training stage
   EXPECT_EQ(experiments::stage_kind_name(s.stages[6].kind), "trust");
+  EXPECT_EQ(s.stages[7].kind, experiments::StageKind::Robustness);  // on the runs of Experiments 1 and 2A
+  EXPECT_EQ(experiments::stage_kind_name(s.stages[7].kind), "robustness");
+  const auto r = experiments::load_robustness_experiment(MEDNET_SOURCE_DIR "/experiments/robustness.json");
+  EXPECT_EQ(r.folders, (std::vector<std::string>{"runs/exp1", "runs/exp2a"}));
   ASSERT_TRUE(s.presets.count("quick") && s.presets.count("full"));
   EXPECT_EQ(s.presets.at("quick").seeds, (std::vector<uint64_t>{0}));
   EXPECT_TRUE(s.presets.at("full").seeds.empty());
@@ -76,7 +81,7 @@ TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
             std::string::npos);
   EXPECT_NE(
       study_usage_error(write(dir, "b.json", R"({"stages": [{"name": "x", "file": "f", "kind": "dance"}]})"))
-          .find("kind must be train, cam, quant or trust"),
+          .find("kind must be train, cam, quant, trust or robustness"),
       std::string::npos);
   EXPECT_NE(
       study_usage_error(

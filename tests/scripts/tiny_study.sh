@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a small real study on generated data: a fake RetinaMNIST file (the official format), a study
-# file with a two-arm training stage, a Grad-CAM stage, a quantization stage and a trust stage, and runs it.
+# file with a two-arm training stage, a Grad-CAM stage, a quantization stage, a trust stage and a robustness
+# stage, and runs it.
 # Usage: tiny_study.sh MEDNET_BIN DIR    -> DIR/data, DIR/study.json, DIR/study (report.html inside)
 set -euo pipefail
 bin=$1
@@ -40,12 +41,17 @@ JSON
 cat > "$dir/trust.json" <<JSON
 {"name": "tiny-trust", "description": "How far to trust both arms.", "coverage": 0.9, "folders": ["runs/t"]}
 JSON
+cat > "$dir/robustness.json" <<JSON
+{"name": "tiny-robustness", "description": "Both arms under MedMNIST-C's RetinaMNIST corruptions.", "seed": 0,
+ "folders": ["runs/t"]}
+JSON
 cat > "$dir/study.json" <<JSON
 {"name": "Tiny study", "description": "A study on generated data, for the report's tests.",
  "stages": [{"name": "t", "kind": "train", "file": "$dir/train.json"},
             {"name": "c", "kind": "cam", "file": "$dir/cam.json"},
             {"name": "q", "kind": "quant", "file": "$dir/quant.json"},
-            {"name": "u", "kind": "trust", "file": "$dir/trust.json"}],
+            {"name": "u", "kind": "trust", "file": "$dir/trust.json"},
+            {"name": "r", "kind": "robustness", "file": "$dir/robustness.json"}],
  "presets": {"quick": {}}}
 JSON
 "$bin" study --config "$dir/study.json" --out "$dir/study" --preset quick --root "$dir/data" --skip-md5 --threads 2 \

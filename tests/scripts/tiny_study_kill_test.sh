@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# study_kill_test.sh on the small study of tiny_study.sh (generated data, four stages, a few seconds
-# each): 8 kills over its training, Grad-CAM and quantization stages and its report, each resumed.
+# study_kill_test.sh on the small study of tiny_study.sh (generated data, five stages, a few seconds
+# each): 8 kills over its training, Grad-CAM, quantization, trust and robustness stages and its report,
+# each resumed.
 # Usage: tiny_study_kill_test.sh MEDNET_BINARY
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

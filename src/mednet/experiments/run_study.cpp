@@ -11,6 +11,7 @@
 #include "mednet/core/runtime.h"
 #include "mednet/experiments/cam_gallery.h"
 #include "mednet/experiments/quant_experiment.h"
+#include "mednet/experiments/robustness_experiment.h"
 #include "mednet/experiments/run_experiment.h"
 #include "mednet/experiments/study_report.h"
 #include "mednet/experiments/trust_experiment.h"
@@ -150,6 +151,20 @@ StageOutcome run_trust_stage(const StageSpec& s, const StudyPreset& preset, cons
   return {s.name, "done", std::to_string(runs.size()) + " runs", 0};
 }
 
+StageOutcome run_robustness_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                                  const StudyOptions& o, train::TrainObserver& observer) {
+  const std::string dir = out + "/" + s.name;
+  const std::string file = stage_file_unless_complete(s, preset, out, dir + "/summary.json", o);
+  if (file.empty()) return {s.name, "already complete", "", 0};
+  TrustExperimentOptions t;
+  t.root = o.root;
+  t.check_md5 = o.check_md5;
+  t.relative_to = out;
+  const auto runs = run_robustness_experiment(load_robustness_experiment(file), dir, t,
+                                              [&](const std::string& line) { observer.on_message(line); });
+  return {s.name, "done", std::to_string(runs.size()) + " runs", 0};
+}
+
 // stages.json: how each stage ended, written after every stage so that a killed study keeps the record
 // of what it finished. A stage found complete is recorded as done, with the seconds and note of the call
 // that ran it when that call recorded them, so the report does not depend on how many calls it took.
@@ -237,7 +252,8 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
       r = s.kind == StageKind::Train   ? run_train_stage(s, preset, out, o, device, observer)
           : s.kind == StageKind::Cam   ? run_cam_stage(s, preset, out, o, observer)
           : s.kind == StageKind::Quant ? run_quant_stage(s, preset, out, o, observer)
-                                       : run_trust_stage(s, preset, out, o, observer);
+          : s.kind == StageKind::Trust ? run_trust_stage(s, preset, out, o, observer)
+                                       : run_robustness_stage(s, preset, out, o, observer);
     } catch (const std::exception& e) {
       r = {s.name, "failed", e.what(), 0};
       outcome.failed = true;

@@ -16,6 +16,7 @@ void report_cam_leaderboards(ReportDoc& doc, const StageSpec& s, const std::stri
                              const nlohmann::json& gallery);
 void report_quant_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 void report_trust_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
+void report_robustness_stage(ReportDoc& doc, const StageSpec& s, const std::string& out);
 
 /// The report's opening section (study_summary.cpp): the forest plot of every trained arm against the best
 /// published row, conclusions linked to their sections, and the caveats.

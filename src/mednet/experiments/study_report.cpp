@@ -230,6 +230,7 @@ StudyReport write_study_report(const StudySpec& study, const std::string& out,
       if (s.kind == StageKind::Cam) report_cam_stage(doc, s, out);
       if (s.kind == StageKind::Quant) report_quant_stage(doc, s, out);
       if (s.kind == StageKind::Trust) report_trust_stage(doc, s, out);
+      if (s.kind == StageKind::Robustness) report_robustness_stage(doc, s, out);
     } catch (const std::exception& ex) {
       doc.gap(s.name + ": could not be reported: " + ex.what());
     }

@@ -14,7 +14,8 @@ std::string stage_kind_name(StageKind k) {
   return k == StageKind::Train   ? "train"
          : k == StageKind::Cam   ? "cam"
          : k == StageKind::Quant ? "quant"
-                                 : "trust";
+         : k == StageKind::Trust ? "trust"
+                                 : "robustness";
 }
 
 namespace {
@@ -42,12 +43,14 @@ StageSpec stage_from_json(const json& j, const std::string& path) {
   core::reject_unknown_keys(j, {"name", "kind", "file", "arm", "seeds", "cpu_skip", "runs"}, where);
   s.file = j.at("file").get<std::string>();
   const std::string kind = j.value("kind", "train");
-  MN_CHECK_USAGE(kind == "train" || kind == "cam" || kind == "quant" || kind == "trust", where,
-                 ": kind must be train, cam, quant or trust, got '", kind, "'");
+  MN_CHECK_USAGE(
+      kind == "train" || kind == "cam" || kind == "quant" || kind == "trust" || kind == "robustness", where,
+      ": kind must be train, cam, quant, trust or robustness, got '", kind, "'");
   s.kind = kind == "train"   ? StageKind::Train
            : kind == "cam"   ? StageKind::Cam
            : kind == "quant" ? StageKind::Quant
-                             : StageKind::Trust;
+           : kind == "trust" ? StageKind::Trust
+                             : StageKind::Robustness;
   if (j.contains("arm")) s.arm = j.at("arm").get<std::string>();
   if (j.contains("seeds")) s.seeds = seeds_of(j.at("seeds"), where);
   for (const auto& c : j.value("cpu_skip", json::array())) {
@@ -111,7 +114,8 @@ json effective_stage_file(const StageSpec& s, const StudyPreset& preset, const s
   const auto patch = preset.patch.find(s.name);
   if (patch != preset.patch.end()) j.merge_patch(patch->second);
   const char* list = s.kind == StageKind::Cam ? "entries" : s.kind == StageKind::Quant ? "models" : nullptr;
-  if (s.kind == StageKind::Trust && j.contains("folders") && j.at("folders").is_array()) {
+  if ((s.kind == StageKind::Trust || s.kind == StageKind::Robustness) && j.contains("folders") &&
+      j.at("folders").is_array()) {
     for (auto& f : j["folders"])
       if (f.is_string()) f = study_run_path(s, f.get<std::string>(), out);
   }

@@ -9,10 +9,10 @@
 //    "presets": {"quick": {"seeds": [0], "train": {"epochs": 3}, "patch": {"exp2c": {...}}}, "full": {}}}
 //
 // kind: train (an experiment file with arms, or a single train config run as one arm named by
-// "arm"), cam (a Grad-CAM gallery file), quant (a quantization experiment file) or trust (a trust
-// experiment file: trust_experiment.h). A stage's output is OUT/<name>/. Run paths in cam, quant and
-// trust files ("runs/exp2a/...") point into the study folder: "runs" maps a path to one under OUT, and any
-// other "runs/X" becomes OUT/X.
+// "arm"), cam (a Grad-CAM gallery file), quant (a quantization experiment file), trust (a trust
+// experiment file: trust_experiment.h) or robustness (robustness_experiment.h). A stage's output is
+// OUT/<name>/. Run paths in cam, quant, trust and robustness files ("runs/exp2a/...") point into the study
+// folder: "runs" maps a path to one under OUT, and any other "runs/X" becomes OUT/X.
 #include <map>
 #include <string>
 #include <vector>
@@ -21,7 +21,7 @@
 
 namespace mednet::experiments {
 
-enum class StageKind { Train, Cam, Quant, Trust };
+enum class StageKind { Train, Cam, Quant, Trust, Robustness };
 
 struct CpuSkip {
   std::string arm, why;
@@ -31,10 +31,11 @@ struct StageSpec {
   std::string name;
   StageKind kind = StageKind::Train;
   std::string file;
-  std::string arm = "model";                ///< the arm name of a single train config
-  std::vector<uint64_t> seeds;              ///< train: replaces the file's seeds (empty: the file's)
-  std::vector<CpuSkip> cpu_skip;            ///< train: arms too slow for a CPU
-  std::map<std::string, std::string> runs;  ///< cam, quant, trust: run path in the file -> path under OUT
+  std::string arm = "model";      ///< the arm name of a single train config
+  std::vector<uint64_t> seeds;    ///< train: replaces the file's seeds (empty: the file's)
+  std::vector<CpuSkip> cpu_skip;  ///< train: arms too slow for a CPU
+  std::map<std::string, std::string>
+      runs;  ///< cam, quant, trust, robustness: run path in the file -> under OUT
 };
 
 struct StudyPreset {

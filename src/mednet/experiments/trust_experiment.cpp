@@ -26,14 +26,20 @@ TrustExperiment load_trust_experiment(const std::string& path) {
   core::take(j, "coverage", e.coverage, what);
   MN_CHECK_USAGE(std::isfinite(e.coverage) && e.coverage > 0 && e.coverage < 1, path,
                  ": coverage must be between 0 and 1 (for example 0.9), got ", e.coverage);
+  e.folders = run_folders_of(j, path);
+  return e;
+}
+
+std::vector<std::string> run_folders_of(const json& j, const std::string& path) {
   MN_CHECK_USAGE(j.contains("folders") && j["folders"].is_array() && !j["folders"].empty(), path,
                  ": 'folders' must list at least one folder of runs");
+  std::vector<std::string> folders;
   for (const auto& f : j["folders"]) {
     MN_CHECK_USAGE(f.is_string() && !f.get<std::string>().empty(), path, ": each folder must be a path, got ",
                    f.dump());
-    e.folders.push_back(f.get<std::string>());
+    folders.push_back(f.get<std::string>());
   }
-  return e;
+  return folders;
 }
 
 std::vector<std::string> finished_runs_under(const std::string& folder) {

@@ -8,6 +8,8 @@
 // `mednet predict` on a study's run uses them); OUT/summary.json lists every run's trust.json with its
 // path relative to the study folder.
 #include <functional>
+
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ struct TrustExperimentOptions {
   bool check_md5 = true;
   std::string relative_to;  ///< run paths in summary.json are relative to this folder (empty: as found)
 };
+
+/// An experiment file's "folders": a non-empty list of paths (a usage error naming path otherwise).
+std::vector<std::string> run_folders_of(const nlohmann::json& j, const std::string& path);
 
 /// The finished runs (folders holding metrics.json) under folder, sorted; none when it does not exist.
 std::vector<std::string> finished_runs_under(const std::string& folder);
