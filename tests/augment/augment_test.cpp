@@ -142,3 +142,36 @@ TEST(Augment, JsonRoundTrip) {
 }
 
 }  // namespace
+
+// "corrupt": one corruption of a robustness check per sample that fires, on the 8-bit picture.
+TEST(Augment, CorruptDrawsARobustnessCorruptionPerSample) {
+  using mednet::augment::TransformSpec;
+  const TransformSpec t = mednet::augment::transform_from_json(
+      nlohmann::json{{"type", "corrupt"}, {"p", 1.0}, {"set", "retinamnist"}, {"severity", 3}});
+  EXPECT_EQ(mednet::augment::to_json(t)["set"], "retinamnist");
+  EXPECT_EQ(mednet::augment::to_json(t)["severity"], 3);
+  torch::manual_seed(2);
+  const at::Tensor batch = torch::randint(0, 256, {12, 3, 28, 28}).to(torch::kFloat) / 255.0;
+  const at::Tensor a = mednet::augment::apply({t}, batch, 7), b = mednet::augment::apply({t}, batch, 7);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, mednet::augment::apply({t}, batch, 8)));
+  EXPECT_TRUE(torch::allclose(a * 255, (a * 255).round(), 0, 1e-3));  // 8-bit pictures
+  int changed = 0;
+  for (int64_t i = 0; i < 12; ++i) changed += !torch::equal(a[i], batch[i]);
+  EXPECT_GE(changed, 10);
+  TransformSpec never = t;
+  never.p = 0;
+  EXPECT_TRUE(torch::equal(mednet::augment::apply({never}, batch, 7), batch));
+  // volumes take the CT/MRI artifacts
+  const TransformSpec v =
+      mednet::augment::transform_from_json(nlohmann::json{{"type", "corrupt"}, {"p", 1.0}});
+  const at::Tensor vol = torch::rand({2, 1, 10, 10, 10});
+  EXPECT_EQ(mednet::augment::apply({v}, vol, 1).sizes(), vol.sizes());
+  EXPECT_THROW(mednet::augment::validate({v}, 2), mednet::Error);  // a 2D picture needs a MedMNIST-C set
+  EXPECT_THROW(mednet::augment::validate({t}, 3), mednet::Error);  // a volume has no MedMNIST-C set
+  EXPECT_THROW(mednet::augment::transform_from_json(nlohmann::json{{"type", "corrupt"}, {"severity", 0}}),
+               mednet::Error);
+  TransformSpec unknown = t;
+  unknown.set = "nosuchmnist";
+  EXPECT_THROW(mednet::augment::validate({unknown}, 2), mednet::Error);
+}

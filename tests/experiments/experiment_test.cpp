@@ -110,3 +110,17 @@ TEST(Experiment, TeacherArmsNameEarlierArmsAndBecomeTheirSeedsRuns) {
   j["arms"][0]["config"]["distill"]["teacher"] = json::array({"arm:nobody"});
   EXPECT_NE(usage_error(j).find("arm:nobody"), std::string::npos);
 }
+
+TEST(ExperimentSpec, TheCorruptionTrainedRecipeFileLoads) {
+  const auto e = mednet::experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_robust.json");
+  ASSERT_EQ(e.arms.size(), 2u);
+  EXPECT_EQ(e.seeds, (std::vector<uint64_t>{0, 1, 2}));
+  const auto c =
+      mednet::experiments::arm_config(e, mednet::experiments::find_arm(e, "corruption-trained"), 0);
+  ASSERT_FALSE(c.augment.empty());
+  EXPECT_EQ(c.augment.back().type, "corrupt");
+  EXPECT_EQ(c.augment.back().set, "retinamnist");
+  const auto s = mednet::experiments::arm_config(e, mednet::experiments::find_arm(e, "study-recipe"), 0);
+  EXPECT_EQ(s.augment.size() + 1, c.augment.size());  // the same recipe, the corruptions added
+  ASSERT_EQ(e.comparisons.size(), 1u);
+}

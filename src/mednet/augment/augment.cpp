@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "mednet/augment/corruption_registry.h"
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
@@ -26,9 +27,10 @@ constexpr double kPi = 3.14159265358979323846;
 // Keys each type accepts besides "type" and "p".
 const std::set<std::string>& keys_of(const std::string& type) {
   static const std::map<std::string, std::set<std::string>> keys{
-      {"rotate", {"degrees"}},     {"flip", {"axes"}},        {"scale", {"min", "max"}},
-      {"translate", {"fraction"}}, {"brightness", {"delta"}}, {"contrast", {"delta"}},
-      {"noise", {"std"}}};
+      {"rotate", {"degrees"}},   {"flip", {"axes"}},
+      {"scale", {"min", "max"}}, {"translate", {"fraction"}},
+      {"brightness", {"delta"}}, {"contrast", {"delta"}},
+      {"noise", {"std"}},        {"corrupt", {"set", "severity"}}};
   auto it = keys.find(type);
   MN_CHECK_USAGE(it != keys.end(), "unknown augmentation '", type,
                  "'; valid: ", core::join(transform_types(), ", "));
@@ -81,8 +83,24 @@ bool is_identity(const Matrix& m) {
 
 }  // namespace
 
+const std::vector<CorruptionSpec>& corruption_list(const TransformSpec& t, int spatial_dims) {
+  if (spatial_dims == 3) {
+    MN_CHECK_USAGE(t.set.empty() || t.set == "ct-mri",
+                   "corrupt: 3D images take the CT/MRI artifacts (\"set\": "
+                   "\"ct-mri\"), got \"",
+                   t.set, "\"");
+    return volume_artifacts();
+  }
+  const auto& list = medmnistc_corruptions(t.set);
+  MN_CHECK_USAGE(!list.empty(),
+                 "corrupt: \"set\" must name a 2D MedMNIST dataset whose MedMNIST-C corruptions "
+                 "to draw (for example \"retinamnist\"), got \"",
+                 t.set, "\"");
+  return list;
+}
+
 std::vector<std::string> transform_types() {
-  return {"rotate", "flip", "scale", "translate", "brightness", "contrast", "noise"};
+  return {"rotate", "flip", "scale", "translate", "brightness", "contrast", "noise", "corrupt"};
 }
 
 json to_json(const TransformSpec& t) {
@@ -96,6 +114,10 @@ json to_json(const TransformSpec& t) {
   if (t.type == "translate") j["fraction"] = t.fraction;
   if (t.type == "brightness" || t.type == "contrast") j["delta"] = t.delta;
   if (t.type == "noise") j["std"] = t.std;
+  if (t.type == "corrupt") {
+    j["set"] = t.set;
+    j["severity"] = t.severity;
+  }
   return j;
 }
 
@@ -117,6 +139,8 @@ TransformSpec transform_from_json(const json& j) {
   take(j, "fraction", t.fraction);
   take(j, "delta", t.delta);
   take(j, "std", t.std);
+  take(j, "set", t.set);
+  take(j, "severity", t.severity);
   MN_CHECK_USAGE(t.p >= 0 && t.p <= 1, "augmentation '", t.type, "': p must be in [0, 1], got ", t.p);
   MN_CHECK_USAGE(t.degrees >= 0 && t.degrees <= 180, "rotate: degrees must be in [0, 180], got ", t.degrees);
   MN_CHECK_USAGE(t.type != "flip" || !t.axes.empty(), "flip: \"axes\" must name at least one axis");
@@ -126,12 +150,14 @@ TransformSpec transform_from_json(const json& j) {
   MN_CHECK_USAGE(t.delta >= 0 && t.delta <= 1, "augmentation '", t.type, "': delta must be in [0, 1], got ",
                  t.delta);
   MN_CHECK_USAGE(t.std >= 0 && t.std <= 1, "noise: std must be in [0, 1], got ", t.std);
+  MN_CHECK_USAGE(t.severity >= 1 && t.severity <= 5, "corrupt: severity must be in 1..5, got ", t.severity);
   return t;
 }
 
 void validate(const std::vector<TransformSpec>& transforms, int spatial_dims) {
   for (const auto& t : transforms) {
     keys_of(t.type);
+    if (t.type == "corrupt") corruption_list(t, spatial_dims);
     for (int a : t.axes) {
       MN_CHECK_USAGE(a >= 0 && a < spatial_dims, "flip: axis ", a, " does not exist in ", spatial_dims,
                      "D images (valid: 0..", spatial_dims - 1, ")");
@@ -154,6 +180,12 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
   std::uniform_real_distribution<double> u01(0.0, 1.0);
   auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * u01(rng); };
 
+  struct Corruption {
+    const CorruptionSpec* spec = nullptr;
+    int severity = 0;
+    uint64_t seed = 0;
+  };
+  std::vector<Corruption> corrupted(static_cast<size_t>(n));
   std::vector<Matrix> geometry(static_cast<size_t>(n), identity());
   std::vector<double> add(static_cast<size_t>(n), 0), mul(static_cast<size_t>(n), 1),
       noise(static_cast<size_t>(n), 0);
@@ -211,6 +243,17 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
         if (!fire) continue;
         noise[static_cast<size_t>(i)] = t.std;
         any_noise = any_noise || t.std > 0;
+      } else if (t.type == "corrupt") {
+        const auto& list = corruption_list(t, static_cast<int>(d));
+        std::vector<const CorruptionSpec*> usable;
+        for (const auto& c : list)
+          if (c.implemented) usable.push_back(&c);
+        const auto which =
+            std::min(usable.size() - 1, static_cast<size_t>(u01(rng) * static_cast<double>(usable.size())));
+        const int severity = std::min(t.severity, 1 + static_cast<int>(u01(rng) * t.severity));
+        const uint64_t draw_seed = rng();
+        if (!fire) continue;
+        corrupted[static_cast<size_t>(i)] = {usable[which], severity, draw_seed};
       }
     }
   }
@@ -269,6 +312,19 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
     }
     out = out.index_copy(0, idx, sel.clamp(0, 1));
   }
+  std::vector<int64_t> hit;
+  std::vector<at::Tensor> pictures;
+  for (int64_t i = 0; i < n; ++i) {
+    const Corruption& c = corrupted[static_cast<size_t>(i)];
+    if (!c.spec) continue;
+    const at::Tensor u8 =
+        (out[i].detach().to(torch::kCPU).to(torch::kDouble).clamp(0, 1) * 255).round().to(torch::kUInt8);
+    hit.push_back(i);
+    pictures.push_back(corrupt(*c.spec, c.severity, u8, c.seed).to(out.scalar_type()) / 255.0);
+  }
+  if (!hit.empty())
+    out = out.index_copy(0, core::upload(torch::tensor(hit, torch::kLong), out.device()),
+                         core::upload(torch::stack(pictures), out.device()));
   return out;
 }
 
