@@ -27,20 +27,7 @@ TEST(RealData, StaticInt8RetinaCnnAgreesWithFloat) {
   const char* root = std::getenv("MEDMNIST_ROOT");
   ASSERT_TRUE(root && *root) << "set MEDMNIST_ROOT to the folder with the official files";
   core::set_threads(0);
-  const experiments::ExperimentSpec e =
-      experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
-  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, "no-augmentation"), 0);
-  c.epochs = 6;
-  c.patience = 0;
-  c.device = "cpu";
-  c.root = root;
-  const std::string dir = mednet::testing::temp_dir("real_quant_run");
-  {
-    const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root);
-    train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
-    train::TrainObserver quiet;
-    ASSERT_EQ(t.run(quiet).epochs_run, 6);
-  }
+  const std::string dir = mednet::testing::real_retina_cnn_run(root, 6, "real_quant_run");
   quant::LoadedRun run = quant::load_run(dir, root);
   quant::LatencyOptions no_latency;
   no_latency.enabled = false;

@@ -20,6 +20,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
+#include "mednet/experiments/experiment_spec.h"
 #include "mednet/train/trainer.h"
 
 namespace mednet::testing {
@@ -361,6 +362,23 @@ std::string tiny_trained_run(const std::string& root, const std::string& flag,
   train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
   train::TrainObserver quiet;
   t.run(quiet);
+  return dir;
+}
+
+std::string real_retina_cnn_run(const std::string& root, int epochs, const std::string& tag) {
+  const experiments::ExperimentSpec e =
+      experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
+  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, "no-augmentation"), 0);
+  c.epochs = epochs;
+  c.patience = 0;
+  c.device = "cpu";
+  c.root = root;
+  const std::string dir = temp_dir(tag);
+  const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root);
+  train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
+  train::TrainObserver quiet;
+  if (t.run(quiet).epochs_run != epochs)
+    throw std::runtime_error("real_retina_cnn_run: the run stopped early");
   return dir;
 }
 

@@ -47,6 +47,10 @@ void randomize_batch_norm(torch::nn::Module& m);
 std::string tiny_trained_run(const std::string& root, const std::string& flag,
                              const std::function<void(run::TrainConfig&)>& adjust = {});
 
+/// Experiment 2A's CNN (no augmentation, seed 0) trained for `epochs` epochs on the real RetinaMNIST in
+/// root, on the CPU, into a new temp folder tagged `tag`; returns that folder. For real-data tests.
+std::string real_retina_cnn_run(const std::string& root, int epochs, const std::string& tag);
+
 /// A .safetensors file of float32 tensors (or float16 with half = true), in the given order.
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors, bool half = false);

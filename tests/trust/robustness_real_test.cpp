@@ -13,8 +13,6 @@
 #include "mednet/core/runtime.h"
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
-#include "mednet/experiments/experiment_spec.h"
-#include "mednet/train/trainer.h"
 #include "mednet/trust/robustness_run.h"
 #include "support/fixtures.h"
 
@@ -26,20 +24,8 @@ TEST(RealData, RetinaCnnUnderMedmnistcCorruptions) {
   const char* root = std::getenv("MEDMNIST_ROOT");
   ASSERT_TRUE(root && *root) << "set MEDMNIST_ROOT to the folder with the official files";
   core::set_threads(0);
-  const experiments::ExperimentSpec e =
-      experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp2a_cnn2d_retina.json");
-  run::TrainConfig c = experiments::arm_config(e, experiments::find_arm(e, "no-augmentation"), 0);
-  c.epochs = 6;
-  c.patience = 0;
-  c.device = "cpu";
-  c.root = root;
-  const std::string dir = mednet::testing::temp_dir("real_robust_run");
+  const std::string dir = mednet::testing::real_retina_cnn_run(root, 6, "real_robust_run");
   const data::MedMnist m = data::open_medmnist(data::find_dataset("retinamnist"), 28, root);
-  {
-    train::Trainer t(c, m, dir, c10::Device(c10::kCPU));
-    train::TrainObserver quiet;
-    ASSERT_EQ(t.run(quiet).epochs_run, 6);
-  }
   const std::string out = mednet::testing::temp_dir("real_robust_out");
   const trust::RobustnessResult r = trust::robustness_run(dir, out);
   std::cout << r.markdown << "(" << r.seconds << " s)\n";

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "mednet/core/error.h"
 #include "mednet/core/folder_lock.h"
@@ -137,8 +138,15 @@ StageOutcome run_quant_stage(const StageSpec& s, const StudyPreset& preset, cons
   return {s.name, "done", "", 0};
 }
 
-StageOutcome run_trust_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
-                             const StudyOptions& o, train::TrainObserver& observer) {
+// A stage that checks every finished run under its file's folders (trust, robustness): run(file, stage
+// folder, options, log) does the work and returns the runs it checked.
+using PerRunStage = std::function<std::vector<std::string>(const std::string&, const std::string&,
+                                                           const TrustExperimentOptions&,
+                                                           const std::function<void(const std::string&)>&)>;
+
+StageOutcome run_per_run_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                               const StudyOptions& o, train::TrainObserver& observer,
+                               const PerRunStage& run) {
   const std::string dir = out + "/" + s.name;
   const std::string file = stage_file_unless_complete(s, preset, out, dir + "/summary.json", o);
   if (file.empty()) return {s.name, "already complete", "", 0};
@@ -146,23 +154,24 @@ StageOutcome run_trust_stage(const StageSpec& s, const StudyPreset& preset, cons
   t.root = o.root;
   t.check_md5 = o.check_md5;
   t.relative_to = out;
-  const auto runs = run_trust_experiment(load_trust_experiment(file), dir, t,
-                                         [&](const std::string& line) { observer.on_message(line); });
+  const auto runs = run(file, dir, t, [&](const std::string& line) { observer.on_message(line); });
   return {s.name, "done", std::to_string(runs.size()) + " runs", 0};
+}
+
+StageOutcome run_trust_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
+                             const StudyOptions& o, train::TrainObserver& observer) {
+  return run_per_run_stage(s, preset, out, o, observer,
+                           [](const auto& file, const auto& dir, const auto& t, const auto& log) {
+                             return run_trust_experiment(load_trust_experiment(file), dir, t, log);
+                           });
 }
 
 StageOutcome run_robustness_stage(const StageSpec& s, const StudyPreset& preset, const std::string& out,
                                   const StudyOptions& o, train::TrainObserver& observer) {
-  const std::string dir = out + "/" + s.name;
-  const std::string file = stage_file_unless_complete(s, preset, out, dir + "/summary.json", o);
-  if (file.empty()) return {s.name, "already complete", "", 0};
-  TrustExperimentOptions t;
-  t.root = o.root;
-  t.check_md5 = o.check_md5;
-  t.relative_to = out;
-  const auto runs = run_robustness_experiment(load_robustness_experiment(file), dir, t,
-                                              [&](const std::string& line) { observer.on_message(line); });
-  return {s.name, "done", std::to_string(runs.size()) + " runs", 0};
+  return run_per_run_stage(s, preset, out, o, observer,
+                           [](const auto& file, const auto& dir, const auto& t, const auto& log) {
+                             return run_robustness_experiment(load_robustness_experiment(file), dir, t, log);
+                           });
 }
 
 // stages.json: how each stage ended, written after every stage so that a killed study keeps the record
