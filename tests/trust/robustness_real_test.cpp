@@ -68,8 +68,11 @@ TEST(RealData, RetinaCnnUnderMedmnistcCorruptions) {
     for (int64_t n = 0; n < pictures.size(0); ++n)
       mine.push_back(augment::corrupt(*order[i].first, order[i].second, pictures[n], 0));
     const at::Tensor diff = (torch::stack(mine).to(torch::kInt) - ref).abs();
-    EXPECT_LE(diff.max().item<int>(), 1) << order[i].first->name << " s" << order[i].second;
-    EXPECT_LE(diff.gt(0).to(torch::kDouble).mean().item<double>(), 0.002) << order[i].first->name;
+    // Defocus: OpenCV's DFT round-off against mednet's exact sums before truncation (corruptions_test.cpp).
+    const bool defocus = order[i].first->kind == "defocus_blur";
+    EXPECT_LE(diff.max().item<int>(), defocus ? 1 : 0) << order[i].first->name << " s" << order[i].second;
+    EXPECT_LE(diff.gt(0).to(torch::kDouble).mean().item<double>(), defocus ? 0.6 : 0.0)
+        << order[i].first->name;
   }
 }
 
