@@ -1,5 +1,6 @@
 // The experiment runner as a library call: every arm over the seeds, the report, finished runs
 // skipped on a second call, and the overrides applied to every run.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -139,4 +140,54 @@ TEST(RunExperiment, EnsembleOfTheSeedsIsScoredOnceAndReported) {
   } catch (const Error& ex) {
     EXPECT_NE(std::string(ex.what()).find("needs two seeds or more"), std::string::npos) << ex.what();
   }
+}
+
+// "robustness": true scores every finished run under corruption and compares the arms' drops seed by seed.
+TEST(RunExperiment, ComparesTheArmsUnderCorruptionSeedBySeed) {
+  core::set_threads(2);
+  const std::string root = mednet::testing::temp_dir("runexp_rob_root");
+  mednet::testing::write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 60, 20, 30);
+  const std::string dir = mednet::testing::temp_dir("runexp_rob");
+  const std::string config = dir + "/exp.json";
+  std::ofstream(config) << R"({"name": "r", "seeds": [0, 1, 2], "robustness": true,
+    "base": {"dataset": "retinamnist", "epochs": 1, "batch_size": 16, "device": "cpu", "patience": 0,
+             "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
+    "arms": [{"name": "a", "label": "arm A"},
+             {"name": "c", "label": "arm C", "config": {"augment": [{"type": "corrupt", "p": 0.5, "set": "retinamnist"}]}}]})";
+  const experiments::ExperimentSpec e = experiments::load_experiment(config);
+  EXPECT_TRUE(e.robustness);
+  experiments::ExperimentRunOptions o;
+  o.check_md5 = false;
+  o.override_config = [&](run::TrainConfig& c) { c.root = root; };
+  const std::string out = dir + "/out";
+  Messages m;
+  const experiments::ExperimentOutcome r = experiments::run_experiment(e, config, out, o, m);
+  EXPECT_NE(r.report.find("Under corruption"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("arm C minus arm A, mean AUC drop under corruption, paired by seed (seed 0 "),
+            std::string::npos)
+      << r.report;
+  // The paired differences, recomputed from the runs' own robustness.json files.
+  std::vector<double> expected;
+  for (uint64_t seed : {0, 1, 2}) {
+    const auto drop = [&](const char* arm) {
+      return core::read_json_file(experiments::run_dir(out, arm, seed) + "/robustness.json", "test")
+          .at("mean_auc_drop")
+          .get<double>();
+    };
+    expected.push_back(drop("c") - drop("a"));
+  }
+  const auto summary = core::read_json_file(out + "/summary.json", "test");
+  const auto& c = summary.at("robustness").at("comparisons").at(0);
+  ASSERT_EQ(c.at("per_seed").size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(c.at("per_seed")[i].get<double>(), expected[i]);
+  const double mean = (expected[0] + expected[1] + expected[2]) / 3;
+  EXPECT_NEAR(c.at("mean").get<double>(), mean, 1e-12);
+  double var = 0;
+  for (double v : expected) var += (v - mean) * (v - mean) / 2;
+  EXPECT_NEAR(c.at("ci95")[1].get<double>() - mean, 4.303 * std::sqrt(var / 3), 1e-9);  // t(0.975, 2 df)
+  // a second call finds the files and scores nothing again
+  Messages again;
+  experiments::run_experiment(e, config, out, o, again);
+  EXPECT_EQ(again.count("robustness: "), 0);
+  EXPECT_EQ(m.count("robustness: "), 6);
 }

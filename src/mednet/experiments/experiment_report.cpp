@@ -13,6 +13,7 @@
 #include "mednet/core/strings.h"
 #include "mednet/data/catalog.h"
 #include "mednet/experiments/arm_comparison.h"
+#include "mednet/experiments/robustness_experiment.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/report/plot.h"
 #include "mednet/run/metrics_file.h"
@@ -343,11 +344,14 @@ std::string summary_markdown(const ExperimentSpec& e, const std::vector<ArmResul
 std::string write_experiment_report(const ExperimentSpec& e, const std::string& out) {
   const auto arms = collect_results(e, out);
   const auto comparisons = compare_arms(e, arms);
-  const std::string md = summary_markdown(e, arms) + comparisons_markdown(comparisons);
+  json robustness;
+  const std::string md = summary_markdown(e, arms) + comparisons_markdown(comparisons) +
+                         robustness_comparison_markdown(e, out, &robustness);
   fs::create_directories(out);
   core::write_file_atomic(out + "/summary.md", md);
   json summary = summary_json(e, arms);
   summary["comparisons"] = comparisons_json(comparisons);
+  if (!robustness.is_null()) summary["robustness"] = robustness;
   const auto intervals = arm_intervals(arms);
   for (size_t i = 0; i < arms.size(); ++i) {
     if (!intervals[i]) continue;

@@ -16,8 +16,8 @@ using nlohmann::json;
 ExperimentSpec experiment_from_json(const json& j) {
   MN_CHECK_USAGE(j.is_object() && j.contains("arms") && j.at("arms").is_array() && !j.at("arms").empty(),
                  "an experiment file needs a non-empty \"arms\" list");
-  const std::set<std::string> known{"name", "description",   "seeds",       "base",
-                                    "arms", "gradient_flow", "comparisons", "ensemble"};
+  const std::set<std::string> known{"name",          "description", "seeds",    "base",      "arms",
+                                    "gradient_flow", "comparisons", "ensemble", "robustness"};
   core::reject_unknown_keys(j, known, "experiment file");
   ExperimentSpec e;
   try {
@@ -25,6 +25,7 @@ ExperimentSpec experiment_from_json(const json& j) {
     e.description = j.value("description", std::string());
     core::take(j, "seeds", e.seeds, "experiment key");
     core::take(j, "ensemble", e.ensemble, "experiment key");
+    core::take(j, "robustness", e.robustness, "experiment key");
     if (j.contains("gradient_flow")) e.gradient_flow = j.at("gradient_flow").get<std::vector<std::string>>();
   } catch (const json::exception& ex) {
     MN_CHECK_USAGE(false, "experiment file: ", ex.what());

@@ -41,6 +41,9 @@ struct ExperimentSpec {
   std::vector<ComparisonSpec> comparisons;
   /// Score the ensemble of each arm's seeds (needs two seeds or more).
   bool ensemble = false;
+  /// Run `mednet robustness` on every finished run (into its folder) and compare the arms' AUC drop
+  /// under corruption in summary.md (robustness_experiment.h).
+  bool robustness = false;
 };
 
 /// Reads and checks an experiment file: every arm's config must be valid (errors name the arm).

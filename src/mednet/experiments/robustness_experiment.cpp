@@ -1,12 +1,17 @@
 #include "mednet/experiments/robustness_experiment.h"
 
+#include <cmath>
 #include <filesystem>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "mednet/core/error.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/run/metrics_file.h"
 #include "mednet/trust/robustness_run.h"
 
 namespace mednet::experiments {
@@ -56,6 +61,111 @@ std::vector<std::string> run_robustness_experiment(const RobustnessExperiment& e
   fs::create_directories(out_dir);
   core::write_file_atomic(out_dir + "/summary.json", summary.dump(2) + "\n");
   return runs;
+}
+
+void score_experiment_robustness(const ExperimentSpec& e, const std::string& out,
+                                 const TrustExperimentOptions& o,
+                                 const std::function<void(const std::string&)>& log) {
+  for (const auto& arm : e.arms)
+    for (uint64_t seed : e.seeds) {
+      const std::string dir = run_dir(out, arm.name, seed);
+      if (!run::run_finished(dir) || fs::exists(dir + "/robustness.json")) continue;
+      log("robustness: " + dir);
+      trust::RobustnessOptions r;
+      r.root = o.root;
+      r.check_md5 = o.check_md5;
+      trust::robustness_run(dir, dir, r);
+    }
+}
+
+namespace {
+
+// Student's t at 97.5% for df degrees of freedom (two-sided 95%).
+double t975(size_t df) {
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
+  return df == 0 ? std::nan("") : df <= 10 ? table[df - 1] : 1.96 + 2.4 / static_cast<double>(df);
+}
+
+struct ArmDrops {
+  std::map<uint64_t, std::pair<double, double>> by_seed;  // seed -> (clean AUC, mean AUC drop)
+};
+
+ArmDrops read_drops(const ExperimentSpec& e, const std::string& out, const std::string& arm) {
+  ArmDrops d;
+  for (uint64_t seed : e.seeds) {
+    const std::string file = run_dir(out, arm, seed) + "/robustness.json";
+    if (!fs::exists(file)) continue;
+    const json j = core::read_json_file(file, "robustness file");
+    d.by_seed[seed] = {core::number_at(j["clean"], "auc"), core::number_at(j, "mean_auc_drop")};
+  }
+  return d;
+}
+
+}  // namespace
+
+std::string robustness_comparison_markdown(const ExperimentSpec& e, const std::string& out, json* summary) {
+  std::map<std::string, ArmDrops> drops;
+  bool any = false;
+  for (const auto& arm : e.arms) any |= !(drops[arm.name] = read_drops(e, out, arm.name)).by_seed.empty();
+  if (!any) return "";
+  std::ostringstream md;
+  md << "\nUnder corruption (mednet robustness on each run's test split: "
+     << "every corruption at severities 1-5; "
+     << "the drop is the clean AUC minus the mean AUC under corruption; mean over the seeds scored):\n\n"
+     << "| arm | seeds | clean test AUC | AUC under corruption | mean AUC drop |\n|---|---|---|---|---|\n";
+  json arms = json::array();
+  for (const auto& arm : e.arms) {
+    const ArmDrops& d = drops[arm.name];
+    if (d.by_seed.empty()) continue;
+    double clean = 0, drop = 0;
+    for (const auto& [seed, v] : d.by_seed) clean += v.first, drop += v.second;
+    const auto n = static_cast<double>(d.by_seed.size());
+    md << "| " << arm.label << " | " << d.by_seed.size() << " | " << core::format_fixed(clean / n) << " | "
+       << core::format_fixed((clean - drop) / n) << " | " << core::format_fixed(drop / n, 4) << " |\n";
+    arms.push_back({{"arm", arm.name},
+                    {"seeds", d.by_seed.size()},
+                    {"clean_auc", clean / n},
+                    {"mean_auc_drop", drop / n}});
+  }
+  json comparisons = json::array();
+  std::vector<ComparisonSpec> pairs = e.comparisons;
+  if (pairs.empty())
+    for (size_t i = 1; i < e.arms.size(); ++i) pairs.push_back({e.arms[i].name, e.arms[0].name});
+  for (const auto& c : pairs) {
+    std::vector<double> diff;
+    std::string per_seed;
+    for (const auto& [seed, va] : drops[c.a].by_seed) {
+      const auto it = drops[c.b].by_seed.find(seed);
+      if (it == drops[c.b].by_seed.end()) continue;
+      diff.push_back(va.second - it->second.second);
+      per_seed += (per_seed.empty() ? "" : ", ") + std::string("seed ") + std::to_string(seed) + " " +
+                  core::format_fixed(diff.back(), 4);
+    }
+    if (diff.empty()) continue;
+    const auto n = static_cast<double>(diff.size());
+    double mean = 0, var = 0;
+    for (double v : diff) mean += v / n;
+    for (double v : diff) var += (v - mean) * (v - mean) / std::max(1.0, n - 1);
+    const double half = diff.size() > 1 ? t975(diff.size() - 1) * std::sqrt(var / n) : std::nan("");
+    const bool excludes = std::isfinite(half) && (mean - half > 0 || mean + half < 0);
+    const std::string la = find_arm(e, c.a).label, lb = find_arm(e, c.b).label;
+    md << "\n- " << la << " minus " << lb << ", mean AUC drop under corruption, paired by seed (" << per_seed
+       << "): mean " << core::format_fixed(mean, 4);
+    if (std::isfinite(half))
+      md << ", 95% t interval over the " << diff.size() << " seeds " << core::format_fixed(mean - half, 4)
+         << " to " << core::format_fixed(mean + half, 4) << ": "
+         << (excludes ? (mean < 0 ? la + " loses less AUC under corruption."
+                                  : la + " loses more AUC under corruption.")
+                      : "the interval holds 0, so the seeds do not show a difference in robustness.");
+    md << "\n";
+    comparisons.push_back({{"a", c.a},
+                           {"b", c.b},
+                           {"per_seed", diff},
+                           {"mean", mean},
+                           {"ci95", {core::finite_or_null(mean - half), core::finite_or_null(mean + half)}}});
+  }
+  if (summary) *summary = {{"arms", arms}, {"comparisons", comparisons}};
+  return md.str();
 }
 
 }  // namespace mednet::experiments

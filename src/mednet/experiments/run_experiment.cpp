@@ -4,6 +4,7 @@
 
 #include "mednet/core/folder_lock.h"
 #include "mednet/experiments/experiment_report.h"
+#include "mednet/experiments/robustness_experiment.h"
 #include "mednet/run/config.h"
 #include "mednet/run/ensemble.h"
 #include "mednet/run/metrics_file.h"
@@ -74,6 +75,12 @@ ExperimentOutcome run_experiment(const ExperimentSpec& e, const std::string& con
       eo.progress = [&](const std::string& line) { observer.on_message("scoring " + line); };
       run::ensemble_runs(seeds, dir, eo);
     }
+  }
+  if (e.robustness && !o.report_only) {
+    TrustExperimentOptions t;
+    t.root = o.root;
+    t.check_md5 = o.check_md5;
+    score_experiment_robustness(e, out, t, [&](const std::string& line) { observer.on_message(line); });
   }
   outcome.report = write_experiment_report(e, out);
   return outcome;
