@@ -124,3 +124,16 @@ TEST(ExperimentSpec, TheCorruptionTrainedRecipeFileLoads) {
   EXPECT_EQ(s.augment.size() + 1, c.augment.size());  // the same recipe, the corruptions added
   ASSERT_EQ(e.comparisons.size(), 1u);
 }
+
+TEST(ExperimentSpec, TheArtifactTrainedExperiment1FileLoads) {
+  const auto e = mednet::experiments::load_experiment(MEDNET_SOURCE_DIR "/experiments/exp1_robust.json");
+  EXPECT_TRUE(e.robustness);
+  const auto c = mednet::experiments::arm_config(e, mednet::experiments::find_arm(e, "artifact-trained"), 1);
+  ASSERT_EQ(c.augment.size(), 1u);
+  EXPECT_EQ(c.augment[0].set, "ct-mri");
+  EXPECT_EQ(c.dataset, "adrenalmnist3d");
+  // the study recipe is Experiment 1's own config
+  const auto s = mednet::experiments::arm_config(e, mednet::experiments::find_arm(e, "study-recipe"), 1);
+  EXPECT_TRUE(s.augment.empty());
+  EXPECT_EQ(s.model.widths, (std::vector<int64_t>{32, 64, 128}));
+}
