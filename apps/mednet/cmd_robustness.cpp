@@ -22,7 +22,9 @@ void add_robustness(CLI::App& app) {
   static std::string run_dir, out_dir;
   static int64_t seed = 0, max_images = 0;
   static CommonFlags common;
-  cmd->add_option("--run", run_dir, "Run directory written by mednet train")->required();
+  cmd->add_option("--run", run_dir,
+                  "Run directory written by mednet train, or an ensemble folder (mednet ensemble)")
+      ->required();
   cmd->add_option("--out", out_dir,
                   "Folder for robustness.json, robustness.md and the pictures (default: the run's)");
   cmd->add_option("--seed", seed, "Seed of the random corruptions (noise, motion, axes)")

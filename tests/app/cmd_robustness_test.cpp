@@ -64,6 +64,34 @@ TEST_F(RobustnessCommand, ScoresEveryCorruptionAndSeverityOfARun) {
                              home_);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(nlohmann::json::parse(read_file(home_ + "/rob3/robustness.json"))["images"].get<int>(), 30);
+
+  // an ensemble folder: its members score each picture as the ensemble scored them
+  const std::string run2 = home_ + "/run2";
+  std::tie(rc, out) = mednet("train --dataset retinamnist --widths 4,8 --epochs 2 --seed 1 --root " + root +
+                                 " --threads 2 --skip-md5 --out " + run2,
+                             home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = mednet(
+      "ensemble --runs " + run + " " + run2 + " --skip-md5 --threads 2 --out " + home_ + "/ens", home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = mednet("robustness --run " + home_ + "/ens --skip-md5 --threads 2", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "# Robustness of ensemble of 2 cnn on RetinaMNIST")) << out;
+  const auto e = nlohmann::json::parse(read_file(home_ + "/ens/robustness.json"));
+  const auto ens_metrics = nlohmann::json::parse(read_file(home_ + "/ens/metrics.json"));
+  EXPECT_NEAR(e["clean"]["auc"].get<double>(), ens_metrics["test"]["auc"].get<double>(), 1e-6);
+  EXPECT_NEAR(e["clean"]["acc"].get<double>(), ens_metrics["test"]["acc"].get<double>(), 1e-6);
+  EXPECT_EQ(e["cells"].size(), 40u);
+  // an ensemble of one run twice is that run: the same numbers in every cell
+  std::tie(rc, out) = mednet(
+      "ensemble --runs " + run + " " + run + " --skip-md5 --threads 2 --out " + home_ + "/twice", home_);
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = mednet("robustness --run " + home_ + "/twice --skip-md5 --threads 2", home_);
+  ASSERT_EQ(rc, 0) << out;
+  const auto twice = nlohmann::json::parse(read_file(home_ + "/twice/robustness.json"));
+  ASSERT_EQ(twice["cells"].size(), j["cells"].size());
+  for (size_t i = 0; i < j["cells"].size(); ++i)
+    EXPECT_NEAR(twice["cells"][i]["auc"].get<double>(), j["cells"][i]["auc"].get<double>(), 1e-9) << i;
 }
 
 TEST_F(RobustnessCommand, ScoresA3dRunUnderCtAndMriArtifactsAndRefusesBadFlags) {

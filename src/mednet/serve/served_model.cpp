@@ -13,7 +13,6 @@
 #include "mednet/explain/methods.h"
 #include "mednet/metrics/metrics.h"
 #include "mednet/quant/int8_file.h"
-#include "mednet/trust/temperature.h"
 
 namespace mednet::serve {
 
@@ -56,9 +55,7 @@ ServedNet open_net(const std::string& dir, const c10::Device& device) {
   run::OpenRunOptions o;
   o.load_data = false;
   o.device = device;
-  ServedNet n;
-  n.run = std::make_unique<run::OpenRun>(run::open_run(dir, o));
-  return n;
+  return ServedNet(trust::open_scoring_run(dir, o));
 }
 
 /// The folder's own calibration.json (mednet trust on an ensemble or an int8 folder), if any.
@@ -69,32 +66,12 @@ deploy::Scoring folder_scoring(const std::string& dir, const data::DatasetInfo& 
 }
 
 void load_ensemble(ServedModel& m, const c10::Device& device) {
-  const nlohmann::json e = core::read_json_file(m.dir + "/ensemble.json");
-  MN_CHECK(e.contains("members") && e["members"].is_array() && !e["members"].empty(), m.dir,
-           "/ensemble.json lists no members");
-  for (const auto& member : e["members"]) {
-    const std::string dir = member.value("run", "");
-    MN_CHECK(!dir.empty(), m.dir, "/ensemble.json: a member without its run folder");
-    ServedNet n = open_net(dir, device);
-    MN_CHECK(
-        m.nets.empty() || (n.run->config.dataset == m.config.dataset && n.run->config.size == m.config.size),
-        m.dir, "/ensemble.json: member ", dir, " is of another dataset or size");
-    if (m.nets.empty()) {
-      m.config = n.run->config;
-      m.info = n.run->info;
-    }
-    // Each member as the ensemble scored it: with its training flips when its tta was "flips", through
-    // its own temperature when it was calibrated.
-    n.views = engine::tta_views(member.value("tta", "none"), n.run->config.augment);
-    if (member.value("calibration", "none") != "none") {
-      const auto cal =
-          trust::read_calibration_file(dir + "/calibration.json", m.info->task, m.info->num_outputs());
-      MN_CHECK(cal.has_value(), m.dir, "/ensemble.json: member ", dir,
-               " was calibrated, but its calibration.json is gone");
-      n.temperature = cal->temperature;
-    }
-    m.nets.push_back(std::move(n));
-  }
+  run::OpenRunOptions o;
+  o.load_data = false;
+  o.device = device;
+  for (trust::ScoringNet& n : trust::open_ensemble_members(m.dir, o)) m.nets.emplace_back(std::move(n));
+  m.config = m.nets[0].run->config;
+  m.info = m.nets[0].run->info;
   m.scoring = folder_scoring(m.dir, *m.info);
 }
 
@@ -158,8 +135,7 @@ deploy::BatchScores score_images(ServedModel& m, const at::Tensor& images_u8) {
     }
   } else {
     for (const auto& n : m.nets) {
-      at::Tensor p = engine::predict(*n.run->model, images_u8, task, m.device, 256, n.views).to(at::kDouble);
-      if (n.temperature) p = trust::apply_temperature(task, p, *n.temperature);
+      const at::Tensor p = trust::net_probabilities(n, images_u8, m.device, 256);
       b.probs = b.probs.defined() ? b.probs + p : p;
     }
     b.probs = b.probs / static_cast<double>(m.nets.size());

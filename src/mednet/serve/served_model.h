@@ -19,17 +19,17 @@
 #include "mednet/deploy/predict.h"
 #include "mednet/explain/cam.h"
 #include "mednet/quant/int8_net.h"
+#include "mednet/trust/scoring_nets.h"
 
 namespace mednet::serve {
 
 enum class ServedKind { Run, Ensemble, Int8 };
 std::string kind_name(ServedKind kind);
 
-/// A float network of the model: the run itself, or one member of an ensemble.
-struct ServedNet {
-  std::unique_ptr<run::OpenRun> run;
-  engine::FlipSets views;             ///< test-time flips its probabilities are averaged over
-  std::optional<double> temperature;  ///< an ensemble member's own temperature, when it was calibrated
+/// A float network of the model: the run itself, or one member of an ensemble, with its maps.
+struct ServedNet : trust::ScoringNet {
+  ServedNet() = default;
+  explicit ServedNet(trust::ScoringNet&& net) : trust::ScoringNet(std::move(net)) {}
   std::map<std::string, std::unique_ptr<explain::Attribution>> maps;  ///< made on first use
 };
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <iomanip>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -14,12 +12,13 @@
 #include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
 #include "mednet/core/strings.h"
-#include "mednet/engine/evaluate.h"
 #include "mednet/metrics/calibration.h"
+#include "mednet/metrics/metrics.h"
 #include "mednet/metrics/per_class.h"
 #include "mednet/report/image_grid.h"
 #include "mednet/report/plot.h"
 #include "mednet/run/open_run.h"
+#include "mednet/trust/scoring_nets.h"
 
 namespace mednet::trust {
 
@@ -72,7 +71,9 @@ void save_plot(const RobustnessResult& r, const std::string& path) {
     auc.series.push_back(report::line_series(s.corruption, x, ya, rgb, i > 7));
     acc.series.push_back(report::line_series("", x, yc, rgb, i > 7));
   }
-  report::save_png({auc, acc}, r.dataset + " " + r.model + ": test scores under MedMNIST-C corruptions",
+  report::save_png({auc, acc},
+                   r.dataset + " " + r.model + ": test scores under " +
+                       (r.volumes ? "CT/MRI artifacts" : "MedMNIST-C corruptions"),
                    path);
 }
 
@@ -214,7 +215,13 @@ RobustnessResult robustness_run(const std::string& run_dir, const std::string& o
   run::OpenRunOptions ro;
   ro.root = o.root;
   ro.check_md5 = o.check_md5;
-  run::OpenRun r = run::open_run(run_dir, ro);
+  const bool ensemble = is_ensemble_folder(run_dir);
+  std::vector<ScoringNet> nets;
+  if (ensemble)
+    nets = open_ensemble_members(run_dir, ro);
+  else
+    nets.push_back(open_scoring_run(run_dir, ro));
+  const run::OpenRun& r = *nets.front().run;
   const data::DatasetInfo& info = *r.info;
   const std::vector<augment::CorruptionSpec>& list =
       info.volumetric ? augment::volume_artifacts() : augment::medmnistc_corruptions(info.flag);
@@ -229,9 +236,8 @@ RobustnessResult robustness_run(const std::string& run_dir, const std::string& o
     labels = labels.slice(0, 0, o.max_images);
   }
   const data::Task task = info.task;
-  const engine::FlipSets views = engine::tta_views(r.config.tta, r.config.augment);
   const auto score = [&](const at::Tensor& x, RobustnessCell* cell) {
-    const at::Tensor p = engine::predict(*r.model, x, task, c10::kCPU, r.config.eval_batch_size, views);
+    const at::Tensor p = mean_probabilities(nets, x, c10::kCPU, r.config.eval_batch_size);
     const metrics::Scores s = metrics::evaluate(task, labels, p);
     cell->auc = s.auc;
     cell->acc = s.acc;
@@ -243,6 +249,12 @@ RobustnessResult robustness_run(const std::string& run_dir, const std::string& o
   res.dataset = info.display_name;
   res.volumes = info.volumetric;
   res.model = r.config.model.name;
+  if (ensemble) {
+    const bool one_model = std::all_of(nets.begin(), nets.end(), [&](const ScoringNet& n) {
+      return n.run->config.model.name == r.config.model.name;
+    });
+    res.model = "ensemble of " + std::to_string(nets.size()) + (one_model ? " " + res.model : " runs");
+  }
   res.images = images.size(0);
   RobustnessCell clean;
   score(images, &clean);

@@ -1,11 +1,10 @@
 #pragma once
-// `mednet robustness --run DIR --out OUT`: how a finished run's test scores hold up under MedMNIST-C's
-// corruptions of its 2D dataset, or CT/MRI artifacts for a 3D one (augment/corruption_registry.h), each at
-// severities 1..5, every draw seeded.
-// OUT gets robustness.json (AUC, ACC, ECE and MedMNIST-C's balanced error per corruption and severity,
-// the clean scores, the mean drops, the parameters used and the rule that scaled them), robustness.md,
-// robustness_auc.png (AUC and ACC against severity) and corruptions.png (test pictures, or middle slices, at
-// each severity).
+// `mednet robustness --run DIR --out OUT`: how a finished run's (or an ensemble folder's) test scores hold up
+// under MedMNIST-C's corruptions of its 2D dataset, or CT/MRI artifacts for a 3D one
+// (augment/corruption_registry.h), each at severities 1..5, every draw seeded. OUT gets robustness.json (AUC,
+// ACC, ECE and MedMNIST-C's balanced error per corruption and severity, the clean scores, the mean drops, the
+// parameters used and the rule that scaled them), robustness.md, robustness_auc.png (AUC and ACC against
+// severity) and corruptions.png (test pictures, or middle slices, at each severity).
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -51,6 +50,8 @@ struct RobustnessResult {
   std::string markdown;    ///< what robustness.md holds
 };
 
+/// run_dir: a finished run, or an ensemble folder (mednet ensemble), whose members score each picture as
+/// the ensemble scored them (trust/scoring_nets.h).
 RobustnessResult robustness_run(const std::string& run_dir, const std::string& out_dir,
                                 const RobustnessOptions& options = {});
 
