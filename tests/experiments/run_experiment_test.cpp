@@ -142,14 +142,15 @@ TEST(RunExperiment, EnsembleOfTheSeedsIsScoredOnceAndReported) {
   }
 }
 
-// "robustness": true scores every finished run under corruption and compares the arms' drops seed by seed.
+// "robustness": true scores every finished run (and each arm's ensemble) under corruption and compares the
+// arms' drops seed by seed.
 TEST(RunExperiment, ComparesTheArmsUnderCorruptionSeedBySeed) {
   core::set_threads(2);
   const std::string root = mednet::testing::temp_dir("runexp_rob_root");
   mednet::testing::write_fake_medmnist(root + "/retinamnist.npz", "retinamnist", 60, 20, 30);
   const std::string dir = mednet::testing::temp_dir("runexp_rob");
   const std::string config = dir + "/exp.json";
-  std::ofstream(config) << R"({"name": "r", "seeds": [0, 1, 2], "robustness": true,
+  std::ofstream(config) << R"({"name": "r", "seeds": [0, 1, 2], "robustness": true, "ensemble": true,
     "base": {"dataset": "retinamnist", "epochs": 1, "batch_size": 16, "device": "cpu", "patience": 0,
              "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
     "arms": [{"name": "a", "label": "arm A"},
@@ -184,10 +185,26 @@ TEST(RunExperiment, ComparesTheArmsUnderCorruptionSeedBySeed) {
   EXPECT_NEAR(c.at("mean").get<double>(), mean, 1e-12);
   double var = 0;
   for (double v : expected) var += (v - mean) * (v - mean) / 2;
-  EXPECT_NEAR(c.at("ci95")[1].get<double>() - mean, 4.303 * std::sqrt(var / 3), 1e-9);  // t(0.975, 2 df)
+  EXPECT_NEAR(c.at("ci95")[1].get<double>() - mean, 4.302652729911275 * std::sqrt(var / 3),
+              1e-8);  // scipy.stats.t.ppf(0.975, 2)
+  // each arm's ensemble is scored too: its clean AUC is the ensemble's own test AUC
+  EXPECT_NE(r.report.find("| arm C, ensemble of its seeds | - |"), std::string::npos) << r.report;
+  for (const char* arm : {"a", "c"}) {
+    const std::string ens = experiments::ensemble_dir(out, arm);
+    const auto rob = core::read_json_file(ens + "/robustness.json", "test");
+    EXPECT_EQ(rob.at("model").get<std::string>(), "ensemble of 3 cnn");
+    EXPECT_NEAR(rob.at("clean").at("auc").get<double>(),
+                core::read_json_file(ens + "/metrics.json", "test").at("test").at("auc").get<double>(), 1e-6);
+  }
+  const auto& arm_c = summary.at("robustness").at("arms").at(1);
+  EXPECT_NEAR(arm_c.at("ensemble").at("mean_auc_drop").get<double>(),
+              core::read_json_file(experiments::ensemble_dir(out, "c") + "/robustness.json", "test")
+                  .at("mean_auc_drop")
+                  .get<double>(),
+              1e-12);
   // a second call finds the files and scores nothing again
   Messages again;
   experiments::run_experiment(e, config, out, o, again);
   EXPECT_EQ(again.count("robustness: "), 0);
-  EXPECT_EQ(m.count("robustness: "), 6);
+  EXPECT_EQ(m.count("robustness: "), 8);
 }

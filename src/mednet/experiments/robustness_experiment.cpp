@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/strings.h"
+#include "mednet/metrics/t_interval.h"
 #include "mednet/run/metrics_file.h"
 #include "mednet/trust/robustness_run.h"
 
@@ -18,6 +20,18 @@ namespace mednet::experiments {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+namespace {
+
+trust::RobustnessOptions robustness_options(const TrustExperimentOptions& o, uint64_t seed) {
+  trust::RobustnessOptions r;
+  r.root = o.root;
+  r.check_md5 = o.check_md5;
+  r.seed = seed;
+  return r;
+}
+
+}  // namespace
 
 RobustnessExperiment load_robustness_experiment(const std::string& path) {
   const json j = core::read_json_file(path, "experiment file");
@@ -45,10 +59,7 @@ std::vector<std::string> run_robustness_experiment(const RobustnessExperiment& e
     const std::string rel = o.relative_to.empty() ? fs::path(runs[i]).filename().string()
                                                   : fs::relative(runs[i], o.relative_to).generic_string();
     log("robustness " + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + ": " + runs[i]);
-    trust::RobustnessOptions r;
-    r.root = o.root;
-    r.check_md5 = o.check_md5;
-    r.seed = e.seed;
+    trust::RobustnessOptions r = robustness_options(o, e.seed);
     r.progress = [&](int64_t done, int64_t total) {
       if (done % 10 == 0 || done == total)
         log("  " + std::to_string(done) + "/" + std::to_string(total) + " scored");
@@ -66,38 +77,37 @@ std::vector<std::string> run_robustness_experiment(const RobustnessExperiment& e
 void score_experiment_robustness(const ExperimentSpec& e, const std::string& out,
                                  const TrustExperimentOptions& o,
                                  const std::function<void(const std::string&)>& log) {
-  for (const auto& arm : e.arms)
-    for (uint64_t seed : e.seeds) {
-      const std::string dir = run_dir(out, arm.name, seed);
+  for (const auto& arm : e.arms) {
+    std::vector<std::string> dirs;
+    for (uint64_t seed : e.seeds) dirs.push_back(run_dir(out, arm.name, seed));
+    if (e.ensemble) dirs.push_back(ensemble_dir(out, arm.name));
+    for (const std::string& dir : dirs) {
       if (!run::run_finished(dir) || fs::exists(dir + "/robustness.json")) continue;
       log("robustness: " + dir);
-      trust::RobustnessOptions r;
-      r.root = o.root;
-      r.check_md5 = o.check_md5;
-      trust::robustness_run(dir, dir, r);
+      trust::robustness_run(dir, dir, robustness_options(o, 0));
     }
+  }
 }
 
 namespace {
 
-// Student's t at 97.5% for df degrees of freedom (two-sided 95%).
-double t975(size_t df) {
-  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228};
-  return df == 0 ? std::nan("") : df <= 10 ? table[df - 1] : 1.96 + 2.4 / static_cast<double>(df);
-}
-
 struct ArmDrops {
   std::map<uint64_t, std::pair<double, double>> by_seed;  // seed -> (clean AUC, mean AUC drop)
+  std::optional<std::pair<double, double>> ensemble;      // the arm's ensemble, when it was scored
 };
+
+std::optional<std::pair<double, double>> read_drop(const std::string& dir) {
+  const std::string file = dir + "/robustness.json";
+  if (!fs::exists(file)) return std::nullopt;
+  const json j = core::read_json_file(file, "robustness file");
+  return std::make_pair(core::number_at(j["clean"], "auc"), core::number_at(j, "mean_auc_drop"));
+}
 
 ArmDrops read_drops(const ExperimentSpec& e, const std::string& out, const std::string& arm) {
   ArmDrops d;
-  for (uint64_t seed : e.seeds) {
-    const std::string file = run_dir(out, arm, seed) + "/robustness.json";
-    if (!fs::exists(file)) continue;
-    const json j = core::read_json_file(file, "robustness file");
-    d.by_seed[seed] = {core::number_at(j["clean"], "auc"), core::number_at(j, "mean_auc_drop")};
-  }
+  for (uint64_t seed : e.seeds)
+    if (const auto v = read_drop(run_dir(out, arm, seed))) d.by_seed[seed] = *v;
+  if (e.ensemble) d.ensemble = read_drop(ensemble_dir(out, arm));
   return d;
 }
 
@@ -126,6 +136,12 @@ std::string robustness_comparison_markdown(const ExperimentSpec& e, const std::s
                     {"seeds", d.by_seed.size()},
                     {"clean_auc", clean / n},
                     {"mean_auc_drop", drop / n}});
+    if (d.ensemble) {
+      const auto [ec, ed] = *d.ensemble;
+      md << "| " << arm.label << ", ensemble of its seeds | - | " << core::format_fixed(ec) << " | "
+         << core::format_fixed(ec - ed) << " | " << core::format_fixed(ed, 4) << " |\n";
+      arms.back()["ensemble"] = {{"clean_auc", ec}, {"mean_auc_drop", ed}};
+    }
   }
   json comparisons = json::array();
   std::vector<ComparisonSpec> pairs = e.comparisons;
@@ -142,27 +158,24 @@ std::string robustness_comparison_markdown(const ExperimentSpec& e, const std::s
                   core::format_fixed(diff.back(), 4);
     }
     if (diff.empty()) continue;
-    const auto n = static_cast<double>(diff.size());
-    double mean = 0, var = 0;
-    for (double v : diff) mean += v / n;
-    for (double v : diff) var += (v - mean) * (v - mean) / std::max(1.0, n - 1);
-    const double half = diff.size() > 1 ? t975(diff.size() - 1) * std::sqrt(var / n) : std::nan("");
-    const bool excludes = std::isfinite(half) && (mean - half > 0 || mean + half < 0);
+    const metrics::MeanInterval t = metrics::t_interval_95(diff);
+    const double mean = t.mean;
     const std::string la = find_arm(e, c.a).label, lb = find_arm(e, c.b).label;
     md << "\n- " << la << " minus " << lb << ", mean AUC drop under corruption, paired by seed (" << per_seed
        << "): mean " << core::format_fixed(mean, 4);
-    if (std::isfinite(half))
-      md << ", 95% t interval over the " << diff.size() << " seeds " << core::format_fixed(mean - half, 4)
-         << " to " << core::format_fixed(mean + half, 4) << ": "
-         << (excludes ? (mean < 0 ? la + " loses less AUC under corruption."
-                                  : la + " loses more AUC under corruption.")
-                      : "the interval holds 0, so the seeds do not show a difference in robustness.");
+    if (std::isfinite(t.low))
+      md << ", 95% t interval over the " << diff.size() << " seeds " << core::format_fixed(t.low, 4) << " to "
+         << core::format_fixed(t.high, 4) << ": "
+         << (t.excludes_zero()
+                 ? (mean < 0 ? la + " loses less AUC under corruption."
+                             : la + " loses more AUC under corruption.")
+                 : "the interval holds 0, so the seeds do not show a difference in robustness.");
     md << "\n";
     comparisons.push_back({{"a", c.a},
                            {"b", c.b},
                            {"per_seed", diff},
                            {"mean", mean},
-                           {"ci95", {core::finite_or_null(mean - half), core::finite_or_null(mean + half)}}});
+                           {"ci95", {core::finite_or_null(t.low), core::finite_or_null(t.high)}}});
   }
   if (summary) *summary = {{"arms", arms}, {"comparisons", comparisons}};
   return md.str();
