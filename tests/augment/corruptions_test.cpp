@@ -61,6 +61,9 @@ at::Tensor apply_case(const Case& k, const at::Tensor& img, uint64_t seed) {
   if (k.kind == "brightness") return augment::brightness(img, p[0]);
   if (k.kind == "contrast") return augment::contrast(img, p[0]);
   if (k.kind == "gamma") return augment::gamma_correction(img, p[0]);
+  if (k.kind == "saturate") return augment::saturate(img, p[0]);
+  if (k.kind == "zoom_blur") return augment::zoom_blur(img, augment::numpy_arange(p[0], p[1], p[2]));
+  if (k.kind == "black_corner") return augment::black_corner(img, p[0]);
   ADD_FAILURE() << "no case " << k.kind;
   return img;
 }
@@ -136,6 +139,31 @@ TEST(Corruptions, MatchMedmnistcOnGreyPictures) {
     if (k.kind == "motion_blur" || k.kind == "brightness") cases.push_back(k);
   check_against_reference(fixture_pictures(4, 1, 28), cases, "grey28");
   check_against_reference(fixture_pictures(2, 1, 64), registry_cases("chestmnist", 64), "grey64");
+}
+
+// PathMNIST's and BloodMNIST's saturation, DermaMNIST's zoom blur and black corners (with the rest of their
+// lists), at 28, 64 and 224 px; a flat grey picture joins the fixtures so the dark corners always show.
+TEST(Corruptions, MatchMedmnistcOnMicroscopyAndDermatoscopyPictures) {
+  for (int64_t side : {28, 64, 224}) {
+    const at::Tensor images =
+        torch::cat({fixture_pictures(side == 224 ? 1 : 3, 3, side),
+                    torch::full({1, 3, side, side}, 200, torch::TensorOptions().dtype(torch::kUInt8))});
+    std::vector<Case> cases;
+    for (const char* flag : {"pathmnist", "bloodmnist", "dermamnist"})
+      for (const Case& k : registry_cases(flag, static_cast<int>(side)))
+        if (k.kind == "saturate" || k.kind == "zoom_blur" || k.kind == "black_corner") cases.push_back(k);
+    ASSERT_EQ(cases.size(), 8u);
+    check_against_reference(images, cases, "micro" + std::to_string(side));
+  }
+  // NumPy's arange, value for value (np.arange(1, 1.16, 0.01) ends at 1.1500000000000001; 1.11 is kept)
+  const std::vector<double> a = augment::numpy_arange(1, 1.16, 0.01);
+  ASSERT_EQ(a.size(), 16u);
+  EXPECT_EQ(a.back(), 1.1500000000000001);
+  EXPECT_EQ(augment::numpy_arange(1, 1.11, 0.01).size(), 12u);
+  EXPECT_EQ(augment::numpy_arange(1, 1.31, 0.03).size(), 11u);
+  // a grey picture has no saturation to raise
+  const at::Tensor grey = fixture_pictures(1, 1, 28)[0];
+  EXPECT_TRUE(torch::equal(augment::saturate(grey, 0.2), grey));
 }
 
 TEST(CorruptionRegistry, HoldsMedmnistcsDatasetsWithFiveSeveritiesEach) {

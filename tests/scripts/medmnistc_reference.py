@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 from PIL import Image, ImageEnhance
+from scipy.ndimage import zoom as scizoom
 from wand.api import library as wandlibrary
 from wand.image import Image as WandImage
 
@@ -37,6 +38,49 @@ def disk(radius, alias_blur):
     d = np.array((x ** 2 + y ** 2) <= radius ** 2, dtype=np.float32)
     d /= np.sum(d)
     return cv2.GaussianBlur(d, ksize=ksize, sigmaX=alias_blur)
+
+
+def rgb2hsv(arr):
+    """scikit-image's rgb2hsv on float64 [H, W, 3] (its published formulas; later maxima win)."""
+    out = np.empty_like(arr)
+    v = arr.max(-1)
+    delta = arr.max(-1) - arr.min(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = delta / v
+        s[delta == 0.0] = 0.0
+        h = np.zeros_like(v)
+        idx = arr[..., 0] == v
+        h[idx] = (arr[idx, 1] - arr[idx, 2]) / delta[idx]
+        idx = arr[..., 1] == v
+        h[idx] = 2.0 + (arr[idx, 2] - arr[idx, 0]) / delta[idx]
+        idx = arr[..., 2] == v
+        h[idx] = 4.0 + (arr[idx, 0] - arr[idx, 1]) / delta[idx]
+    h = (h / 6.0) % 1.0
+    h[delta == 0.0] = 0.0
+    out[..., 0], out[..., 1], out[..., 2] = h, s, v
+    return out
+
+
+def hsv2rgb(arr):
+    hi = np.floor(arr[..., 0] * 6)
+    f = arr[..., 0] * 6 - hi
+    p = arr[..., 2] * (1 - arr[..., 1])
+    q = arr[..., 2] * (1 - f * arr[..., 1])
+    t = arr[..., 2] * (1 - (1 - f) * arr[..., 1])
+    v = arr[..., 2]
+    hi = np.stack([hi, hi, hi], axis=-1).astype(np.uint8) % 6
+    return np.choose(hi, np.stack([np.stack((v, t, p), axis=-1), np.stack((q, v, p), axis=-1),
+                                   np.stack((p, v, t), axis=-1), np.stack((p, q, v), axis=-1),
+                                   np.stack((t, p, v), axis=-1), np.stack((v, p, q), axis=-1)]))
+
+
+def clipped_zoom(img, zoom_factor):
+    h = img.shape[0]
+    ch = int(np.ceil(h / zoom_factor))
+    top = (h - ch) // 2
+    img = scizoom(img[top:top + ch, top:top + ch], (zoom_factor, zoom_factor, 1), order=1)
+    trim_top = (img.shape[0] - h) // 2
+    return img[trim_top:trim_top + h, trim_top:trim_top + h]
 
 
 def apply(kind, p, chw, seed):
@@ -85,6 +129,29 @@ def apply(kind, p, chw, seed):
         return to_chw(ImageEnhance.Contrast(img).enhance(p[0]))
     if kind == "gamma":
         return to_chw(TF.adjust_gamma(img, p[0], gain=1))
+    if kind == "saturate":
+        if c != 3:
+            return chw.copy()
+        x = rgb2hsv(chw.transpose(1, 2, 0) / 255.0)
+        x[:, :, 1] = np.clip(x[:, :, 1] + p[0], 0, 1)
+        return (np.clip(hsv2rgb(x), 0, 1) * 255).astype(np.uint8).transpose(2, 0, 1)
+    if kind == "zoom_blur":
+        x = (chw.transpose(1, 2, 0) / 255.0).astype(np.float32)
+        factors = np.arange(p[0], p[1], p[2])
+        out = np.zeros_like(x)
+        for z in factors:
+            out += clipped_zoom(x, z)
+        x = (x + out) / (len(factors) + 1)
+        return (np.clip(x, 0, 1) * 255).astype(np.uint8).transpose(2, 0, 1)
+    if kind == "black_corner":
+        x = chw.transpose(1, 2, 0).copy()
+        width, height = w, h
+        center = (width // 2, height // 2)
+        radius = min(center[0], center[1], width - center[0], height - center[1])
+        circle = np.zeros((height, width), np.uint8)
+        cv2.circle(circle, center, int(radius * p[0]), (255), thickness=-1)
+        x[~(circle == 255)] = 0
+        return x.transpose(2, 0, 1)
     raise SystemExit("unknown kind " + kind)
 
 

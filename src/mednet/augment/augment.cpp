@@ -192,9 +192,16 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
   bool any_intensity = false, any_noise = false;  // which kinds fired at all
   // Grid coordinates run (x, y[, z]) = (last spatial axis, ..., first): image axis a is grid row d-1-a.
   auto row = [&](int axis) { return static_cast<int>(d) - 1 - axis; };
+  // The corruptions mednet computes, per corrupt transform (empty for the others).
+  std::vector<std::vector<const CorruptionSpec*>> usable(transforms.size());
+  for (size_t k = 0; k < transforms.size(); ++k)
+    if (transforms[k].type == "corrupt")
+      for (const auto& c : corruption_list(transforms[k], static_cast<int>(d)))
+        if (c.implemented) usable[k].push_back(&c);
   for (int64_t i = 0; i < n; ++i) {
     Matrix& g = geometry[static_cast<size_t>(i)];
-    for (const auto& t : transforms) {
+    for (size_t k = 0; k < transforms.size(); ++k) {
+      const TransformSpec& t = transforms[k];
       if (t.type == "flip") {
         for (int a : t.axes) {
           if (u01(rng) < t.p) {
@@ -244,16 +251,13 @@ at::Tensor apply(const std::vector<TransformSpec>& transforms, const at::Tensor&
         noise[static_cast<size_t>(i)] = t.std;
         any_noise = any_noise || t.std > 0;
       } else if (t.type == "corrupt") {
-        const auto& list = corruption_list(t, static_cast<int>(d));
-        std::vector<const CorruptionSpec*> usable;
-        for (const auto& c : list)
-          if (c.implemented) usable.push_back(&c);
+        const std::vector<const CorruptionSpec*>& from = usable[k];
         const auto which =
-            std::min(usable.size() - 1, static_cast<size_t>(u01(rng) * static_cast<double>(usable.size())));
+            std::min(from.size() - 1, static_cast<size_t>(u01(rng) * static_cast<double>(from.size())));
         const int severity = std::min(t.severity, 1 + static_cast<int>(u01(rng) * t.severity));
         const uint64_t draw_seed = rng();
         if (!fire) continue;
-        corrupted[static_cast<size_t>(i)] = {usable[which], severity, draw_seed};
+        corrupted[static_cast<size_t>(i)] = {from[which], severity, draw_seed};
       }
     }
   }

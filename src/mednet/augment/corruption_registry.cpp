@@ -58,7 +58,7 @@ std::map<std::string, std::vector<CorruptionSpec>> registry() {
                     spec("brightness_down", "brightness", one({0.85, 0.80, 0.75, 0.72, 0.70})),
                     spec("contrast_up", "contrast", one({1.1, 1.2, 1.3, 1.4, 1.6})),
                     spec("contrast_down", "contrast", one({0.8, 0.7, 0.6, 0.55, 0.5})),
-                    missing("saturate"),
+                    spec("saturate", "saturate", one({0.05, 0.10, 0.15, 0.20, 0.25})),
                     missing("stain_deposit"),
                     missing("bubble")};
   r["bloodmnist"] = {
@@ -70,24 +70,26 @@ std::map<std::string, std::vector<CorruptionSpec>> registry() {
       spec("brightness_down", "brightness", one({0.9, 0.8, 0.7, 0.6, 0.5})),
       spec("contrast_up", "contrast", one({1.1, 1.15, 1.2, 1.25, 1.3})),
       spec("contrast_down", "contrast", one({0.9, 0.8, 0.7, 0.6, 0.5})),
-      missing("saturate"),
+      spec("saturate", "saturate", one({0.05, 0.10, 0.15, 0.17, 0.20})),
       missing("stain_deposit"),
       missing("bubble")};
-  r["dermamnist"] = {spec("pixelate", "pixelate", one({0.7, 0.5, 0.40, 0.30, 0.25})),
-                     spec("jpeg_compression", "jpeg", one({30, 20, 15, 10, 7})),
-                     spec("gaussian_noise", "gaussian_noise", one({0.04, .08, .12, 0.18, 0.26})),
-                     spec("speckle_noise", "speckle_noise", one({0.05, 0.15, 0.2, 0.35, 0.45})),
-                     spec("impulse_noise", "impulse_noise", one({0.01, 0.03, 0.06, 0.09, 0.17})),
-                     spec("shot_noise", "shot_noise", one({60, 25, 18, 10, 5})),
-                     spec("defocus_blur", "defocus_blur", {{4, 0.1}, {5, 0.2}, {6, 0.3}, {7, 0.4}, {8, 0.5}}),
-                     spec("motion_blur", "motion_blur", {{10, 5}, {15, 5}, {15, 8}, {15, 12}, {20, 15}}),
-                     missing("zoom_blur"),
-                     spec("brightness_up", "brightness", one({1.1, 1.2, 1.3, 1.4, 1.5})),
-                     spec("brightness_down", "brightness", one({0.9, 0.8, 0.7, 0.6, 0.5})),
-                     spec("contrast_up", "contrast", one({1.1, 1.2, 1.3, 1.4, 1.6})),
-                     spec("contrast_down", "contrast", one({0.8, 0.7, 0.6, 0.5, 0.4})),
-                     missing("black_corner"),
-                     missing("characters")};
+  r["dermamnist"] = {
+      spec("pixelate", "pixelate", one({0.7, 0.5, 0.40, 0.30, 0.25})),
+      spec("jpeg_compression", "jpeg", one({30, 20, 15, 10, 7})),
+      spec("gaussian_noise", "gaussian_noise", one({0.04, .08, .12, 0.18, 0.26})),
+      spec("speckle_noise", "speckle_noise", one({0.05, 0.15, 0.2, 0.35, 0.45})),
+      spec("impulse_noise", "impulse_noise", one({0.01, 0.03, 0.06, 0.09, 0.17})),
+      spec("shot_noise", "shot_noise", one({60, 25, 18, 10, 5})),
+      spec("defocus_blur", "defocus_blur", {{4, 0.1}, {5, 0.2}, {6, 0.3}, {7, 0.4}, {8, 0.5}}),
+      spec("motion_blur", "motion_blur", {{10, 5}, {15, 5}, {15, 8}, {15, 12}, {20, 15}}),
+      // NumPy arange(start, stop, step) of zoom factors per severity
+      spec("zoom_blur", "zoom_blur",
+           {{1, 1.11, 0.01}, {1, 1.16, 0.01}, {1, 1.21, 0.02}, {1, 1.26, 0.02}, {1, 1.31, 0.03}}),
+      spec("brightness_up", "brightness", one({1.1, 1.2, 1.3, 1.4, 1.5})),
+      spec("brightness_down", "brightness", one({0.9, 0.8, 0.7, 0.6, 0.5})),
+      spec("contrast_up", "contrast", one({1.1, 1.2, 1.3, 1.4, 1.6})),
+      spec("contrast_down", "contrast", one({0.8, 0.7, 0.6, 0.5, 0.4})),
+      spec("black_corner", "black_corner", one({1.10, 1.05, 1.00, 0.90, 0.95})), missing("characters")};
   r["retinamnist"] = {
       spec("pixelate", "pixelate", one({0.8, 0.60, 0.50, 0.40, 0.35})),
       spec("jpeg_compression", "jpeg", one({30, 25, 20, 10, 5})),
@@ -187,7 +189,9 @@ std::string scale_rule(bool volumes) {
          "blur, the motion-blur radius and sigma, and the Gaussian-blur sigma (torchvision's 0.15 k + 0.35 "
          "for the registry's kernel k) are multiplied by S / 224, the Gaussian kernel becomes the odd size "
          "nearest k S / 224 (at least 3); the pixelate factor is already a fraction of the side and is "
-         "kept; noise levels, JPEG quality, brightness, contrast and gamma act per pixel and are kept.";
+         "kept; the zoom-blur factors and the black-corner radius (a multiple of the half side) are relative "
+         "and kept; "
+         "noise levels, JPEG quality, brightness, contrast, saturation and gamma act per pixel and are kept.";
 }
 
 at::Tensor corrupt(const CorruptionSpec& c, int severity, const at::Tensor& img, uint64_t seed) {
@@ -215,6 +219,9 @@ at::Tensor corrupt(const CorruptionSpec& c, int severity, const at::Tensor& img,
   if (c.kind == "brightness") return brightness(img, p[0]);
   if (c.kind == "contrast") return contrast(img, p[0]);
   if (c.kind == "gamma") return gamma_correction(img, p[0]);
+  if (c.kind == "saturate") return saturate(img, p[0]);
+  if (c.kind == "zoom_blur") return zoom_blur(img, numpy_arange(p[0], p[1], p[2]));
+  if (c.kind == "black_corner") return black_corner(img, p[0]);
   MN_CHECK(false, c.name, ": unknown corruption kind '", c.kind, "'");
   return {};
 }

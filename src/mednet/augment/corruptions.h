@@ -7,6 +7,7 @@
 // registry, corruption_registry.h, scales the spatial ones to the picture's size). Random draws come
 // from the seed, so one seed gives one picture.
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -38,6 +39,20 @@ at::Tensor brightness(const at::Tensor& img, double factor);
 at::Tensor contrast(const at::Tensor& img, double factor);
 /// torchvision's adjust_gamma on a PIL picture: int(255.999 (x / 255)^gamma).
 at::Tensor gamma_correction(const at::Tensor& img, double gamma);
+
+// The corruptions of the microscopy and dermatoscopy sets (corruptions_microscopy.cpp):
+
+/// scikit-image's HSV round trip with the saturation raised by amount (clipped to [0, 1]), truncated back to
+/// uint8. A 1-channel picture has no saturation and comes back as it is.
+at::Tensor saturate(const at::Tensor& img, double amount);
+/// The mean of the picture and its centre zoomed by each factor (SciPy's order-1 zoom of the central
+/// ceil(side / factor) square, trimmed to the side), in single precision as MedMNIST-C computes it.
+at::Tensor zoom_blur(const at::Tensor& img, const std::vector<double>& factors);
+/// The zoom factors of NumPy's arange(start, stop, step), value for value.
+std::vector<double> numpy_arange(double start, double stop, double step);
+/// Everything outside OpenCV's filled circle (8-connected, integer radius int(half side x multiplier))
+/// about the centre set to black: a dermatoscope's dark corners.
+at::Tensor black_corner(const at::Tensor& img, double multiplier);
 
 /// torchvision's sigma for a Gaussian blur of this kernel size when none is given.
 double default_gaussian_sigma(int kernel_size);
