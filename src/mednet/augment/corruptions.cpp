@@ -11,13 +11,15 @@
 #include "mednet/data/image_file.h"
 
 namespace mednet::augment {
-namespace {
 
-at::Tensor checked_picture(const at::Tensor& img, const char* what) {
+at::Tensor detail::checked_picture(const at::Tensor& img, const char* what) {
   MN_CHECK(img.dim() == 3 && (img.size(0) == 1 || img.size(0) == 3) && img.scalar_type() == torch::kUInt8,
            what, ": expected a uint8 picture [1 or 3, H, W], got ", img.sizes(), " ", img.scalar_type());
   return img.to(torch::kCPU).contiguous();
 }
+
+namespace {
+using detail::checked_picture;
 
 at::Generator generator(uint64_t seed) {
   return at::detail::createCPUGenerator(seed);

@@ -57,4 +57,10 @@ at::Tensor black_corner(const at::Tensor& img, double multiplier);
 /// torchvision's sigma for a Gaussian blur of this kernel size when none is given.
 double default_gaussian_sigma(int kernel_size);
 
+namespace detail {
+/// The picture as the corruptions take it: uint8 [1 or 3, H, W], on the CPU, contiguous; anything else is
+/// an error naming what.
+at::Tensor checked_picture(const at::Tensor& img, const char* what);
+}  // namespace detail
+
 }  // namespace mednet::augment

@@ -13,12 +13,6 @@
 namespace mednet::augment {
 namespace {
 
-at::Tensor microscopy_picture(const at::Tensor& img, const char* what) {
-  MN_CHECK(img.dim() == 3 && (img.size(0) == 1 || img.size(0) == 3) && img.scalar_type() == torch::kUInt8,
-           what, ": expected a uint8 picture [1 or 3, H, W], got ", img.sizes(), " ", img.scalar_type());
-  return img.to(torch::kCPU).contiguous();
-}
-
 // NumPy's remainder of x by 1: in [0, 1), the sign of the divisor.
 double remainder_one(double x) {
   double m = std::fmod(x, 1.0);
@@ -93,7 +87,7 @@ std::vector<float> zoom_linear(const float* in, int64_t channels, int n, int m) 
 }  // namespace
 
 at::Tensor saturate(const at::Tensor& img, double amount) {
-  const at::Tensor x = microscopy_picture(img, "saturate");
+  const at::Tensor x = detail::checked_picture(img, "saturate");
   if (x.size(0) != 3) return x.clone();
   const int64_t plane = x.size(1) * x.size(2);
   at::Tensor out = torch::empty_like(x);
@@ -118,7 +112,7 @@ std::vector<double> numpy_arange(double start, double stop, double step) {
 }
 
 at::Tensor zoom_blur(const at::Tensor& img, const std::vector<double>& factors) {
-  const at::Tensor x = microscopy_picture(img, "zoom_blur");
+  const at::Tensor x = detail::checked_picture(img, "zoom_blur");
   MN_CHECK(!factors.empty(), "zoom_blur: no zoom factors");
   MN_CHECK(x.size(1) == x.size(2), "zoom_blur: expected a square picture, got ", x.sizes());
   const int64_t channels = x.size(0);
@@ -157,7 +151,7 @@ at::Tensor zoom_blur(const at::Tensor& img, const std::vector<double>& factors) 
 }
 
 at::Tensor black_corner(const at::Tensor& img, double multiplier) {
-  const at::Tensor x = microscopy_picture(img, "black_corner");
+  const at::Tensor x = detail::checked_picture(img, "black_corner");
   const int height = static_cast<int>(x.size(1)), width = static_cast<int>(x.size(2));
   const int cx = width / 2, cy = height / 2;
   const int half = std::min({cx, cy, width - cx, height - cy});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -12,6 +13,16 @@
 namespace mednet::experiments {
 
 using nlohmann::json;
+
+namespace {
+
+// The arm a distillation teacher "arm:NAME" names (none for a run folder).
+std::optional<std::string> teacher_arm(const std::string& teacher) {
+  if (teacher.rfind("arm:", 0) != 0) return std::nullopt;
+  return teacher.substr(4);
+}
+
+}  // namespace
 
 ExperimentSpec experiment_from_json(const json& j) {
   MN_CHECK_USAGE(j.is_object() && j.contains("arms") && j.at("arms").is_array() && !j.at("arms").empty(),
@@ -59,10 +70,10 @@ ExperimentSpec experiment_from_json(const json& j) {
       const run::TrainConfig c = arm_config(e, arm, e.seeds.front());
       c.validate();
       for (const auto& t : c.distill.teachers) {
-        if (t.rfind("arm:", 0) != 0) continue;
-        const std::string name = t.substr(4);
+        const std::optional<std::string> name = teacher_arm(t);
+        if (!name) continue;
         const auto before = std::find_if(e.arms.begin(), e.arms.begin() + static_cast<std::ptrdiff_t>(i),
-                                         [&](const ArmSpec& a) { return a.name == name; });
+                                         [&](const ArmSpec& a) { return a.name == *name; });
         MN_CHECK_USAGE(before != e.arms.begin() + static_cast<std::ptrdiff_t>(i), "distill.teacher '", t,
                        "' must name an arm listed before this one (its runs are trained first)");
       }
@@ -102,11 +113,12 @@ ExperimentSpec experiment_from_json(const json& j) {
 void resolve_teachers(run::TrainConfig& cfg, const ExperimentSpec& e, const std::string& out) {
   std::vector<std::string> dirs;
   for (const auto& t : cfg.distill.teachers) {
-    if (t.rfind("arm:", 0) != 0) {
+    const std::optional<std::string> name = teacher_arm(t);
+    if (!name) {
       dirs.push_back(t);
       continue;
     }
-    const ArmSpec& arm = find_arm(e, t.substr(4));
+    const ArmSpec& arm = find_arm(e, *name);
     for (uint64_t seed : e.seeds) dirs.push_back(run_dir(out, arm.name, seed));
   }
   cfg.distill.teachers = dirs;

@@ -28,6 +28,12 @@ std::string arm_of(const std::string& run) {
   return last.rfind("seed", 0) == 0 ? p.parent_path().generic_string() : run;
 }
 
+// An arm's runs: the sums of their clean AUC and mean AUC drop.
+struct ArmSums {
+  double clean = 0, drop = 0;
+  int runs = 0;
+};
+
 // One group of runs scored under the same corruptions (the 2D or the 3D set).
 void group_section(ReportDoc& doc, const std::vector<json>& runs) {
   std::vector<std::string> names;
@@ -41,7 +47,7 @@ void group_section(ReportDoc& doc, const std::vector<json>& runs) {
   header.insert(header.end(), names.begin(), names.end());
   Table per{header, {}, {}};
   std::map<std::string, double> drop_sum;
-  std::map<std::string, std::pair<double, int>> arm_drop, arm_clean;
+  std::map<std::string, ArmSums> by_arm;
   for (const auto& r : runs) {
     const json& x = r.at("robustness");
     const auto& cs = x.value("corruptions", json::array());
@@ -63,11 +69,10 @@ void group_section(ReportDoc& doc, const std::vector<json>& runs) {
                       three(core::number_at(x["clean"], "balanced_error")) + ")",
                   worst->value("corruption", "?") + " " + three(core::number_at(*worst, "auc_drop")),
                   mildest->value("corruption", "?") + " " + three(core::number_at(*mildest, "auc_drop"))});
-    const std::string arm = arm_of(r.value("run", "?"));
-    arm_drop[arm].first += drop;
-    arm_drop[arm].second += 1;
-    arm_clean[arm].first += clean;
-    arm_clean[arm].second += 1;
+    ArmSums& a = by_arm[arm_of(r.value("run", "?"))];
+    a.clean += clean;
+    a.drop += drop;
+    a.runs += 1;
   }
   doc.table(overview);
   doc.text("Test AUC lost under each corruption (clean AUC minus the mean over severities 1 to 5):");
@@ -82,20 +87,17 @@ void group_section(ReportDoc& doc, const std::vector<json>& runs) {
                  " costs the most test AUC (" + three(worst->second / n) +
                  " on average over its severities) and " + mildest->first + " the least (" +
                  three(mildest->second / n) + ").");
-  if (arm_drop.size() < 2) return;
+  if (by_arm.size() < 2) return;
   Table arms{{"arm", "runs", "mean clean AUC", "mean AUC drop under corruption"}, {}, {}};
-  std::string most_robust;
-  double best = 1e9;
-  for (const auto& [arm, d] : arm_drop) {
-    const double mean_drop = d.first / d.second, clean = arm_clean[arm].first / arm_clean[arm].second;
-    arms.add({arm, std::to_string(d.second), three(clean), three(mean_drop)});
+  std::string most_robust, cleanest;
+  double best = 1e9, best_clean = -1;
+  for (const auto& [arm, a] : by_arm) {
+    const double mean_drop = a.drop / a.runs, clean = a.clean / a.runs;
+    arms.add({arm, std::to_string(a.runs), three(clean), three(mean_drop)});
     if (mean_drop < best) best = mean_drop, most_robust = arm;
+    if (clean > best_clean) best_clean = clean, cleanest = arm;
   }
   doc.table(arms);
-  double best_clean = -1;
-  std::string cleanest;
-  for (const auto& [arm, c] : arm_clean)
-    if (c.first / c.second > best_clean) best_clean = c.first / c.second, cleanest = arm;
   doc.conclusion(
       most_robust + " loses the least AUC under corruption (" + three(best) + " on average over its runs); " +
       (cleanest == most_robust ? "it also has the highest clean AUC (" + three(best_clean) + ")."
