@@ -1,6 +1,7 @@
 // augment/corruptions and corruption_registry: each MedMNIST-C corruption against the libraries
 // MedMNIST-C calls (tests/scripts/medmnistc_reference.py: PIL, OpenCV, ImageMagick through Wand,
 // torchvision, NumPy formulas on the same torch draws), on fixed pictures at 28 and 224 px, colour and grey.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -64,6 +65,12 @@ at::Tensor apply_case(const Case& k, const at::Tensor& img, uint64_t seed) {
   if (k.kind == "saturate") return augment::saturate(img, p[0]);
   if (k.kind == "zoom_blur") return augment::zoom_blur(img, augment::numpy_arange(p[0], p[1], p[2]));
   if (k.kind == "black_corner") return augment::black_corner(img, p[0]);
+  if (k.kind == "bubble") {
+    std::vector<augment::Bubble> list;
+    for (size_t i = 1; i + 2 < p.size(); i += 3)
+      list.push_back({static_cast<int>(p[i]), static_cast<int>(p[i + 1]), static_cast<int>(p[i + 2])});
+    return augment::bubble(img, list, static_cast<int>(p[0]));
+  }
   ADD_FAILURE() << "no case " << k.kind;
   return img;
 }
@@ -109,6 +116,12 @@ std::vector<Case> registry_cases(const std::string& flag, int side) {
     for (int s : {1, 5}) {
       Case k{c.kind, augment::parameters_at(c, s, side), seed++};
       if (k.kind == "motion_blur") k.params.push_back(s == 1 ? 30.0 : -17.0);
+      if (k.kind == "bubble") {  // the bubbles drawn at this side, given to both sides as numbers
+        const auto drawn =
+            augment::draw_bubbles(side, static_cast<int>(k.params[0]), static_cast<int>(k.params[1]), k.seed);
+        k.params = {static_cast<double>(augment::bubble_border(side))};
+        for (const auto& b : drawn) k.params.insert(k.params.end(), {1.0 * b.radius, 1.0 * b.x, 1.0 * b.y});
+      }
       // OpenCV correlates a kernel this large through the DFT; its round-off moves sums that sit on an
       // integer below it before MedMNIST-C truncates, so about half the pixels of a flat area come out one
       // lower than the exact sum mednet computes. Never more than 1.
@@ -141,8 +154,8 @@ TEST(Corruptions, MatchMedmnistcOnGreyPictures) {
   check_against_reference(fixture_pictures(2, 1, 64), registry_cases("chestmnist", 64), "grey64");
 }
 
-// PathMNIST's and BloodMNIST's saturation, DermaMNIST's zoom blur and black corners (with the rest of their
-// lists), at 28, 64 and 224 px; a flat grey picture joins the fixtures so the dark corners always show.
+// PathMNIST's and BloodMNIST's saturation and bubbles, DermaMNIST's zoom blur and black corners, at 28, 64
+// and 224 px; a flat grey picture joins the fixtures so the dark corners always show.
 TEST(Corruptions, MatchMedmnistcOnMicroscopyAndDermatoscopyPictures) {
   for (int64_t side : {28, 64, 224}) {
     const at::Tensor images =
@@ -151,9 +164,13 @@ TEST(Corruptions, MatchMedmnistcOnMicroscopyAndDermatoscopyPictures) {
     std::vector<Case> cases;
     for (const char* flag : {"pathmnist", "bloodmnist", "dermamnist"})
       for (const Case& k : registry_cases(flag, static_cast<int>(side)))
-        if (k.kind == "saturate" || k.kind == "zoom_blur" || k.kind == "black_corner") cases.push_back(k);
-    ASSERT_EQ(cases.size(), 8u);
+        if (k.kind == "saturate" || k.kind == "zoom_blur" || k.kind == "black_corner" || k.kind == "bubble")
+          cases.push_back(k);
+    ASSERT_EQ(cases.size(), 12u);
     check_against_reference(images, cases, "micro" + std::to_string(side));
+    check_against_reference(images.narrow(1, 0, 1).contiguous(),
+                            {cases[2], cases[3]},  // PathMNIST's bubbles on grey pictures
+                            "microgrey" + std::to_string(side));
   }
   // NumPy's arange, value for value (np.arange(1, 1.16, 0.01) ends at 1.1500000000000001; 1.11 is kept)
   const std::vector<double> a = augment::numpy_arange(1, 1.16, 0.01);
@@ -161,6 +178,20 @@ TEST(Corruptions, MatchMedmnistcOnMicroscopyAndDermatoscopyPictures) {
   EXPECT_EQ(a.back(), 1.1500000000000001);
   EXPECT_EQ(augment::numpy_arange(1, 1.11, 0.01).size(), 12u);
   EXPECT_EQ(augment::numpy_arange(1, 1.31, 0.03).size(), 11u);
+  // the draws: 7 to 25 bubbles of PathMNIST's severity 5, radii 3-17 at 224 px, inside the picture
+  for (int side : {28, 224}) {
+    const auto drawn = augment::draw_bubbles(side, 17, 25, 3);
+    EXPECT_GE(drawn.size(), 7u);
+    EXPECT_LE(drawn.size(), 25u);
+    for (const auto& b : drawn) {
+      EXPECT_GE(b.radius, side == 28 ? 1 : 3);
+      EXPECT_LE(b.radius, side == 28 ? 2 : 17);
+      EXPECT_GE(b.x, b.radius);
+      EXPECT_LE(b.x, side - b.radius);
+    }
+  }
+  EXPECT_EQ(augment::bubble_border(28), 0);
+  EXPECT_EQ(augment::bubble_border(224), 2);
   // a grey picture has no saturation to raise
   const at::Tensor grey = fixture_pictures(1, 1, 28)[0];
   EXPECT_TRUE(torch::equal(augment::saturate(grey, 0.2), grey));
@@ -185,8 +216,12 @@ TEST(CorruptionRegistry, HoldsMedmnistcsDatasetsWithFiveSeveritiesEach) {
             (std::vector<double>{0.5}));  // pixelate keeps its factor
   EXPECT_THROW(augment::parameters_at(retina[0], 6, 28), Error);
   const auto& path = augment::medmnistc_corruptions("pathmnist");
-  EXPECT_FALSE(path.back().implemented);  // bubble
-  EXPECT_THROW(augment::corrupt(path.back(), 1, fixture_pictures(1, 3, 28)[0], 0), Error);
+  const auto stain =
+      std::find_if(path.begin(), path.end(), [](const auto& c) { return c.name == "stain_deposit"; });
+  ASSERT_NE(stain, path.end());
+  EXPECT_FALSE(stain->implemented);  // MedMNIST-C draws stains from ink masks shipped with its package
+  EXPECT_THROW(augment::corrupt(*stain, 1, fixture_pictures(1, 3, 28)[0], 0), Error);
+  EXPECT_TRUE(path.back().implemented);  // bubble
 }
 
 TEST(CorruptionRegistry, OneSeedGivesOnePicture) {

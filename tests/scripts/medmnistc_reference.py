@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 import torchvision.transforms.functional as TF
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance
 from scipy.ndimage import zoom as scizoom
 from wand.api import library as wandlibrary
 from wand.image import Image as WandImage
@@ -152,6 +152,20 @@ def apply(kind, p, chw, seed):
         cv2.circle(circle, center, int(radius * p[0]), (255), thickness=-1)
         x[~(circle == 255)] = 0
         return x.transpose(2, 0, 1)
+    if kind == "bubble":
+        # params: the border, then radius, x, y of each bubble (drawn by the caller)
+        border = int(p[0])
+        output_image = img.copy()
+        bubbles_image = Image.new("RGBA", output_image.size, (255, 255, 255, 0))
+        draw = ImageDraw.Draw(bubbles_image)
+        for k in range(1, len(p), 3):
+            radius, x, y = int(p[k]), int(p[k + 1]), int(p[k + 2])
+            alpha = 100
+            draw.ellipse((x - radius - border, y - radius - border, x + radius + border, y + radius + border),
+                         fill=(255, 255, 255, alpha + 30))
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, alpha))
+        output_image.paste(bubbles_image, (0, 0), bubbles_image)
+        return to_chw(output_image)
     raise SystemExit("unknown kind " + kind)
 
 

@@ -60,7 +60,7 @@ std::map<std::string, std::vector<CorruptionSpec>> registry() {
                     spec("contrast_down", "contrast", one({0.8, 0.7, 0.6, 0.55, 0.5})),
                     spec("saturate", "saturate", one({0.05, 0.10, 0.15, 0.20, 0.25})),
                     missing("stain_deposit"),
-                    missing("bubble")};
+                    spec("bubble", "bubble", {{7, 15}, {10, 15}, {12, 15}, {15, 20}, {17, 25}})};
   r["bloodmnist"] = {
       spec("pixelate", "pixelate", one({0.6, 0.5, 0.40, 0.30, 0.25})),
       spec("jpeg_compression", "jpeg", one({50, 30, 15, 10, 7})),
@@ -72,7 +72,7 @@ std::map<std::string, std::vector<CorruptionSpec>> registry() {
       spec("contrast_down", "contrast", one({0.9, 0.8, 0.7, 0.6, 0.5})),
       spec("saturate", "saturate", one({0.05, 0.10, 0.15, 0.17, 0.20})),
       missing("stain_deposit"),
-      missing("bubble")};
+      spec("bubble", "bubble", {{5, 10}, {7, 10}, {10, 10}, {12, 12}, {15, 12}})};
   r["dermamnist"] = {
       spec("pixelate", "pixelate", one({0.7, 0.5, 0.40, 0.30, 0.25})),
       spec("jpeg_compression", "jpeg", one({30, 20, 15, 10, 7})),
@@ -190,7 +190,9 @@ std::string scale_rule(bool volumes) {
          "for the registry's kernel k) are multiplied by S / 224, the Gaussian kernel becomes the odd size "
          "nearest k S / 224 (at least 3); the pixelate factor is already a fraction of the side and is "
          "kept; the zoom-blur factors and the black-corner radius (a multiple of the half side) are relative "
-         "and kept; "
+         "and kept; bubble radii are drawn from 3 to the registry's maximum in 224-px units and multiplied "
+         "by "
+         "S / 224 (rounded, at least 1 px), their 2-px border likewise (rounded), their count is kept; "
          "noise levels, JPEG quality, brightness, contrast, saturation and gamma act per pixel and are kept.";
 }
 
@@ -222,6 +224,11 @@ at::Tensor corrupt(const CorruptionSpec& c, int severity, const at::Tensor& img,
   if (c.kind == "saturate") return saturate(img, p[0]);
   if (c.kind == "zoom_blur") return zoom_blur(img, numpy_arange(p[0], p[1], p[2]));
   if (c.kind == "black_corner") return black_corner(img, p[0]);
+  if (c.kind == "bubble") {
+    const int side = static_cast<int>(img.size(-1));
+    return bubble(img, draw_bubbles(side, static_cast<int>(p[0]), static_cast<int>(p[1]), seed),
+                  bubble_border(side));
+  }
   MN_CHECK(false, c.name, ": unknown corruption kind '", c.kind, "'");
   return {};
 }

@@ -54,6 +54,22 @@ std::vector<double> numpy_arange(double start, double stop, double step);
 /// about the centre set to black: a dermatoscope's dark corners.
 at::Tensor black_corner(const at::Tensor& img, double multiplier);
 
+/// One bubble: its radius and centre (column x, row y) in pixels.
+struct Bubble {
+  int radius = 0, x = 0, y = 0;
+};
+/// MedMNIST-C's bubbles: on a transparent white layer each bubble is a filled ellipse of alpha 130 over its
+/// box grown by border, then one of alpha 100 over its box (Pillow's ellipse rasterizer, later bubbles
+/// drawn over earlier ones), and the layer is pasted over the picture with its alpha, rounded as Pillow
+/// rounds.
+at::Tensor bubble(const at::Tensor& img, const std::vector<Bubble>& bubbles, int border);
+/// MedMNIST-C's draws on a side x side picture, from the seed: 7 to max_count bubbles, each of a radius from
+/// 3 to max_radius in 224-px units scaled by side / 224 (rounded, at least 1 px), its centre at least a
+/// radius from the edges.
+std::vector<Bubble> draw_bubbles(int side, int max_radius, int max_count, uint64_t seed);
+/// The 2-px bubble border of MedMNIST-C at side px (2 side / 224, rounded).
+int bubble_border(int side);
+
 /// torchvision's sigma for a Gaussian blur of this kernel size when none is given.
 double default_gaussian_sigma(int kernel_size);
 

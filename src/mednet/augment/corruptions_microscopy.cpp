@@ -1,8 +1,9 @@
-// MedMNIST-C's corruptions of the microscopy and dermatoscopy sets (PathMNIST, BloodMNIST, DermaMNIST)
-// that need no drawing library: saturate (scikit-image's rgb2hsv/hsv2rgb), zoom blur (SciPy's zoom) and
-// black corner (OpenCV's filled circle). The pictures are uint8 [C, H, W] on the CPU.
+// MedMNIST-C's corruptions of the microscopy and dermatoscopy sets (PathMNIST, BloodMNIST, DermaMNIST):
+// saturate (scikit-image's rgb2hsv/hsv2rgb), zoom blur (SciPy's zoom), black corner (OpenCV's filled circle)
+// and bubbles (Pillow's ellipses and alpha paste). The pictures are uint8 [C, H, W] on the CPU.
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include <torch/torch.h>
@@ -84,6 +85,49 @@ std::vector<float> zoom_linear(const float* in, int64_t channels, int n, int m) 
   return out;
 }
 
+// The rows of Pillow's filled ellipse in the box [x0, x1] x [y0, y1] (its "ellipseNew" rasterizer): each
+// quarter is traced on the lattice of points (2i + a % 2, 2j + b % 2) of the doubled box, a = x1 - x0 and
+// b = y1 - y0, stepping to whichever neighbour is nearest the ellipse; every row gets the span between
+// the mirrored traces. fill(x_from, y, x_to) receives inclusive spans in image coordinates.
+template <typename Fill>
+void pillow_filled_ellipse(int x0, int y0, int x1, int y1, const Fill& fill) {
+  const int64_t a = x1 - x0, b = y1 - y0;
+  if (a < 0 || b < 0) return;
+  const int64_t a2 = a * a, b2 = b * b, a2b2 = a2 * b2;
+  const auto off = [&](int64_t x, int64_t y) { return std::llabs(a2 * y * y + b2 * x * x - a2b2); };
+  // the quarter trace from (a, b % 2) to (a % 2, b)
+  std::vector<std::pair<int64_t, int64_t>> trace;
+  int64_t cx = a, cy = b % 2;
+  while (true) {
+    trace.emplace_back(cx, cy);
+    if (cx == a % 2 && cy == b) break;
+    int64_t nx = cx, ny = cy + 2, best = off(nx, ny);
+    if (cx > 1) {
+      const int64_t diagonal = off(cx - 2, cy + 2);
+      if (best > diagonal) nx = cx - 2, ny = cy + 2, best = diagonal;
+      if (best > off(cx - 2, cy)) nx = cx - 2, ny = cy;
+    }
+    cx = nx;
+    cy = ny;
+  }
+  // per row y of the trace, its rightmost point r; the filled row spans -r..r (the inner trace of a fill
+  // is empty, so the left end is the centre column a % 2, mirrored)
+  const auto emit = [&](int64_t l, int64_t y, int64_t r) {
+    fill(static_cast<int>(x0 + (l + a) / 2), static_cast<int>(y0 + (y + b) / 2),
+         static_cast<int>(x0 + (r + a) / 2));
+  };
+  const int64_t left = a % 2;
+  size_t i = 0;
+  while (i < trace.size()) {
+    const int64_t y = trace[i].second, r = trace[i].first;
+    while (i < trace.size() && trace[i].second <= y) ++i;
+    if ((left > 0 || left < r) && y > 0) emit(left == 0 ? 2 : left, y, r);
+    if (y > 0) emit(-r, y, -left);
+    if (left > 0 || left < r) emit(left == 0 ? 2 : left, -y, r);
+    emit(-r, -y, -left);
+  }
+}
+
 }  // namespace
 
 at::Tensor saturate(const at::Tensor& img, double amount) {
@@ -148,6 +192,59 @@ at::Tensor zoom_blur(const at::Tensor& img, const std::vector<double>& factors) 
     o[i] = static_cast<uint8_t>(std::clamp(v, 0.0f, 1.0f) * 255.0f);
   }
   return out;
+}
+
+at::Tensor bubble(const at::Tensor& img, const std::vector<Bubble>& bubbles, int border) {
+  const at::Tensor x = detail::checked_picture(img, "bubble");
+  MN_CHECK(border >= 0, "bubble: a negative border");
+  const int height = static_cast<int>(x.size(1)), width = static_cast<int>(x.size(2));
+  std::vector<uint8_t> alpha(static_cast<size_t>(height) * width, 0);  // the white layer's alpha
+  const auto paint = [&](uint8_t value) {
+    return [&, value](int from, int y, int to) {
+      if (y < 0 || y >= height) return;
+      if (from > to) std::swap(from, to);
+      for (int xx = std::max(0, from); xx <= std::min(width - 1, to); ++xx)
+        alpha[static_cast<size_t>(y) * width + xx] = value;
+    };
+  };
+  for (const Bubble& b : bubbles) {
+    MN_CHECK(b.radius >= 0, "bubble: a negative radius");
+    const int g = b.radius + border;
+    pillow_filled_ellipse(b.x - g, b.y - g, b.x + g, b.y + g, paint(130));
+    pillow_filled_ellipse(b.x - b.radius, b.y - b.radius, b.x + b.radius, b.y + b.radius, paint(100));
+  }
+  at::Tensor out = x.clone();
+  uint8_t* o = out.data_ptr<uint8_t>();
+  const int64_t plane = static_cast<int64_t>(height) * width;
+  for (int64_t c = 0; c < x.size(0); ++c)
+    for (int64_t i = 0; i < plane; ++i) {
+      const int a = alpha[static_cast<size_t>(i)];
+      const int v = o[c * plane + i] * (255 - a) + 255 * a + 128;  // Pillow's BLEND: x / 255, rounded
+      o[c * plane + i] = static_cast<uint8_t>(((v >> 8) + v) >> 8);
+    }
+  return out;
+}
+
+std::vector<Bubble> draw_bubbles(int side, int max_radius, int max_count, uint64_t seed) {
+  MN_CHECK(side > 0 && max_radius >= 3 && max_count >= 7,
+           "bubble: expected a maximum radius of 3 or more and ", "7 bubbles or more, got ", max_radius,
+           " and ", max_count);
+  std::mt19937_64 rng(seed);
+  const auto randint = [&](int lo, int hi) {  // inclusive, as Python's random.randint
+    return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  std::vector<Bubble> out(static_cast<size_t>(randint(7, max_count)));
+  for (Bubble& b : out) {
+    b.radius = std::max(1, static_cast<int>(std::lround(randint(3, max_radius) * side / 224.0)));
+    b.radius = std::min(b.radius, side / 2);
+    b.x = randint(b.radius, side - b.radius);
+    b.y = randint(b.radius, side - b.radius);
+  }
+  return out;
+}
+
+int bubble_border(int side) {
+  return static_cast<int>(std::lround(2.0 * side / 224.0));
 }
 
 at::Tensor black_corner(const at::Tensor& img, double multiplier) {
