@@ -108,7 +108,7 @@ OnnxGraph onnx_int8_graph(const quant::Int8Net& net, int64_t in_channels, int si
   const std::string start = first == 1 ? out[0] : e.qdq(x, parts.input);
   for (size_t i = first; i < parts.layers.size(); ++i) {
     const Layer& l = parts.layers[i].spec;
-    const int in = l.input >= 0 ? l.input : static_cast<int>(i) - 1;
+    const int in = quant::input_index(l, i);
     const std::string& input = in < 0 ? start : out[static_cast<size_t>(in)];
     out[i] = e.layer(parts.layers[i], i, input, l.residual >= 0 ? out[static_cast<size_t>(l.residual)] : "");
   }

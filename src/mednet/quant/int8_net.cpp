@@ -220,8 +220,7 @@ struct Int8Net::Impl {
           // [1, 256, 2, 2, 2]): the same arithmetic in float on the int8 values, requantized to the
           // layer's grid, said once on stderr.
           warn_float_fallback(l, e.what());
-          at::Tensor y = l.dims == 2 ? at::conv2d(q.dequantize(), pk.wfloat, ql.bias, l.stride, l.padding)
-                                     : at::conv3d(q.dequantize(), pk.wfloat, ql.bias, l.stride, l.padding);
+          at::Tensor y = conv_nd(l, q.dequantize(), pk.wfloat, ql.bias);
           if (l.relu) y = at::relu(y);
           return quantize_input(y, ql.out);
         }
@@ -281,8 +280,7 @@ struct Int8Net::Impl {
         const QParams p = uint8_qparams(h.min().item<double>(), h.max().item<double>(), kActivationQuantMax);
         const at::Tensor hq =
             at::fake_quantize_per_tensor_affine(h, p.scale, p.zero_point, 0, kActivationQuantMax);
-        at::Tensor y = l.dims == 2 ? at::conv2d(hq, pk.wfloat, ql.bias, l.stride, l.padding)
-                                   : at::conv3d(hq, pk.wfloat, ql.bias, l.stride, l.padding);
+        at::Tensor y = conv_nd(l, hq, pk.wfloat, ql.bias);
         return l.relu ? at::relu(y) : y;
       }
       if (l.op == Layer::Op::Linear) {

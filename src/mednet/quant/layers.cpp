@@ -30,9 +30,12 @@ bool starts_with_prepare(const std::vector<Layer>& layers) {
   return !layers.empty() && layers.front().op == Layer::Op::Prepare;
 }
 
+int input_index(const Layer& l, size_t i) {
+  return l.input >= 0 ? l.input : static_cast<int>(i) - 1;
+}
+
 int input_of(const std::vector<Layer>& layers, size_t i) {
-  const int in = layers[i].input;
-  return in >= 0 ? in : static_cast<int>(i) - 1;
+  return input_index(layers[i], i);
 }
 
 at::Tensor run_layers(const std::vector<Layer>& layers, const at::Tensor& x, const LayerStep& step) {
@@ -114,12 +117,16 @@ std::vector<Layer> fold_layers(const std::vector<Layer>& layers) {
   return out;
 }
 
+at::Tensor conv_nd(const Layer& l, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return l.dims == 2 ? at::conv2d(x, weight, bias, l.stride, l.padding)
+                     : at::conv3d(x, weight, bias, l.stride, l.padding);
+}
+
 at::Tensor apply_float(const Layer& l, const at::Tensor& x, const at::Tensor& residual) {
   at::Tensor h;
   switch (l.op) {
     case Layer::Op::Conv:
-      h = l.dims == 2 ? at::conv2d(x, l.weight, l.bias, l.stride, l.padding)
-                      : at::conv3d(x, l.weight, l.bias, l.stride, l.padding);
+      h = conv_nd(l, x, l.weight, l.bias);
       if (l.bn_weight.defined())
         h = at::batch_norm(h, l.bn_weight, l.bn_bias, l.bn_mean, l.bn_var, false, 0.0, l.bn_eps, false);
       break;

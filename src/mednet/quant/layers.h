@@ -47,6 +47,8 @@ bool has_own_range(Layer::Op op);
 bool starts_with_prepare(const std::vector<Layer>& layers);
 /// Layer i's input index: -1 for the network input, else the index of the layer it reads.
 int input_of(const std::vector<Layer>& layers, size_t i);
+/// The same for layer l at index i of its list.
+int input_index(const Layer& l, size_t i);
 
 /// The layers with every BatchNorm folded into its convolution (which then has a bias).
 std::vector<Layer> fold_layers(const std::vector<Layer>& layers);
@@ -62,6 +64,9 @@ at::Tensor apply_float(const Layer& layer, const at::Tensor& x, const at::Tensor
 /// The whole list in float.
 at::Tensor run_float(const std::vector<Layer>& layers, const at::Tensor& x);
 
+/// A float convolution with the layer's geometry (2D or 3D by its dims, its stride and padding) and the
+/// given weight and bias (undefined: none).
+at::Tensor conv_nd(const Layer& l, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 /// A k x k (x k) max-pool with the given stride and padding (float or quantized 2D input).
 at::Tensor max_pool(const at::Tensor& x, int dims, int64_t k, int64_t stride, int64_t padding);
 /// Global average pooling to 1 x 1 (x 1).

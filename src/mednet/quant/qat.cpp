@@ -57,8 +57,7 @@ at::Tensor run_fake_quant(const std::vector<Layer>& layers, const Calibration& c
         std::tie(w, b) = fold_batch_norm(w, b, l.bn_mean, l.bn_var, l.bn_weight, l.bn_bias, l.bn_eps);
       const at::Tensor wq = fake_quant_weight(w);
       if (l.op == Layer::Op::Conv) {
-        h = l.dims == 2 ? at::conv2d(in, wq, b, l.stride, l.padding)
-                        : at::conv3d(in, wq, b, l.stride, l.padding);
+        h = conv_nd(l, in, wq, b);
       } else {
         h = at::linear(in, wq, b);
       }
