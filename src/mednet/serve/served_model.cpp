@@ -134,11 +134,7 @@ deploy::BatchScores score_images(ServedModel& m, const at::Tensor& images_u8) {
       b.probs = metrics::probabilities(task, m.int8->forward(x));
     }
   } else {
-    for (const auto& n : m.nets) {
-      const at::Tensor p = trust::net_probabilities(n, images_u8, m.device, 256);
-      b.probs = b.probs.defined() ? b.probs + p : p;
-    }
-    b.probs = b.probs / static_cast<double>(m.nets.size());
+    b.probs = trust::mean_probabilities(m.nets, images_u8, m.device, 256);
   }
   engine::check_finite_probabilities(b.probs);
   b.probs = b.probs.to(at::kDouble).contiguous();

@@ -59,15 +59,4 @@ at::Tensor net_probabilities(const ScoringNet& net, const at::Tensor& x, c10::De
   return net.temperature ? apply_temperature(task, p, *net.temperature) : p;
 }
 
-at::Tensor mean_probabilities(const std::vector<ScoringNet>& nets, const at::Tensor& x, c10::Device device,
-                              int64_t batch) {
-  MN_CHECK(!nets.empty(), "no network to score with");
-  at::Tensor sum;
-  for (const ScoringNet& n : nets) {
-    const at::Tensor p = net_probabilities(n, x, device, batch);
-    sum = sum.defined() ? sum + p : p;
-  }
-  return sum / static_cast<double>(nets.size());
-}
-
 }  // namespace mednet::trust

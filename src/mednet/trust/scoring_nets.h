@@ -2,6 +2,7 @@
 // The float networks that score new pictures for a folder: a trained run (through its own test-time flips),
 // or each member of an ensemble folder (mednet ensemble's ensemble.json) as the ensemble scored it (its
 // flips, and its own temperature when it was calibrated). `mednet robustness` and `mednet serve` share them.
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <ATen/ATen.h>
 
+#include "mednet/core/error.h"
 #include "mednet/engine/tta.h"
 #include "mednet/run/open_run.h"
 
@@ -35,8 +37,16 @@ std::vector<ScoringNet> open_ensemble_members(const std::string& dir, const run:
 /// views, then its temperature.
 at::Tensor net_probabilities(const ScoringNet& net, const at::Tensor& x, c10::Device device, int64_t batch);
 
-/// The mean of the nets' probabilities.
-at::Tensor mean_probabilities(const std::vector<ScoringNet>& nets, const at::Tensor& x, c10::Device device,
-                              int64_t batch);
+/// The mean of the nets' probabilities (any list of ScoringNet or of types derived from it).
+template <typename Nets>
+at::Tensor mean_probabilities(const Nets& nets, const at::Tensor& x, c10::Device device, int64_t batch) {
+  at::Tensor sum;
+  for (const ScoringNet& n : nets) {
+    const at::Tensor p = net_probabilities(n, x, device, batch);
+    sum = sum.defined() ? sum + p : p;
+  }
+  MN_CHECK(sum.defined(), "no network to score with");
+  return sum / static_cast<double>(std::size(nets));
+}
 
 }  // namespace mednet::trust
