@@ -10,6 +10,7 @@
 #include "mednet/data/catalog.h"
 #include "mednet/data/dataset.h"
 #include "mednet/data/npy.h"
+#include "mednet/report/benchmarks.h"
 
 namespace mednet::app {
 
@@ -37,6 +38,7 @@ void print_dataset(const data::DatasetInfo& d, const std::string& root) {
   std::printf("\n  samples:   train %lld, val %lld, test %lld\n", static_cast<long long>(d.n_train),
               static_cast<long long>(d.n_val), static_cast<long long>(d.n_test));
   std::printf("  license:   %s\n", d.license.c_str());
+  std::printf("%s", report::published_table(d.flag).c_str());
   for (int size : d.sizes()) {
     std::printf("  size %-4d %s  md5 %s\n", size, d.file_name(size).c_str(), d.file(size).md5.c_str());
     std::printf("            %s\n", d.url(size).c_str());

@@ -90,6 +90,9 @@ TEST_F(Cli, InfoPrintsTheCatalogAndFileCounts) {
   EXPECT_EQ(rc, 0);
   EXPECT_TRUE(contains(out, "found: " + root + "/nodulemnist3d.npz")) << out;
   EXPECT_TRUE(contains(out, "train      7 samples  (catalog says 1158)")) << out;
+  // The published rows of the dataset, the best of each column starred.
+  EXPECT_TRUE(contains(out, "v2 auto-sklearn            0.914*   0.874*")) << out;
+  EXPECT_TRUE(contains(out, "v2 ResNet-18+3D            0.863    0.844 ")) << out;
 }
 
 }  // namespace
