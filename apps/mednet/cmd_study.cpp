@@ -18,15 +18,24 @@ void add_study(CLI::App& app) {
       "study", "Run every stage of the study file (training, Grad-CAM, quantization) and write one report");
   static std::string config = "experiments/study.json", out, preset = "quick";
   static CommonFlags common;
+  static std::string dataset_2d, dataset_3d;
   static bool report_only = false;
   cmd->add_option("--config", config, "Study file")->capture_default_str();
   cmd->add_option("--out", out, "Folder for every stage (OUT/<stage>/) and the report")->required();
   cmd->add_option("--preset", preset, "quick (one seed, few epochs) or full (the experiment files' settings)")
       ->capture_default_str();
+  cmd->add_option(
+      "--dataset-2d", dataset_2d,
+      "The 2D dataset of Experiments 2A-2D and 3 instead of the study file's (a flag: chestmnist, "
+      "breastmnist, ...)");
+  cmd->add_option("--dataset-3d", dataset_3d,
+                  "The 3D dataset of Experiments 1 and 3 instead of the study file's (nodulemnist3d, "
+                  "vesselmnist3d, ...)");
   cmd->add_flag("--report-only", report_only, "Run nothing; rewrite report.html and report.md from --out");
   add_common_flags(*cmd, common, "$MEDMNIST_ROOT, then ~/.medmnist");
   cmd->callback([] {
-    const experiments::StudySpec study = experiments::load_study(config);
+    const experiments::StudySpec study =
+        experiments::with_datasets(experiments::load_study(config), dataset_2d, dataset_3d);
     core::set_threads(common.thread_count(), core::resolve_device(common.device));
     experiments::StudyOptions o;
     o.preset = preset;

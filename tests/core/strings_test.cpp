@@ -23,6 +23,13 @@ bool valid_utf8(const std::string& s) {
 
 }  // namespace
 
+TEST(Strings, ReplaceAllReplacesEveryOccurrenceButNeverInsideAReplacement) {
+  EXPECT_EQ(core::replace_all("retina-retinamnist", "retina", "breast"), "breast-breastmnist");
+  EXPECT_EQ(core::replace_all("a-a", "a", "aa"), "aa-aa");
+  EXPECT_EQ(core::replace_all("abc", "", "x"), "abc");
+  EXPECT_EQ(core::replace_all("abc", "d", "x"), "abc");
+}
+
 TEST(Strings, EscapeBytesKeepsPrintableAsciiAndEscapesEveryOtherByte) {
   EXPECT_EQ(core::escape_bytes("descr '<f4'"), "descr '<f4'");
   EXPECT_EQ(core::escape_bytes(std::string("a\x88z\n\x1b[31m\0", 10)), "a\\x88z\\x0a\\x1b[31m\\x00");

@@ -132,3 +132,58 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
   o.preset = "full";
   EXPECT_THROW(experiments::run_study(spec, dir + "/study.json", out, o, second), Error);
 }
+
+TEST(RunStudy, RunsOnOtherDatasetsAndKeepsOneFolderToOnePair) {
+  core::set_threads(2);
+  const std::string dir = mednet::testing::temp_dir("run_study_datasets");
+  mednet::testing::write_fake_medmnist(dir + "/breastmnist.npz", "breastmnist", 40, 16, 20);
+  mednet::testing::write_fake_medmnist(dir + "/adrenalmnist3d.npz", "adrenalmnist3d", 4, 2, 2);
+  std::ofstream(dir + "/train.json") << R"({"name": "cnn-retina", "seeds": [0],
+    "description": "The 2D CNN on RetinaMNIST.",
+    "base": {"dataset": "retinamnist", "epochs": 1, "batch_size": 16, "patience": 0,
+             "model": {"name": "cnn", "widths": [4], "hidden": [4]}},
+    "arms": [{"name": "cnn-retina", "label": "CNN on RetinaMNIST"}]})";
+  std::ofstream(dir + "/study.json") << R"({"name": "A study of RetinaMNIST",
+    "datasets": {"2d": "retinamnist", "3d": "adrenalmnist3d"},
+    "stages": [{"name": "t", "kind": "train", "file": ")" +
+                                            dir + R"(/train.json"}], "presets": {"quick": {}}})";
+  const auto original = experiments::load_study(dir + "/study.json");
+  const auto breast = experiments::with_datasets(original, "breastmnist", "");
+  experiments::StudyOptions o;
+  o.device = "cpu";
+  o.root = dir;
+  o.check_md5 = false;
+  const std::string out = dir + "/out";
+  StudyMessages log;
+  const auto r = experiments::run_study(breast, dir + "/study.json", out, o, log);
+  ASSERT_EQ(r.stages.size(), 1u);
+  EXPECT_EQ(r.stages[0].status, "done") << r.stages[0].message;
+  const std::string config = core::read_file(out + "/t/cnn-breast/seed0/config.json");
+  EXPECT_NE(config.find("\"dataset\": \"breastmnist\""), std::string::npos) << config;
+  const auto datasets = nlohmann::json::parse(core::read_file(out + "/datasets.json"));
+  EXPECT_EQ(datasets, (nlohmann::json{{"2d", "breastmnist"}, {"3d", "adrenalmnist3d"}}));
+  const std::string md = core::read_file(out + "/report.md");
+  EXPECT_NE(md.find("A study of BreastMNIST"), std::string::npos) << md;
+  EXPECT_NE(md.find("CNN on BreastMNIST"), std::string::npos) << md;
+  EXPECT_EQ(md.find("RetinaMNIST"), std::string::npos) << md;
+  // The folder holds BreastMNIST: the study's own datasets are refused there, with the flags to give.
+  try {
+    experiments::run_study(original, dir + "/study.json", out, o, log);
+    ADD_FAILURE() << "a folder run on breastmnist was resumed as retinamnist";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    EXPECT_NE(
+        std::string(e.what()).find("holds the study on breastmnist and adrenalmnist3d, not on retinamnist"),
+        std::string::npos)
+        << e.what();
+  }
+  // A dataset whose file is not on the machine stops the study before anything runs, naming the fetch.
+  try {
+    experiments::run_study(experiments::with_datasets(original, "dermamnist", ""), dir + "/study.json",
+                           dir + "/out2", o, log);
+    ADD_FAILURE() << "a study ran without its file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mednet fetch dermamnist"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/out2/t"));
+}

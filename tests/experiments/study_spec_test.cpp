@@ -102,3 +102,57 @@ TEST(StudySpec, BadStudyFilesAreUsageErrorsThatSayWhere) {
           .find("colour"),
       std::string::npos);
 }
+
+TEST(StudySpec, OtherDatasetsRenameTheStageFilesButNotTheFilesTheyName) {
+  const std::string dir = mednet::testing::temp_dir("study_spec_datasets");
+  const std::string exp = write(dir, "exp.json", R"J({"name": "exp2a_cnn2d_retina",
+      "description": "2D CNN on RetinaMNIST; on its own: mednet experiment --config experiments/exp2a_cnn2d_retina.json",
+      "base": {"dataset": "retinamnist"}, "arms": [{"name": "cnn-retina", "label": "CNN (Retina)"}],
+      "other": {"dataset": "adrenalmnist3d", "arm": "resnet18-adrenal"}})J");
+  const std::string study = write(dir, "study.json",
+                                  R"({"name": "Study on AdrenalMNIST3D and RetinaMNIST",
+      "datasets": {"2d": "retinamnist", "3d": "adrenalmnist3d"},
+      "stages": [{"name": "exp2a", "file": ")" +
+                                      exp + R"("}],
+      "presets": {"quick": {"patch": {"exp2a": {"note": "quick RetinaMNIST"}}}}})");
+  const auto s = experiments::with_datasets(experiments::load_study(study), "organamnist", "vesselmnist3d");
+  EXPECT_EQ(s.name, "Study on VesselMNIST3D and OrganAMNIST");
+  EXPECT_EQ(s.dataset_2d, "organamnist");
+  EXPECT_EQ(s.dataset_3d, "vesselmnist3d");
+  const auto j = experiments::effective_stage_file(s.stages[0], s.presets.at("quick"), "/out");
+  EXPECT_EQ(j.at("base").at("dataset"), "organamnist");
+  EXPECT_EQ(j.at("arms").at(0).at("name"), "cnn-organa");
+  EXPECT_EQ(j.at("arms").at(0).at("label"), "CNN (OrganA)");
+  EXPECT_EQ(j.at("other").at("dataset"), "vesselmnist3d");
+  EXPECT_EQ(j.at("other").at("arm"), "resnet18-vessel");
+  EXPECT_EQ(j.at("note"), "quick OrganAMNIST");  // the preset's patch too
+  EXPECT_EQ(j.at("name"), "exp2a_cnn2d_organa");
+  EXPECT_EQ(
+      j.at("description"),
+      "2D CNN on OrganAMNIST; on its own: mednet experiment --config experiments/exp2a_cnn2d_retina.json");
+  // Only one of the two, or the study's own: the rest stays.
+  const auto same = experiments::with_datasets(experiments::load_study(study), "", "adrenalmnist3d");
+  EXPECT_EQ(experiments::effective_stage_file(same.stages[0], same.presets.at("quick"), "/out"),
+            experiments::effective_stage_file(experiments::load_study(study).stages[0],
+                                              same.presets.at("quick"), "/out"));
+}
+
+TEST(StudySpec, AnUnknownOrWrongDimensionDatasetIsAUsageErrorNamingTheFlag) {
+  const auto s = experiments::load_study(MEDNET_SOURCE_DIR "/experiments/study.json");
+  EXPECT_EQ(s.dataset_2d, "retinamnist");
+  EXPECT_EQ(s.dataset_3d, "adrenalmnist3d");
+  const auto usage = [&](const std::string& d2, const std::string& d3) -> std::string {
+    try {
+      experiments::with_datasets(s, d2, d3);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(usage("nodulemnist3d", "")
+                .find("--dataset-2d nodulemnist3d is a 3D dataset; --dataset-2d takes a 2D one"),
+            std::string::npos);
+  EXPECT_NE(usage("", "chestmnist").find("--dataset-3d chestmnist is a 2D dataset"), std::string::npos);
+  EXPECT_NE(usage("chestmnsit", "").find("unknown dataset 'chestmnsit'"), std::string::npos);
+}

@@ -15,6 +15,15 @@ inline std::string to_lower(std::string s) {
   return s;
 }
 
+/// Every occurrence of from in text replaced by to, left to right, never inside a replacement:
+/// replace_all("a-a", "a", "aa") == "aa-aa".
+inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
 /// Bytes quoted from a file, fit for a message: printable ASCII as is, every other byte as \xNN, so the
 /// message is valid UTF-8 and no control byte reaches a terminal: escape_bytes("a\x88") == "a\\x88".
 inline std::string escape_bytes(const std::string& bytes) {

@@ -10,6 +10,8 @@
 #include "mednet/core/fs.h"
 #include "mednet/core/json.h"
 #include "mednet/core/runtime.h"
+#include "mednet/data/catalog.h"
+#include "mednet/data/dataset.h"
 #include "mednet/experiments/cam_gallery.h"
 #include "mednet/experiments/quant_experiment.h"
 #include "mednet/experiments/robustness_experiment.h"
@@ -230,6 +232,23 @@ class StageRecord {
   json previous_, record_;
 };
 
+// One study folder holds one pair of datasets (OUT/datasets.json): a folder run on others is neither
+// resumed nor reported as these. Before anything runs, the datasets' files must be on the machine.
+void check_datasets(const StudySpec& study, const std::string& out, const StudyOptions& o) {
+  const json datasets{{"2d", study.dataset_2d}, {"3d", study.dataset_3d}};
+  const std::string file = out + "/datasets.json";
+  if (fs::exists(file)) {
+    const json was = core::read_json_file(file, "datasets.json");
+    MN_CHECK_USAGE(was == datasets, out, " holds the study on ", was.value("2d", std::string("?")), " and ",
+                   was.value("3d", std::string("?")), ", not on ", study.dataset_2d, " and ",
+                   study.dataset_3d, "; give --dataset-2d and --dataset-3d as then, or another --out");
+  }
+  if (o.report_only) return;
+  for (const std::string& flag : {study.dataset_2d, study.dataset_3d})
+    if (!flag.empty()) data::locate_file(data::find_dataset(flag), 28, o.root);
+  core::write_file_atomic(file, datasets.dump(2) + "\n");
+}
+
 }  // namespace
 
 StudyOutcome run_study(const StudySpec& study, const std::string& study_file, const std::string& out,
@@ -241,6 +260,7 @@ StudyOutcome run_study(const StudySpec& study, const std::string& study_file, co
   // One writer per study folder; rewriting the report only reads what the runs left.
   const core::FolderLock lock = o.report_only ? core::FolderLock() : core::FolderLock::acquire(out);
   fs::create_directories(out);
+  check_datasets(study, out, o);
   core::write_file_atomic(out + "/study.json", core::read_file(study_file));
   core::write_file_atomic(out + "/preset.txt", o.preset + "\n");
   StageRecord record(out + "/stages.json", o.report_only);

@@ -5,6 +5,8 @@
 
 #include "mednet/core/error.h"
 #include "mednet/core/json.h"
+#include "mednet/core/strings.h"
+#include "mednet/data/catalog.h"
 
 namespace mednet::experiments {
 
@@ -70,11 +72,15 @@ StudySpec load_study(const std::string& path) {
   MN_CHECK_USAGE(
       j.is_object() && j.contains("stages") && j.at("stages").is_array() && !j.at("stages").empty(), path,
       ": a study file needs a non-empty \"stages\" list");
-  core::reject_unknown_keys(j, {"name", "description", "stages", "presets"}, path);
+  core::reject_unknown_keys(j, {"name", "description", "datasets", "stages", "presets"}, path);
   StudySpec s;
   try {
     s.name = j.value("name", std::string("study"));
     s.description = j.value("description", std::string());
+    const json datasets = j.value("datasets", json::object());
+    core::reject_unknown_keys(datasets, {"2d", "3d"}, path + ": \"datasets\"");
+    s.dataset_2d = datasets.value("2d", std::string());
+    s.dataset_3d = datasets.value("3d", std::string());
     std::set<std::string> names;
     for (const auto& st : j.at("stages")) {
       s.stages.push_back(stage_from_json(st, path));
@@ -109,10 +115,79 @@ std::string study_run_path(const StageSpec& s, const std::string& path, const st
   return path;
 }
 
+namespace {
+
+// The renames applied to text, except inside file names ending in .json (the study's own files, quoted in
+// commands such as "mednet experiment --config experiments/exp2a_cnn2d_retina.json"), which stay true.
+std::string renamed(const std::string& text,
+                    const std::vector<std::pair<std::string, std::string>>& renames) {
+  static const std::regex file_name("[A-Za-z0-9_./-]+\\.json");
+  const auto rename = [&](std::string part) {
+    for (const auto& [from, to] : renames) part = core::replace_all(part, from, to);
+    return part;
+  };
+  std::string out;
+  size_t done = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), file_name); it != std::sregex_iterator();
+       ++it) {
+    out += rename(text.substr(done, it->position() - done)) + it->str();
+    done = it->position() + it->length();
+  }
+  return out + rename(text.substr(done));
+}
+
+void rename_strings(json& j, const std::vector<std::pair<std::string, std::string>>& renames) {
+  if (j.is_string()) {
+    j = renamed(j.get<std::string>(), renames);
+  } else if (j.is_array() || j.is_object()) {
+    for (auto& v : j) rename_strings(v, renames);
+  }
+}
+
+// "AdrenalMNIST3D" -> "Adrenal", the word arm names and prose use.
+std::string short_name(const std::string& display) {
+  const size_t at = display.find("MNIST");
+  return display.substr(0, at);
+}
+
+void add_renames(std::vector<std::pair<std::string, std::string>>& renames, const std::string& from,
+                 const std::string& to, int dims, const std::string& flag) {
+  if (to.empty()) return;
+  const data::DatasetInfo& target = data::find_dataset(to);
+  MN_CHECK_USAGE(target.spatial_dims() == dims, flag, " ", to, " is a ", target.spatial_dims(), "D dataset; ",
+                 flag, " takes a ", dims, "D one");
+  MN_CHECK_USAGE(!from.empty(), flag, ": the study file names no ", dims, "D dataset (\"datasets\": {\"",
+                 dims, "d\": FLAG}) to replace");
+  const data::DatasetInfo& source = data::find_dataset(from);
+  if (source.flag == target.flag) return;
+  const std::string a = short_name(source.display_name), b = short_name(target.display_name);
+  // Whole names first, so that a short name never rewrites a longer one already replaced.
+  renames.push_back({source.display_name, target.display_name});
+  renames.push_back({source.flag, target.flag});
+  renames.push_back({a, b});
+  renames.push_back({core::to_lower(a), core::to_lower(b)});
+}
+
+}  // namespace
+
+StudySpec with_datasets(StudySpec study, const std::string& dataset_2d, const std::string& dataset_3d,
+                        const std::string& flag_2d, const std::string& flag_3d) {
+  std::vector<std::pair<std::string, std::string>> renames;
+  add_renames(renames, study.dataset_2d, dataset_2d, 2, flag_2d);
+  add_renames(renames, study.dataset_3d, dataset_3d, 3, flag_3d);
+  if (!dataset_2d.empty()) study.dataset_2d = data::find_dataset(dataset_2d).flag;
+  if (!dataset_3d.empty()) study.dataset_3d = data::find_dataset(dataset_3d).flag;
+  study.name = renamed(study.name, renames);
+  study.description = renamed(study.description, renames);
+  for (auto& stage : study.stages) stage.renames.insert(stage.renames.end(), renames.begin(), renames.end());
+  return study;
+}
+
 json effective_stage_file(const StageSpec& s, const StudyPreset& preset, const std::string& out) {
   json j = core::read_json_file(s.file, "stage '" + s.name + "' file");
   const auto patch = preset.patch.find(s.name);
   if (patch != preset.patch.end()) j.merge_patch(patch->second);
+  rename_strings(j, s.renames);
   const char* list = s.kind == StageKind::Cam ? "entries" : s.kind == StageKind::Quant ? "models" : nullptr;
   if ((s.kind == StageKind::Trust || s.kind == StageKind::Robustness) && j.contains("folders") &&
       j.at("folders").is_array()) {

@@ -3,6 +3,7 @@
 // of one kind, and presets that shorten it.
 //
 //   {"name", "description",
+//    "datasets": {"2d": "retinamnist", "3d": "adrenalmnist3d"},
 //    "stages": [{"name": "exp1", "kind": "train", "file": "experiments/exp1_cnn3d_adrenal.json",
 //                "seeds": [0, 1, 2], "cpu_skip": [{"arm": "...", "why": "..."}],
 //                "runs": {"runs/exp1": "exp1/cnn3d/seed0"}}, ...],
@@ -15,6 +16,7 @@
 // folder: "runs" maps a path to one under OUT, and any other "runs/X" becomes OUT/X.
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +38,8 @@ struct StageSpec {
   std::vector<CpuSkip> cpu_skip;  ///< train: arms too slow for a CPU
   std::map<std::string, std::string>
       runs;  ///< cam, quant, trust, robustness: run path in the file -> under OUT
+  /// Words of the stage file replaced before it runs (the study's datasets by others), in order.
+  std::vector<std::pair<std::string, std::string>> renames;
 };
 
 struct StudyPreset {
@@ -46,6 +50,7 @@ struct StudyPreset {
 
 struct StudySpec {
   std::string name, description;
+  std::string dataset_2d, dataset_3d;  ///< the study file's "datasets": {"2d": FLAG, "3d": FLAG}
   std::vector<StageSpec> stages;
   std::map<std::string, StudyPreset> presets;
 };
@@ -53,7 +58,16 @@ struct StudySpec {
 /// Reads and checks a study file; stage files are resolved relative to the working directory.
 StudySpec load_study(const std::string& path);
 
-/// The stage's file with the preset's patch merged over it and run paths pointed into out.
+/// The same study on other datasets: every stage file, the study's name and description get the 2D
+/// dataset's flag, name ("RetinaMNIST") and short name ("retina", as in arm names) replaced by those of
+/// dataset_2d, likewise for 3D. An empty flag keeps the study's. A flag that is not in the catalog, or a
+/// 3D flag for the 2D dataset (and the reverse), is a usage error naming flag_2d / flag_3d.
+StudySpec with_datasets(StudySpec study, const std::string& dataset_2d, const std::string& dataset_3d,
+                        const std::string& flag_2d = "--dataset-2d",
+                        const std::string& flag_3d = "--dataset-3d");
+
+/// The stage's file with the preset's patch merged over it, the stage's renames applied to its strings
+/// and run paths pointed into out.
 nlohmann::json effective_stage_file(const StageSpec& s, const StudyPreset& preset, const std::string& out);
 
 /// A "runs/..." path of a cam or quant file, as the study sees it.

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "mednet/core/error.h"
+#include "mednet/core/strings.h"
 
 namespace mednet::serve {
 
@@ -26,14 +27,6 @@ bool header_size_is(const std::string& bytes, uint32_t size) {
   const uint32_t le = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
   const uint32_t be = b[3] | (b[2] << 8) | (b[1] << 16) | (static_cast<uint32_t>(b[0]) << 24);
   return le == size || be == size;
-}
-
-/// Every occurrence of from in text replaced by to.
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  if (from.empty()) return text;
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
 }
 
 }  // namespace
@@ -103,10 +96,10 @@ data::InputFile UploadFolder::read(const std::string& bytes, const std::string& 
     return in;
   } catch (const Error& e) {
     ::unlink(file.c_str());
-    throw Error(replace_all(e.what(), file, shown), e.kind());
+    throw Error(core::replace_all(e.what(), file, shown), e.kind());
   } catch (const std::exception& e) {
     ::unlink(file.c_str());
-    MN_CHECK(false, shown, ": ", replace_all(e.what(), file, shown));
+    MN_CHECK(false, shown, ": ", core::replace_all(e.what(), file, shown));
   }
   return {};
 }
