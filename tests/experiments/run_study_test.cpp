@@ -23,6 +23,15 @@ struct StudyMessages : train::TrainObserver {
   std::string all;
   void on_message(const std::string& text) override { all += text + "\n"; }
 };
+
+// The study on a CPU, reading generated files from dir without checking their checksums.
+experiments::StudyOptions on_cpu_from(const std::string& dir) {
+  experiments::StudyOptions o;
+  o.device = "cpu";
+  o.root = dir;
+  o.check_md5 = false;
+  return o;
+}
 }  // namespace
 
 TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
@@ -49,10 +58,7 @@ TEST(RunStudy, SkipsCpuArmsReportsFailedStagesAndResumes) {
              dir + R"(/robust.json"}],
     "presets": {"quick": {"train": {"epochs": 1}}}})";
   const experiments::StudySpec spec = experiments::load_study(dir + "/study.json");
-  experiments::StudyOptions o;
-  o.device = "cpu";
-  o.root = dir;
-  o.check_md5 = false;
+  experiments::StudyOptions o = on_cpu_from(dir);
   const std::string out = dir + "/out";
   StudyMessages first;
   const experiments::StudyOutcome r = experiments::run_study(spec, dir + "/study.json", out, o, first);
@@ -149,10 +155,7 @@ TEST(RunStudy, RunsOnOtherDatasetsAndKeepsOneFolderToOnePair) {
                                             dir + R"(/train.json"}], "presets": {"quick": {}}})";
   const auto original = experiments::load_study(dir + "/study.json");
   const auto breast = experiments::with_datasets(original, "breastmnist", "");
-  experiments::StudyOptions o;
-  o.device = "cpu";
-  o.root = dir;
-  o.check_md5 = false;
+  experiments::StudyOptions o = on_cpu_from(dir);
   const std::string out = dir + "/out";
   StudyMessages log;
   const auto r = experiments::run_study(breast, dir + "/study.json", out, o, log);

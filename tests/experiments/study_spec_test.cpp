@@ -113,12 +113,21 @@ TEST(StudySpec, OtherDatasetsRenameTheStageFilesButNotTheFilesTheyName) {
                                   R"({"name": "Study on AdrenalMNIST3D and RetinaMNIST",
       "datasets": {"2d": "retinamnist", "3d": "adrenalmnist3d"},
       "stages": [{"name": "exp2a", "file": ")" +
-                                      exp + R"("}],
+                                      exp + R"(", "arm": "cnn-retina",
+                  "cpu_skip": [{"arm": "resnet18-adrenal", "why": "the 3D ResNet on AdrenalMNIST3D is slow"}],
+                  "runs": {"runs/exp1-adrenal": "exp1/cnn-adrenal/seed0"}}],
       "presets": {"quick": {"patch": {"exp2a": {"note": "quick RetinaMNIST"}}}}})");
   const auto s = experiments::with_datasets(experiments::load_study(study), "organamnist", "vesselmnist3d");
   EXPECT_EQ(s.name, "Study on VesselMNIST3D and OrganAMNIST");
   EXPECT_EQ(s.dataset_2d, "organamnist");
   EXPECT_EQ(s.dataset_3d, "vesselmnist3d");
+  // The study file's own words about the stage's arms follow the stage file: a CPU still skips the slow arm.
+  EXPECT_EQ(s.stages[0].arm, "cnn-organa");
+  ASSERT_EQ(s.stages[0].cpu_skip.size(), 1u);
+  EXPECT_EQ(s.stages[0].cpu_skip[0].arm, "resnet18-vessel");
+  EXPECT_EQ(s.stages[0].cpu_skip[0].why, "the 3D ResNet on VesselMNIST3D is slow");
+  EXPECT_EQ(s.stages[0].runs,
+            (std::map<std::string, std::string>{{"runs/exp1-vessel", "exp1/cnn-vessel/seed0"}}));
   const auto j = experiments::effective_stage_file(s.stages[0], s.presets.at("quick"), "/out");
   EXPECT_EQ(j.at("base").at("dataset"), "organamnist");
   EXPECT_EQ(j.at("arms").at(0).at("name"), "cnn-organa");

@@ -179,7 +179,18 @@ StudySpec with_datasets(StudySpec study, const std::string& dataset_2d, const st
   if (!dataset_3d.empty()) study.dataset_3d = data::find_dataset(dataset_3d).flag;
   study.name = renamed(study.name, renames);
   study.description = renamed(study.description, renames);
-  for (auto& stage : study.stages) stage.renames.insert(stage.renames.end(), renames.begin(), renames.end());
+  for (auto& stage : study.stages) {
+    // The study file's words about a stage's arms and runs name them as the stage file does.
+    stage.arm = renamed(stage.arm, renames);
+    for (auto& skip : stage.cpu_skip) {
+      skip.arm = renamed(skip.arm, renames);
+      skip.why = renamed(skip.why, renames);
+    }
+    std::map<std::string, std::string> runs;
+    for (const auto& [from, to] : stage.runs) runs[renamed(from, renames)] = renamed(to, renames);
+    stage.runs = runs;
+    stage.renames.insert(stage.renames.end(), renames.begin(), renames.end());
+  }
   return study;
 }
 
