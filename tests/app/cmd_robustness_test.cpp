@@ -1,6 +1,8 @@
 // mednet robustness as a user runs it: a finished 2D run scored under every MedMNIST-C corruption of its
 // dataset at five severities, the same numbers every time; a 3D run under the CT/MRI artifacts; bad flags
 // and folders are usage errors.
+#include <map>
+
 #include <torch/torch.h>
 
 #include "app/cli_fixture.h"
@@ -48,6 +50,28 @@ TEST_F(RobustnessCommand, ScoresEveryCorruptionAndSeverityOfARun) {
     drops += c["auc_drop"].get<double>() / 8;
   }
   EXPECT_NEAR(j["mean_auc_drop"].get<double>(), drops, 1e-9);
+  // Per grade: the official AUC is the mean of the five one-against-the-rest AUCs, clean and under each
+  // corruption, so the grades' clean AUCs average to the clean AUC and their drops to each corruption's.
+  ASSERT_EQ(j["column_noun"], "grade");
+  ASSERT_EQ(j["per_column"].size(), 5u);
+  EXPECT_EQ(j["per_column"][4]["name"], "4");
+  double clean_mean = 0;
+  std::map<std::string, double> drop_mean;
+  for (const auto& g : j["per_column"]) {
+    clean_mean += g["clean_auc"].get<double>() / 5;
+    double over_corruptions = 0;
+    for (const auto& [name, d] : g["auc_drop"].items()) {
+      drop_mean[name] += d.get<double>() / 5;
+      over_corruptions += d.get<double>() / 8;
+    }
+    EXPECT_NEAR(g["mean_auc_drop"].get<double>(), over_corruptions, 1e-9);
+  }
+  EXPECT_NEAR(clean_mean, j["clean"]["auc"].get<double>(), 1e-9);
+  ASSERT_EQ(drop_mean.size(), 8u);
+  for (const auto& c : j["corruptions"])
+    EXPECT_NEAR(drop_mean.at(c["corruption"].get<std::string>()), c["auc_drop"].get<double>(), 1e-9);
+  EXPECT_TRUE(contains(read_file(home_ + "/rob/robustness.md"),
+                       "| grade | clean AUC | mean AUC drop | worst corruption (its drop) |"));
   if (report_available(out)) {
     EXPECT_GT(png_size(home_ + "/rob/robustness_auc.png").first, 500);
     EXPECT_GT(png_size(home_ + "/rob/corruptions.png").first, 500);

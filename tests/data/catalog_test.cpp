@@ -58,6 +58,24 @@ TEST(Catalog, KnownRows) {
   EXPECT_EQ(task_name(c.task), "multi-label, binary-class");
 }
 
+TEST(Catalog, TaskNamesParseBackAndNameTheirOutputs) {
+  for (Task t : {Task::BinaryClass, Task::MultiClass, Task::OrdinalRegression, Task::MultiLabel})
+    EXPECT_EQ(parse_task(task_name(t), "x.json"), t);
+  EXPECT_EQ(output_noun(find_dataset("breastmnist").task), "class");
+  EXPECT_EQ(output_noun(find_dataset("pathmnist").task, true), "classes");
+  EXPECT_EQ(output_noun(find_dataset("retinamnist").task), "grade");
+  EXPECT_EQ(output_noun(find_dataset("retinamnist").task, true), "grades");
+  EXPECT_EQ(output_noun(find_dataset("chestmnist").task, true), "findings");
+  try {
+    parse_task("multi-label", "runs/a/trust.json");
+    FAIL() << "no error";
+  } catch (const mednet::Error& e) {
+    EXPECT_EQ(e.kind(), mednet::ErrorKind::Runtime);
+    EXPECT_NE(std::string(e.what()).find("runs/a/trust.json: unknown task \"multi-label\""),
+              std::string::npos);
+  }
+}
+
 TEST(Catalog, UnknownFlagListsValidOnes) {
   try {
     find_dataset("adrenal");

@@ -59,4 +59,16 @@ ref = json.loads(sys.argv[2])
 assert m["dataset"] == "chestmnist", m["dataset"]
 assert abs(m["test"]["auc"] - ref["auc"]) < 1e-6 and abs(m["test"]["acc"] - ref["acc"]) < 1e-6, (m["test"], ref)
 PY
+# The trust section and each ChestMNIST run's trust.md speak of findings, each with its own conformal set.
+grep -q "| finding | test images | covered |" "$run/trust.md" || fail "$run/trust.md does not list its findings"
+grep -q "held the true class or a finding's true value (present or absent) for between .* of test images or image-finding pairs" "$md" \
+  || fail "the report's conformal conclusion does not speak of findings"
+grep -q "The predicted class or finding never changes under a temperature" "$md" || fail "the calibration conclusion does not speak of findings"
+# Robustness per finding: each ChestMNIST run lists its 14 findings' drops, and the report names the one that
+# loses the most.
+rob=$dir/study/robustness/exp2a/augmentation/seed0/robustness.md
+[ "$(grep -c '^| [^|]* | [0-9.na/]* | [-0-9.na/]* | [a-z_]* ([-0-9.na/]*) |$' "$rob")" = 14 ] || fail "$rob does not list the 14 findings"
+grep -q "| finding | clean AUC | mean AUC drop | worst corruption (its drop) |" "$rob" || fail "$rob has no per-finding table"
+grep -q "^Per finding (one against the rest" "$md" || fail "the robustness section has no per-finding table"
+grep -q "The finding .* loses the most test AUC under corruption in [0-9]* of [0-9]* runs" "$md" || fail "no per-finding conclusion"
 echo "PASS: the quick study ran on generated ChestMNIST and NoduleMNIST3D files ($dir)"

@@ -288,6 +288,23 @@ std::string task_name(Task task) {
   return "?";
 }
 
+std::string output_noun(Task task, bool plural) {
+  const char* noun = task == Task::OrdinalRegression ? "grade"
+                     : task == Task::MultiLabel      ? "finding"
+                                                     : "class";
+  return std::string(noun) + (!plural                                                 ? ""
+                              : task == Task::BinaryClass || task == Task::MultiClass ? "es"
+                                                                                      : "s");
+}
+
+Task parse_task(const std::string& name, const std::string& what) {
+  for (Task t : {Task::BinaryClass, Task::MultiClass, Task::OrdinalRegression, Task::MultiLabel})
+    if (task_name(t) == name) return t;
+  throw Error(
+      detail::concat(what, ": unknown task \"", name,
+                     "\" (binary-class, multi-class, ordinal-regression or multi-label, binary-class)"));
+}
+
 std::string split_name(Split split) {
   switch (split) {
     case Split::Train:

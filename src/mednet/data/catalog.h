@@ -14,6 +14,11 @@ enum class Task { BinaryClass, MultiClass, OrdinalRegression, MultiLabel };
 
 /// The official task string ("binary-class", "multi-label, binary-class", ...).
 std::string task_name(Task task);
+/// What a report calls one of the task's outputs in prose: "class" (binary, multi-class), "grade" (ordinal),
+/// "finding" (multi-label); plural adds the "s".
+std::string output_noun(Task task, bool plural = false);
+/// Parses task_name's strings back; anything else is an error naming `what` (the file it came from).
+Task parse_task(const std::string& name, const std::string& what);
 
 enum class Split { Train, Val, Test };
 std::string split_name(Split split);

@@ -46,7 +46,9 @@ std::string run_cam_gallery(const std::string& config, const explain::CamStudyOp
         "architecture re-initialised (low = the maps depend on what was learned). Deletion: area under the "
         "target probability as the most highlighted positions are blanked (to black, the chosen fill), "
         "against random positions (lower = faster drop); the next column gives map / random for the other "
-        "fills. Central share: heatmap mass in the central half of each axis, per true class.\n\n"
+        "fills. Central share: heatmap mass in the central half of each axis, per true class (a multi-label "
+        "picture "
+        "counts under its first finding present).\n\n"
      << "| entry | model | dataset | method | layer | samples | randomisation | deletion by map | deletion "
         "random | other fills (map / random) | "
         "central share per class |\n|---|---|---|---|---|---|---|---|---|---|---|\n";

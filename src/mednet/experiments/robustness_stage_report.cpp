@@ -34,6 +34,41 @@ struct ArmSums {
   int runs = 0;
 };
 
+// For runs whose AUC averages several columns (classes, grades or findings): which column loses the most
+// AUC under corruption and which the least, per run, and the one that loses the most in most runs.
+void column_section(ReportDoc& doc, const std::vector<json>& runs) {
+  std::string noun;
+  Table t{{"run", "loses the most (mean AUC drop)", "loses the least (mean AUC drop)"}, {}, {}};
+  std::map<std::string, int> most_count;
+  for (const auto& r : runs) {
+    const json& x = r.at("robustness");
+    const json cols = x.value("per_column", json::array());
+    const json *most = nullptr, *least = nullptr;
+    for (const auto& c : cols) {
+      if (!c["mean_auc_drop"].is_number()) continue;
+      const double d = c["mean_auc_drop"].get<double>();
+      if (!most || d > (*most)["mean_auc_drop"].get<double>()) most = &c;
+      if (!least || d < (*least)["mean_auc_drop"].get<double>()) least = &c;
+    }
+    if (!most || most == least) continue;
+    if (noun.empty()) noun = x.value("column_noun", "class");
+    ++most_count[most->value("name", "?")];
+    t.add({r.value("run", "?"),
+           most->value("name", "?") + " (" + three(core::number_at(*most, "mean_auc_drop")) + ")",
+           least->value("name", "?") + " (" + three(core::number_at(*least, "mean_auc_drop")) + ")"});
+  }
+  if (t.rows.empty()) return;
+  doc.text("Per " + noun +
+           " (one against the rest, as the AUC averages them; each run's robustness.md lists "
+           "every " +
+           noun + "):");
+  doc.table(t);
+  const auto top = std::max_element(most_count.begin(), most_count.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  doc.conclusion("The " + noun + " " + top->first + " loses the most test AUC under corruption in " +
+                 std::to_string(top->second) + " of " + std::to_string(t.rows.size()) + " runs.");
+}
+
 // One group of runs scored under the same corruptions (the 2D or the 3D set).
 void group_section(ReportDoc& doc, const std::vector<json>& runs) {
   std::vector<std::string> names;
@@ -77,6 +112,7 @@ void group_section(ReportDoc& doc, const std::vector<json>& runs) {
   doc.table(overview);
   doc.text("Test AUC lost under each corruption (clean AUC minus the mean over severities 1 to 5):");
   doc.table(per);
+  column_section(doc, runs);
   if (drop_sum.empty()) return;
   const auto worst = std::max_element(drop_sum.begin(), drop_sum.end(),
                                       [](const auto& a, const auto& b) { return a.second < b.second; });

@@ -11,6 +11,7 @@
 #include "mednet/core/strings.h"
 #include "mednet/experiments/stage_sections.h"
 #include "mednet/run/metrics_file.h"
+#include "mednet/trust/conformal.h"
 #include "mednet/trust/ood.h"
 #include "mednet/trust/ood_file.h"
 
@@ -32,6 +33,25 @@ std::string pct(double v) {
 std::string with_ci(const json& scores, const char* key) {
   return metrics::format_with_interval(core::number_at(scores, key),
                                        run::interval_at(scores.value("ci95", json::object()), key), 4);
+}
+
+data::Task task_of(const json& run) {
+  return data::parse_task(run.at("trust").value("task", data::task_name(data::Task::MultiClass)),
+                          run.value("run", "?") + "/trust.json");
+}
+
+void add_once(std::vector<std::string>& words, const std::string& w) {
+  if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
+}
+
+// What the runs predict, in words: the one task's noun when they share it ("grade"), else each noun.
+std::string noun_of(const json& runs) {
+  std::vector<std::string> nouns;
+  for (const auto& r : runs) add_once(nouns, data::output_noun(task_of(r)));
+  if (nouns.size() < 2) return nouns.empty() ? "class" : nouns[0];
+  const std::string last = nouns.back();
+  nouns.pop_back();
+  return core::join(nouns, ", ") + " or " + last;
 }
 
 void calibration_section(ReportDoc& doc, const json& runs) {
@@ -72,21 +92,25 @@ void calibration_section(ReportDoc& doc, const json& runs) {
       " T was below 1 in " + std::to_string(sharpened) + " of " + n +
       " runs: those models were less confident on validation than they were right, and the temperature "
       "sharpened them.");
-  doc.conclusion(
-      "The predicted class never changes under a temperature: test ACC before and after is identical "
-      "in " +
-      std::to_string(same_acc) + " of " + n + " runs.");
+  doc.conclusion("The predicted " + noun_of(runs) +
+                 " never changes under a temperature: test ACC before and after is identical "
+                 "in " +
+                 std::to_string(same_acc) + " of " + n + " runs.");
 }
 
 void conformal_section(ReportDoc& doc, const json& runs, double coverage) {
-  Table t{{"run", "test coverage", "mean set size", "class covered worst: covered of its test images",
-           "threshold"},
+  Table t{{"run", "test coverage", "mean set size",
+           noun_of(runs) + " covered worst: covered of its test images", "threshold"},
           {},
           {}};
   double lo = 2, hi = -1;
   std::string lo_run, hi_run, worst_text;
   double worst = 2;
+  std::vector<std::string> truths, counted;  // each distinct wording once
   for (const auto& r : runs) {
+    const trust::CoverageWords words = trust::coverage_words(task_of(r));
+    add_once(truths, words.truth);
+    add_once(counted, words.counted);
     const json& sets = r.at("trust").at("test_sets");
     const double c = core::number_at(sets, "coverage");
     std::string worst_here = "n/a";
@@ -99,7 +123,8 @@ void conformal_section(ReportDoc& doc, const json& runs, double coverage) {
     }
     if (worst_cov < worst) {
       worst = worst_cov;
-      worst_text = "class " + worst_here + " test images of " + r.value("run", "?");
+      worst_text =
+          data::output_noun(task_of(r)) + " " + worst_here + " test images of " + r.value("run", "?");
     }
     if (c < lo) lo = c, lo_run = r.value("run", "?");
     if (c > hi) hi = c, hi_run = r.value("run", "?");
@@ -114,12 +139,13 @@ void conformal_section(ReportDoc& doc, const json& runs, double coverage) {
   }
   doc.table(t);
   if (runs.empty()) return;
-  doc.conclusion(core::format_fixed(100 * coverage, 0) +
-                 "% conformal sets, calibrated on validation, held the true "
-                 "class for between " +
-                 pct(lo) + " (" + lo_run + ") and " + pct(hi) + " (" + hi_run +
-                 ") of test images. The guarantee is on average over images; it is weakest for " +
-                 worst_text + ", so the sets of that class are the ones to read with care.");
+  const std::string noun = noun_of(runs);
+  doc.conclusion(core::format_fixed(100 * coverage, 0) + "% conformal sets, calibrated on validation, held " +
+                 core::join(truths, " or ") + " for between " + pct(lo) + " (" + lo_run + ") and " + pct(hi) +
+                 " (" + hi_run + ") of test " + core::join(counted, " or ") +
+                 ". The guarantee is on average over images; it is weakest for " + worst_text +
+                 ", so the sets of that " + (noun.find(" or ") == std::string::npos ? noun : "kind") +
+                 " are the ones to read with care.");
 }
 
 void ood_section(ReportDoc& doc, const json& runs) {

@@ -122,4 +122,12 @@ SetReport evaluate_sets(data::Task task, const at::Tensor& labels_in, const at::
   return r;
 }
 
+CoverageWords coverage_words(data::Task task) {
+  if (task == data::Task::MultiLabel)
+    return {"a finding's true value (present or absent)", "image-finding pairs", "values per finding's set",
+            "finding"};
+  const std::string noun = data::output_noun(task);
+  return {"the true " + noun, "images", data::output_noun(task, true) + " per set", "true " + noun};
+}
+
 }  // namespace mednet::trust

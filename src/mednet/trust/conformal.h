@@ -41,4 +41,13 @@ at::Tensor prediction_sets(data::Task task, const at::Tensor& probs, const Confo
 /// How the sets do on a labelled split.
 SetReport evaluate_sets(data::Task task, const at::Tensor& labels, const at::Tensor& sets);
 
+/// How a report words a SetReport for the task: what a set holds ("the true class", "the true grade",
+/// "a finding's true value (present or absent)"), what coverage counts ("images", "image-finding pairs"),
+/// what a set's size counts ("classes per set", "values per finding's set") and the per-class heading
+/// ("true class", "true grade", "finding").
+struct CoverageWords {
+  std::string truth, counted, size, per_class;
+};
+CoverageWords coverage_words(data::Task task);
+
 }  // namespace mednet::trust

@@ -11,6 +11,7 @@
 #include "mednet/core/error.h"
 #include "mednet/core/folder_lock.h"
 #include "mednet/core/fs.h"
+#include "mednet/core/json.h"
 #include "mednet/core/strings.h"
 #include "mednet/metrics/calibration.h"
 #include "mednet/metrics/metrics.h"
@@ -140,8 +141,20 @@ json to_json(const RobustnessResult& r, const std::vector<augment::CorruptionSpe
                    {"acc_drop", s.acc_drop},
                    {"balanced_error", s.balanced_error},
                    {"relative_balanced_error", s.relative_balanced_error}});
+  json columns = json::array();
+  for (const auto& c : r.columns) {
+    json drops = json::object();
+    for (size_t i = 0; i < r.corruptions.size(); ++i)
+      drops[r.corruptions[i].corruption] = core::finite_or_null(c.auc_drop[i]);
+    columns.push_back({{"name", c.name},
+                       {"clean_auc", core::finite_or_null(c.clean_auc)},
+                       {"mean_auc_drop", core::finite_or_null(c.mean_auc_drop)},
+                       {"auc_drop", drops}});
+  }
   return {
       {"run", run_dir},
+      {"column_noun", r.column_noun},
+      {"per_column", columns},
       {"dataset", r.dataset},
       {"model", r.model},
       {"split", "test"},
@@ -165,6 +178,48 @@ json to_json(const RobustnessResult& r, const std::vector<augment::CorruptionSpe
       {"parameters", params},
       {"skipped", r.skipped},
       {"seconds", r.seconds}};
+}
+
+// Each column's drop per corruption from the cells, in the order of r.corruptions.
+std::vector<ColumnRobustness> column_drops(const RobustnessResult& r, const RobustnessCell& clean,
+                                           const std::vector<std::string>& names) {
+  std::vector<ColumnRobustness> out;
+  for (size_t k = 0; k < clean.column_auc.size(); ++k) {
+    ColumnRobustness c{k < names.size() ? names[k] : std::to_string(k), clean.column_auc[k], {}, 0};
+    for (const auto& s : r.corruptions) {
+      double mean = 0;
+      for (const auto& cell : r.cells)
+        if (cell.corruption == s.corruption) mean += cell.column_auc.at(k) / 5;
+      c.auc_drop.push_back(c.clean_auc - mean);
+      c.mean_auc_drop += c.auc_drop.back() / static_cast<double>(r.corruptions.size());
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// The per-column table and which column loses the most, for tasks with more than one column.
+void column_markdown(std::ostringstream& md, const RobustnessResult& r) {
+  if (r.columns.empty() || r.corruptions.empty()) return;
+  const auto f3 = [](double v) { return std::isfinite(v) ? core::format_fixed(v, 3) : std::string("n/a"); };
+  md << "\nPer " << r.column_noun << " (one against the rest, as the AUC averages them):\n\n| "
+     << r.column_noun << " | clean AUC | mean AUC drop | worst corruption (its drop) |\n|---|---|---|---|\n";
+  const ColumnRobustness* most = nullptr;
+  const ColumnRobustness* least = nullptr;
+  for (const auto& c : r.columns) {
+    size_t worst = 0;
+    for (size_t i = 1; i < c.auc_drop.size(); ++i)
+      if (c.auc_drop[i] > c.auc_drop[worst]) worst = i;
+    md << "| " << c.name << " | " << f3(c.clean_auc) << " | " << f3(c.mean_auc_drop) << " | "
+       << r.corruptions[worst].corruption << " (" << f3(c.auc_drop[worst]) << ") |\n";
+    if (!std::isfinite(c.mean_auc_drop)) continue;
+    if (!most || c.mean_auc_drop > most->mean_auc_drop) most = &c;
+    if (!least || c.mean_auc_drop < least->mean_auc_drop) least = &c;
+  }
+  if (most && least && most != least)
+    md << "\nThe " << r.column_noun << " " << most->name << " loses the most AUC under corruption ("
+       << f3(most->mean_auc_drop) << " on average), " << least->name << " the least ("
+       << f3(least->mean_auc_drop) << ").\n";
 }
 
 std::string to_markdown(const RobustnessResult& r) {
@@ -199,6 +254,7 @@ std::string to_markdown(const RobustnessResult& r) {
        << "severities), " << mildest->corruption << " the least (" << core::format_fixed(mildest->auc_drop, 3)
        << ").\n";
   }
+  column_markdown(md, r);
   if (!r.skipped.empty()) {
     md << "\nNot computed by mednet (MedMNIST-C defines them for this dataset):";
     for (const auto& s : r.skipped) md << " " << s;
@@ -243,6 +299,7 @@ RobustnessResult robustness_run(const std::string& run_dir, const std::string& o
     cell->acc = s.acc;
     cell->ece = metrics::calibration_scores(task, labels, p).ece;
     cell->balanced_error = metrics::balanced_error(task, labels, p);
+    if (task != data::Task::BinaryClass) cell->column_auc = metrics::per_class_auc(task, labels, p);
   };
 
   RobustnessResult res;
@@ -292,6 +349,8 @@ RobustnessResult robustness_run(const std::string& run_dir, const std::string& o
   res.mean_auc_drop /= n;
   res.mean_acc_drop /= n;
   res.mean_balanced_error /= n;
+  res.column_noun = data::output_noun(task);
+  res.columns = column_drops(res, clean, info.labels);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int side = static_cast<int>(images.size(-1));

@@ -26,6 +26,7 @@ struct RobustnessCell {
   std::string corruption;
   int severity = 0;
   double auc = 0, acc = 0, ece = 0, balanced_error = 0;
+  std::vector<double> column_auc;  ///< per ColumnRobustness
 };
 
 struct CorruptionSummary {
@@ -36,6 +37,16 @@ struct CorruptionSummary {
   double relative_balanced_error = 0;  ///< BE minus the clean model's BE
 };
 
+/// One column the AUC averages, for tasks with more than one (each class of a multi-class or ordinal task,
+/// each finding of a multi-label one; a binary task's one column is the AUC itself): its clean AUC and its
+/// drop under each corruption, the mean over the severities. NaN where the test split lacks the class.
+struct ColumnRobustness {
+  std::string name;
+  double clean_auc = 0;
+  std::vector<double> auc_drop;  ///< one per RobustnessResult::corruptions entry
+  double mean_auc_drop = 0;      ///< over the corruptions
+};
+
 struct RobustnessResult {
   std::string dataset, model;
   bool volumes = false;  ///< a 3D run: the artifacts rather than MedMNIST-C
@@ -43,6 +54,8 @@ struct RobustnessResult {
   double clean_auc = 0, clean_acc = 0, clean_ece = 0, clean_balanced_error = 0;
   std::vector<RobustnessCell> cells;
   std::vector<CorruptionSummary> corruptions;
+  std::vector<ColumnRobustness> columns;  ///< empty for binary tasks
+  std::string column_noun;                ///< what a column is: "class", "grade" or "finding"
   double mean_auc_drop = 0, mean_acc_drop = 0, mean_balanced_error = 0;
   std::vector<std::string> skipped;  ///< corruptions of the registry mednet does not compute
   double seconds = 0;

@@ -123,6 +123,7 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   }
   t.summary = {
       {"run", dir},
+      {"task", data::task_name(task)},
       {"temperature", t.temperature},
       {"val", split_json(t.val)},
       {"test", split_json(t.test)},
@@ -148,13 +149,14 @@ TrustResult trust_run(const std::string& dir, const TrustOptions& o) {
   };
   row("as trained", t.test.before, t.test.before_ci, t.test.auc_before, t.test.acc_before);
   row("temperature-scaled", t.test.after, t.test.after_ci, t.test.auc_after, t.test.acc_after);
+  const CoverageWords words = coverage_words(task);
   md << "\n"
      << core::format_fixed(100 * o.coverage, 0) << "% conformal sets (" << t.conformal.method
      << ", calibrated on validation after the temperature; threshold "
-     << core::join(t.conformal.thresholds, ", ") << "): on test they hold the true class for "
-     << core::format_fixed(100 * t.test_sets.coverage, 1) << "% of images, with "
-     << core::format_fixed(t.test_sets.mean_size, 2) << " classes per set on average.\n\n"
-     << "| true class | test images | covered |\n|---|---|---|\n";
+     << core::join(t.conformal.thresholds, ", ") << "): on test they hold " << words.truth << " for "
+     << core::format_fixed(100 * t.test_sets.coverage, 1) << "% of " << words.counted << ", with "
+     << core::format_fixed(t.test_sets.mean_size, 2) << " " << words.size << " on average.\n\n"
+     << "| " << words.per_class << " | test images | covered |\n|---|---|---|\n";
   for (const auto& c : per_class)
     md << "| " << c["class"].get<std::string>() << " | " << c["count"].get<int64_t>() << " | "
        << (c["coverage"].is_null() ? "n/a" : core::format_fixed(100 * c["coverage"].get<double>(), 1) + "%")
