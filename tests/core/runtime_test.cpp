@@ -27,8 +27,8 @@ TEST(Runtime, LeversAreOnUnlessNamedOff) {
 }
 
 TEST(Runtime, ChannelsLastKeepsValuesAndShapesOnTheCpu) {
-  const at::Tensor image = torch::randn({2, 3, 5, 7});
-  const at::Tensor volume = torch::randn({2, 1, 4, 5, 6});
+  const at::Tensor image = torch::randn({2, 8, 5, 7});
+  const at::Tensor volume = torch::randn({2, 16, 4, 5, 6});
   const at::Tensor rows = torch::randn({4, 9});
   const at::Tensor i = core::conv_layout(image), v = core::conv_layout(volume);
   EXPECT_TRUE(i.is_contiguous(at::MemoryFormat::ChannelsLast));
@@ -38,6 +38,11 @@ TEST(Runtime, ChannelsLastKeepsValuesAndShapesOnTheCpu) {
   EXPECT_TRUE(torch::equal(i, image));
   EXPECT_TRUE(torch::equal(v, volume));
   EXPECT_TRUE(core::conv_layout(rows).is_same(rows));
+
+  // Fewer than 8 channels (pictures, narrow layers) stay as they are.
+  const at::Tensor rgb = torch::randn({2, 3, 5, 7}), narrow = torch::randn({2, 4, 4, 5, 6});
+  EXPECT_TRUE(core::conv_layout(rgb).is_same(rgb));
+  EXPECT_TRUE(core::conv_layout(narrow).is_same(narrow));
 
   const LeversOff off("channels-last");
   EXPECT_TRUE(core::conv_layout(image).is_same(image));

@@ -33,8 +33,8 @@ void configure_for_device(const c10::Device& device);
 bool gpu_lever(const std::string& name);
 
 /// x in the layout convolutions run fastest in (lever "channels-last"): channels-last for a 5-D tensor
-/// (NDHWC) and for a 4-D one on the CPU (NHWC), else x itself. The values are the same either way; only
-/// the strides differ.
+/// (NDHWC) and for a 4-D one on the CPU (NHWC) with at least 8 channels (dimension 1), else x itself.
+/// The values are the same either way; only the strides differ.
 at::Tensor conv_layout(const at::Tensor& x);
 
 /// Bytes of memory this process can still take: the smaller of the system's MemAvailable and what

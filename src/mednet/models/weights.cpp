@@ -24,7 +24,9 @@ torch::OrderedDict<std::string, at::Tensor> module_tensors(const torch::nn::Modu
 }
 
 void to_conv_layout(torch::nn::Module& model) {
-  for (auto& p : model.parameters()) p.set_data(core::conv_layout(p.data()));
+  // A convolution with fewer than 8 outputs keeps its weights as they are (core::conv_layout says why).
+  for (auto& p : model.parameters())
+    if (p.dim() < 4 || p.size(0) >= 8) p.set_data(core::conv_layout(p.data()));
 }
 
 StateDict state_dict(const torch::nn::Module& model) {
