@@ -76,10 +76,14 @@ TEST(OnnxInt8, QdqGraphsRunLikeTheInt8ModelInAnIndependentInterpreter) {
     ASSERT_EQ(rc, 0) << out;
     std::cout << "[ qdq ] " << c.tag << ": " << out;
     const auto j = nlohmann::json::parse(out.substr(out.find('{')));
-    // Random weights leave near-ties between classes, which a few output steps can swap: 98% here; on
-    // real test images (tests/quant/quant_real_test.cpp) 99%.
-    EXPECT_GE(j.at("agreement").get<double>(), 0.98);
+    // Random weights leave near-ties between classes, which a few output steps can swap (how many depends
+    // on the CPU's float rounding: 4 of 96 rows of vgg16-gray on a CPU without AVX-512). Every row whose
+    // two best logits are more than 16 steps apart keeps its class, and those are most rows; on real test
+    // images (tests/quant/quant_real_test.cpp) the agreement is 99%.
     EXPECT_LE(j.at("max_steps").get<double>(), 8.0);
+    EXPECT_EQ(j.at("clear_agreement").get<double>(), 1.0);
+    EXPECT_GE(j.at("clear_rows").get<int>(), j.at("rows").get<int>() / 2);
+    EXPECT_GE(j.at("agreement").get<double>(), 0.9);
     int weighted = 0;
     for (const auto& l : folded) weighted += quant::has_weights(l.op);
     EXPECT_EQ(j.at("int8_weights").get<int>(), weighted) << "every weight stored as int8";
