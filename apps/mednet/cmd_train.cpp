@@ -24,7 +24,7 @@ namespace {
 
 struct TrainFlags {
   std::string config, dataset, optimizer, schedule, out, resume, precision;
-  int size = 0, batch_size = 0;
+  int size = 0, batch_size = 0, eval_batch_size = 0;
   CommonFlags common;
   RunLengthFlags length;
   double lr = 0, weight_decay = -1, label_smoothing = 0, ema = 0, mixup = 0, cutmix = 0;
@@ -37,6 +37,7 @@ struct TrainFlags {
   std::string model, weights, init_from, freeze;
   int input_size = 0;
   int nproc = 1;
+  double max_memory = 0;
   std::string dist_backend = "auto";
   int dist_timeout = 300;
   bool sync_bn = false;
@@ -159,6 +160,7 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
   if (!resuming && (!env.launched || env.rank == 0)) run::check_new_run_dir(out);
   if (cmd.count("--precision")) cfg.precision = f.precision;  // how it runs: may change on resume
   if (cmd.count("--tta")) cfg.tta = f.tta;                    // how the end is scored: likewise
+  if (cmd.count("--eval-batch-size")) cfg.eval_batch_size = f.eval_batch_size;  // memory, not results
   if (f.nproc > 1 && !env.launched) {
     dist::LaunchOptions lo;
     lo.nproc = f.nproc;
@@ -173,6 +175,7 @@ void run_train(const TrainFlags& f, CLI::App& cmd) {
   o.resuming = resuming;
   o.check_md5 = !f.common.skip_md5;
   o.sync_bn = f.sync_bn;
+  o.max_memory_mb = f.max_memory;
   if (env.launched && env.world_size > 1) {
     dist::GroupOptions go;
     go.backend = f.dist_backend;
@@ -205,6 +208,8 @@ void add_train(CLI::App& app) {
   add_common_flags(*cmd, f.common, "$MEDMNIST_ROOT, then ~/.medmnist");
   add_run_length_flags(*cmd, f.length, " (default 100 epochs, patience 20)");
   cmd->add_option("--batch-size", f.batch_size, "Training batch size");
+  cmd->add_option("--eval-batch-size", f.eval_batch_size,
+                  "Rows scored at a time on validation and test (default 256); fewer hold less memory");
   cmd->add_option("--lr", f.lr, "Learning rate");
   cmd->add_option("--weight-decay", f.weight_decay, "Weight decay");
   cmd->add_option("--optimizer", f.optimizer, "adam, adamw (decoupled weight decay) or sgd")
@@ -261,6 +266,10 @@ void add_train(CLI::App& app) {
                   "Backbone blocks to freeze: all, none or a number from the input side");
   cmd->add_option("--widths", f.widths, "Channel widths of the stages, for example 32,64,128")
       ->delimiter(',');
+  cmd->add_option("--max-memory", f.max_memory,
+                  "MB this run may hold on the host (activations of a step, weights, splits); a run that "
+                  "needs more stops before training with the batch size that fits (default: 90% of memory)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--nproc", f.nproc,
                   "Train with this many processes on this machine (data-parallel, c10d Gloo); a job started "
                   "by torchrun or SLURM reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT instead")

@@ -52,4 +52,37 @@ TEST_F(Cli, TrainEvalAndResumeOnAGeneratedNoduleFile) {
   EXPECT_EQ(rc, 2) << out;
 }
 
+TEST_F(Cli, TrainSaysWhatAStepHoldsAndRefusesARunThatDoesNotFit) {
+  const std::string root = fake_medmnist_root("retinamnist", 64, 32, 32);
+  const std::string common = " --dataset retinamnist --root " + root +
+                             " --widths 4,8 --epochs 1 --threads 2 --device cpu --skip-md5";
+  auto [rc, out] = mednet("train" + common + " --out " + home_ + "/fits", home_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(contains(out, "  memory: peak about ")) << out;
+  EXPECT_TRUE(contains(out, ", a training step of 32 ")) << out;
+  EXPECT_TRUE(contains(out, ", an evaluation batch of 256 ")) << out;
+
+  // A batch far larger than the limit allows: refused before the first step, with the batch that fits,
+  // and that batch then runs in the same folder.
+  std::tie(rc, out) =
+      mednet("train" + common + " --batch-size 60000 --max-memory 1000 --out " + home_ + "/big", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, "more than --max-memory 1000 MB: give --batch-size ")) << out;
+  EXPECT_FALSE(fs::exists(home_ + "/big/history.csv"));
+  const size_t at = out.find("give --batch-size ");
+  ASSERT_NE(at, std::string::npos);
+  const int fits = std::atoi(out.c_str() + at + std::string("give --batch-size ").size());
+  EXPECT_GT(fits, 32);
+  EXPECT_LT(fits, 60000);
+  std::tie(rc, out) = mednet("train" + common + " --batch-size " + std::to_string(fits) +
+                                 " --max-memory 1000 --out " + home_ + "/big",
+                             home_);
+  EXPECT_EQ(rc, 0) << out;
+  // What the process holds before training above the limit: no batch helps.
+  std::tie(rc, out) = mednet("train" + common + " --max-memory 1 --out " + home_ + "/tiny", home_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_TRUE(contains(out, "what the process holds already and the optimizer state do not fit")) << out;
+  expect_usage_error("train" + common + " --max-memory -5 --out " + home_ + "/neg", "--max-memory");
+}
+
 }  // namespace

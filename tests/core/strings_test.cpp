@@ -1,4 +1,6 @@
 // core/strings.h: bytes quoted from files are escaped, and every message printed is valid UTF-8.
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "mednet/core/strings.h"
@@ -22,6 +24,14 @@ bool valid_utf8(const std::string& s) {
 }
 
 }  // namespace
+
+TEST(Strings, FormatBytesUsesBinaryUnitsAndThreeFigures) {
+  EXPECT_EQ(core::format_bytes(12), "12 B");
+  EXPECT_EQ(core::format_bytes(64 * 1024), "64.0 KB");
+  EXPECT_EQ(core::format_bytes(310.0 * 1024 * 1024), "310 MB");
+  EXPECT_EQ(core::format_bytes(1.24 * 1024 * 1024 * 1024), "1.24 GB");
+  EXPECT_EQ(core::format_bytes(std::nan("")), "n/a");
+}
 
 TEST(Strings, ReplaceAllReplacesEveryOccurrenceButNeverInsideAReplacement) {
   EXPECT_EQ(core::replace_all("retina-retinamnist", "retina", "breast"), "breast-breastmnist");

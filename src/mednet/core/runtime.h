@@ -47,6 +47,11 @@ void keep_freed_memory();
 /// The opposite policy, for `mednet serve`: few malloc arenas, large blocks mapped, the heap trimmed.
 void bound_server_memory();
 
+/// The process's resident memory now, in bytes (/proc/self/statm); 0 when unknown.
+int64_t resident_bytes();
+/// The machine's physical memory in bytes; 0 when unknown.
+int64_t physical_memory_bytes();
+
 /// Installs a SIGINT/SIGTERM handler that only raises a flag; long loops poll interrupted().
 void install_interrupt_handler();
 bool interrupted();

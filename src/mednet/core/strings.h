@@ -109,6 +109,16 @@ inline std::string format_signed(double v, int digits = 3) {
   return buf;
 }
 
+/// Bytes in binary units with three significant figures at most: "1.24 GB", "310 MB", "64.0 KB", "12 B".
+inline std::string format_bytes(double bytes) {
+  if (!std::isfinite(bytes)) return "n/a";
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (std::abs(bytes) >= 1024 && u < 4) bytes /= 1024, ++u;
+  const int digits = u == 0 || std::abs(bytes) >= 100 ? 0 : std::abs(bytes) >= 10 ? 1 : 2;
+  return format_fixed(bytes, digits) + " " + units[u];
+}
+
 /// "AUC 0.853 ACC 0.812" with "n/a" for undefined values.
 inline std::string format_scores(double auc, double acc) {
   return "AUC " + format_fixed(auc) + " ACC " + format_fixed(acc);

@@ -1,13 +1,17 @@
 #include "mednet/train/train_run.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
+#include "mednet/core/error.h"
 #include "mednet/core/folder_lock.h"
 #include "mednet/core/progress.h"
 #include "mednet/core/runtime.h"
 #include "mednet/core/strings.h"
 #include "mednet/data/dataset.h"
+#include "mednet/engine/step_memory.h"
 #include "mednet/report/benchmarks.h"
 #include "mednet/report/plot.h"
 #include "mednet/run/learning_curves.h"
@@ -44,6 +48,54 @@ std::string summary_text(const run::TrainConfig& cfg, const TrainResult& result,
   return os.str();
 }
 
+// The run's peak memory on the host, predicted before the first step and checked against the limit: a run
+// that would swap stops here with the batch size that fits, instead of thrashing for hours. The peak is what
+// the process holds now (libraries, splits, weights), Adam's two moments to come, and a training step's and
+// an evaluation batch's tensors together (engine/step_memory.h): the heap keeps what one phase frees, and
+// the other's large blocks rarely fit in its holes.
+std::string memory_line(const run::TrainConfig& cfg, const data::MedMnist& data, Trainer& trainer,
+                        const c10::Device& device, double max_memory_mb) {
+  if (!device.is_cpu() || data.train.size() < 4) return "";
+  const engine::StepMemory m =
+      engine::measure_step_memory(trainer.model(), data::to_network_input(data.train.images.slice(0, 0, 4)));
+  const double now = static_cast<double>(core::resident_bytes());
+  const double moments = 8.0 * static_cast<double>(models::count_parameters(trainer.model()));
+  const double step = m.train.at(cfg.batch_size), eval = m.eval.at(cfg.eval_batch_size);
+  const double peak = now + moments + step + eval;
+  const double physical = static_cast<double>(core::physical_memory_bytes());
+  const double limit = max_memory_mb > 0 ? max_memory_mb * 1024 * 1024 : 0.9 * physical;
+  const std::string parts =
+      "held now " + core::format_bytes(now) + ", optimizer state " + core::format_bytes(moments) +
+      ", a training step of " + std::to_string(cfg.batch_size) + " " + core::format_bytes(step) +
+      ", an evaluation batch of " + std::to_string(cfg.eval_batch_size) + " " + core::format_bytes(eval);
+  if (limit > 0 && peak > limit) {
+    // A smaller training batch beside the evaluation batch as it is; else the room split between the two
+    // phases as their needs are split now. 5% kept spare: a new process holds a little more or less.
+    const double room = 0.95 * (limit - now - moments);
+    const auto fits = [](const engine::LinearBytes& l, double bytes) {
+      return l.per_row > 0 ? static_cast<int64_t>(std::floor((bytes - l.fixed) / l.per_row)) : int64_t{0};
+    };
+    int64_t train_fits = fits(m.train, room - eval), eval_fits = cfg.eval_batch_size;
+    if (train_fits < 1) {
+      train_fits = fits(m.train, room * step / (step + eval));
+      eval_fits = fits(m.eval, room * eval / (step + eval));
+    }
+    std::string advice = "--batch-size " + std::to_string(train_fits) + " or less";
+    if (eval_fits < cfg.eval_batch_size)
+      advice += " and --eval-batch-size " + std::to_string(eval_fits) + " or less";
+    MN_CHECK_USAGE(false, "this run needs about ", core::format_bytes(peak), " at its peak (", parts,
+                   "), more than ",
+                   max_memory_mb > 0 ? "--max-memory " + core::format_bytes(limit)
+                                     : core::format_bytes(limit) + ", 90% of this machine's memory",
+                   train_fits >= 1 && eval_fits >= 1
+                       ? ": give " + advice
+                       : ": what the process holds already and the optimizer state do not fit",
+                   ", or raise --max-memory (MB)");
+  }
+  return "\n  memory: peak about " + core::format_bytes(peak) + " (" + parts + ")" +
+         (limit > 0 ? "; limit " + core::format_bytes(limit) : "");
+}
+
 }  // namespace
 
 TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainRunOptions& o,
@@ -69,7 +121,7 @@ TrainResult train_run(run::TrainConfig cfg, const std::string& out, const TrainR
        << "  file " << data.path << " (MD5 " << data::md5_status_name(data.md5) << ")\n"
        << "  device " << device << ", " << threads << " threads, seed " << cfg.seed << ", up to "
        << cfg.epochs << " epochs, " << early_stop_rule(cfg) << "\n"
-       << "  run directory " << out;
+       << "  run directory " << out << memory_line(cfg, data, trainer, device, o.max_memory_mb);
   observer.on_message(head.str());
   if (o.resuming && main_rank) trainer.resume();  // run() sends what rank 0 read to the others
   if (o.group) trainer.set_group(o.group, o.sync_bn);

@@ -17,6 +17,10 @@ struct TrainRunOptions {
   /// This process is one rank of a data-parallel job (null: trains alone). Rank 0 writes the folder.
   std::shared_ptr<dist::Group> group;
   bool sync_bn = false;  ///< with group: BatchNorm statistics of the global batch
+  /// What a CPU run may hold, in MB: a training step's activations (measured, engine/step_memory.h), the
+  /// weights with their gradients and optimizer state, and the splits. A run that would need more stops
+  /// before its first step with the batch size that fits. 0: 90% of the machine's physical memory.
+  double max_memory_mb = 0;
 };
 
 /// Trains cfg into out (or continues the run there when resuming); returns how it ended.
