@@ -46,7 +46,9 @@ test-browser: build
 test-real: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L real-data -LE slow
 
-bench: build
+# The benchmarks; the last two rows of commands put mednet beside PyTorch Python (Debian's python3-torch,
+# which deps-test installs) at the study's sizes and at MedMNIST+ sizes (64^3, 128 and 224 px).
+bench: deps-test build
 	$(BUILD_DIR)/bin/bench_micro
 	$(BUILD_DIR)/bin/bench_epoch
 	$(BUILD_DIR)/bin/bench_augment
@@ -55,6 +57,7 @@ bench: build
 	$(BUILD_DIR)/bin/bench_predict
 	bench/dist_scaling.sh $(BUILD_DIR)
 	PYTHON=/usr/bin/python3 bench/compare.sh $(BUILD_DIR) --device cpu --threads 2 --epochs 2 --json $(BUILD_DIR)/compare_cpu.json
+	PYTHON=/usr/bin/python3 bench/compare.sh $(BUILD_DIR) --plus --device cpu --threads 2 --epochs 2 --json $(BUILD_DIR)/compare_cpu_plus.json
 
 # The libFuzzer harnesses of fuzz/ (clang, AddressSanitizer, UndefinedBehaviorSanitizer), each run for
 # FUZZ_SECONDS on a corpus seeded by the build; inputs that crash or hang go to $(FUZZ_DIR)/findings/.

@@ -4,7 +4,12 @@
 // repeat in PyTorch) and model.safetensors (the same network, so PyTorch builds exactly it).
 //
 //   bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--precision fp32|bf16|fp16] [--out DIR]
-//   ARM: cnn3d-adrenal | cnn2d-retina | cnn2d-aug-retina | resnet18-retina | vgg16-partial64-retina
+//                     [--size S] [--root DIR]
+//   ARM: cnn3d-adrenal | resnet18-adrenal | cnn2d-retina | cnn2d-aug-retina | resnet18-retina |
+//        vgg16-partial64-retina
+// --size trains at a MedMNIST+ size (64 for volumes; 64, 128 or 224 px) from the file of that size in --root
+// (default $MEDMNIST_ROOT; bench/compare.sh generates one); VGG16 then sees its pictures at their own size
+// rather than 28-px ones enlarged to 64.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -48,6 +53,7 @@ struct ArmSource {
 const std::map<std::string, ArmSource>& arms() {
   static const std::map<std::string, ArmSource> a{
       {"cnn3d-adrenal", {"exp1_cnn3d_adrenal.json", ""}},
+      {"resnet18-adrenal", {"exp3_resnet.json", "resnet18-adrenal"}},
       {"cnn2d-retina", {"exp2a_cnn2d_retina.json", "no-augmentation"}},
       {"cnn2d-aug-retina", {"exp2a_cnn2d_retina.json", "augmentation"}},
       {"resnet18-retina", {"exp3_resnet.json", "resnet18-retina"}},
@@ -97,14 +103,16 @@ double peak_rss_mb() {
 int run_bench(int argc, char** argv) {
   if (argc < 2 || !arms().count(argv[1])) {
     std::cerr << "usage: bench_compare ARM [--device cpu|cuda] [--threads N] [--epochs E] [--precision "
-                 "fp32|bf16|fp16] [--out DIR]\n  ARM:";
+                 "fp32|bf16|fp16] [--out DIR] [--size S] [--root DIR]\n  ARM:";
     for (const auto& a : arms()) std::cerr << " " << a.first;
     std::cerr << "\n";
     return 2;
   }
   const std::string arm = argv[1];
   std::string device_name = "cpu", out = "/tmp/mednet_compare/" + arm, precision = "fp32";
-  int threads = 0, epochs = 3;
+  const char* env_root = std::getenv("MEDMNIST_ROOT");
+  std::string root = env_root ? env_root : "";
+  int threads = 0, epochs = 3, size = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--device")
@@ -117,6 +125,10 @@ int run_bench(int argc, char** argv) {
       out = v;
     else if (k == "--precision")
       precision = v;
+    else if (k == "--size")
+      size = std::atoi(v.c_str());
+    else if (k == "--root")
+      root = v;
     else {
       std::cerr << "bench_compare: unknown flag " << k << "\n";
       return 2;
@@ -140,13 +152,13 @@ int run_bench(int argc, char** argv) {
   c.grad_norm_epochs = 0;
   c.device = device_name;
   c.precision = precision;
+  if (size > 0) c.size = size;
   if (c.model.name == "vgg16") {
-    c.model.input_size = 64;
+    c.model.input_size = std::max(64, c.size);
     c.transfer.weights.clear();  // speed only: the same network from random weights
   }
-  const char* root = std::getenv("MEDMNIST_ROOT");
   const auto& info = data::find_dataset(c.dataset);
-  const data::MedMnist m = data::open_medmnist(info, c.size, root ? root : "", nullptr, /*check_md5=*/false);
+  const data::MedMnist m = data::open_medmnist(info, c.size, root, nullptr, /*check_md5=*/false);
   std::filesystem::remove_all(out);
 
   train::Trainer trainer(c, m, out, device);
@@ -197,6 +209,8 @@ int run_bench(int argc, char** argv) {
       {"precision", precision},
       {"threads", threads},
       {"n_train", m.train.size()},
+      {"size", c.size},
+      {"input_size", c.model.input_size},
       {"mednet",
        {{"train_samples_per_s", static_cast<double>(m.train.size()) / train_s},
         {"epoch_s", epoch_s},

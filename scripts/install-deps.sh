@@ -25,6 +25,7 @@ packages=(
 
 if [ "${1:-}" = "--test" ]; then
   packages+=(python3-torchvision)  # reference outputs for the VGG16 loader test (/usr/bin/python3)
+  packages+=(python3-torch python3-numpy)  # PyTorch references in the tests; bench/compare.sh's other side
   packages+=(python3-sklearn)      # cross-checks the AUC of a standard result file
   packages+=(chromium)             # opens the study report headless (browser-labelled test)
   packages+=(python3-pil)          # writes JPEG files with an independent encoder for the reader's test
